@@ -1,0 +1,69 @@
+//! Progress events: one stream per job, followed by the CLI and the dashboard.
+
+use serde::{Deserialize, Serialize};
+
+/// One entry of a job's event stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Job the event belongs to.
+    pub job_id: String,
+    /// Milliseconds since the Unix epoch.
+    pub time_ms: u64,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+/// What happened to a job or one of its tasks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    /// The job was accepted and planned.
+    JobStarted {
+        /// Number of tasks planned so far.
+        planned_tasks: u32,
+    },
+    /// A task was published.
+    TaskQueued {
+        /// Task id.
+        task_id: String,
+        /// Short human label ("fit C=0.1 l1 fold 2").
+        label: String,
+    },
+    /// A worker started a task.
+    TaskStarted {
+        /// Task id.
+        task_id: String,
+        /// Attempt number, from 1.
+        attempt: u32,
+        /// Worker id.
+        worker: String,
+    },
+    /// A task finished and its result is stored.
+    TaskDone {
+        /// Task id.
+        task_id: String,
+        /// Wall time of the task on the worker.
+        seconds: f64,
+    },
+    /// A task failed.
+    TaskFailed {
+        /// Task id.
+        task_id: String,
+        /// Attempt number, from 1.
+        attempt: u32,
+        /// Error text.
+        error: String,
+        /// Whether it will be retried.
+        will_retry: bool,
+    },
+    /// The job finished successfully.
+    JobDone {
+        /// Experiment the job filled.
+        experiment_id: u64,
+    },
+    /// The job failed.
+    JobFailed {
+        /// Error text.
+        error: String,
+    },
+}

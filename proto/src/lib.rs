@@ -1,0 +1,38 @@
+//! The wire contract of secuml, and nothing else.
+//!
+//! Job specs ([`job`]), task messages ([`task`]), result records ([`result`]),
+//! progress events ([`event`]), experiment records ([`experiment`]), the
+//! failure codes ([`error`]) and every store key and queue name ([`keys`]).
+//! This crate does no IO: writers, the coordinator and the dashboard agree on
+//! the contract by sharing these types.
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod event;
+pub mod experiment;
+pub mod job;
+pub mod keys;
+pub mod result;
+pub mod task;
+
+/// Version of the messages and records in this crate.
+///
+/// Every task message carries it; a receiver refuses a message of another version.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+pub use error::{ErrorCode, TaskFailure};
+pub use event::{Event, EventKind};
+pub use experiment::{ExperimentRecord, ExperimentStatus};
+pub use job::{
+    AnnotationsSource, DiademSpec, JobSpec, ModelSpec, Objective, Penalty, SpecError,
+    ValidationSpec,
+};
+pub use result::{
+    Coefficient, Confusion, CvCandidate, DetectionResult, EncodedColumn, FitScoreResult, Histogram,
+    LogisticModel, StandardScaling, ThresholdIndicators, TrainSummary, TrainTimes,
+    MODEL_FORMAT_VERSION,
+};
+pub use task::{
+    decode_task, DataRef, DecodeError, FoldSpec, Hyper, OuterSplit, RowSelection, Side, TaskKind,
+    TaskMessage, TaskOutcome,
+};

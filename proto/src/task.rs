@@ -1,0 +1,247 @@
+//! Task messages (coordinator to worker) and task outcomes (worker to coordinator).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::TaskFailure;
+use crate::job::{AnnotationsSource, Penalty};
+
+/// A dataset as a task names it; the worker resolves it under its data root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataRef {
+    /// Project name.
+    pub project: String,
+    /// Dataset name.
+    pub dataset: String,
+    /// SHA-256 of the dataset's manifest, so every task reads the same data.
+    pub manifest_sha256: String,
+}
+
+/// The outer split of the training dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "split", rename_all = "snake_case")]
+pub enum OuterSplit {
+    /// Every labelled instance trains (validation is on other datasets).
+    Whole,
+    /// A stratified random split seeded with `seed`.
+    RandomSplit {
+        /// Held-out fraction.
+        test_size: f64,
+        /// Seed of the split.
+        seed: u64,
+    },
+}
+
+/// Which side of a split a task reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// The training side.
+    Train,
+    /// The held-out side.
+    Test,
+    /// Every row of the dataset.
+    All,
+}
+
+/// The rows a task reads: a side of the outer split.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RowSelection {
+    /// The outer split.
+    pub outer: OuterSplit,
+    /// Which side of it.
+    pub side: Side,
+}
+
+/// Stratified folds of the hyperparameter search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FoldSpec {
+    /// Number of folds.
+    pub num_folds: u32,
+    /// Shuffle within each class with `seed` (otherwise SecuML's order-based folds).
+    pub shuffle: bool,
+    /// Seed of the shuffle.
+    pub seed: u64,
+}
+
+/// One point of a hyperparameter grid.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "class")]
+pub enum Hyper {
+    /// Logistic regression.
+    LogisticRegression {
+        /// Inverse regularisation strength.
+        c: f64,
+        /// Penalty.
+        penalty: Penalty,
+    },
+}
+
+impl std::fmt::Display for Hyper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Hyper::LogisticRegression { c, penalty } => write!(f, "C={c} {penalty}"),
+        }
+    }
+}
+
+/// What a task does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "task", rename_all = "snake_case")]
+pub enum TaskKind {
+    /// Fit one candidate on the other folds, score it on one fold.
+    FitScore {
+        /// Training dataset.
+        data: DataRef,
+        /// Where labels come from.
+        annotations: AnnotationsSource,
+        /// Rows of the search (the training side of the outer split).
+        rows: RowSelection,
+        /// The folds.
+        folds: FoldSpec,
+        /// The fold scored, from 0.
+        fold: u32,
+        /// The candidate.
+        hyper: Hyper,
+    },
+    /// Fit the chosen candidate on the whole training side; store the model.
+    Refit {
+        /// Experiment whose model this is.
+        experiment_id: u64,
+        /// Training dataset.
+        data: DataRef,
+        /// Where labels come from.
+        annotations: AnnotationsSource,
+        /// Training rows.
+        rows: RowSelection,
+        /// The chosen candidate.
+        hyper: Hyper,
+    },
+    /// Apply the experiment's model to some rows; store predictions and metrics.
+    Detect {
+        /// Experiment whose model is applied.
+        experiment_id: u64,
+        /// Name of the detection: `train`, `test`, or `validation:<dataset>`.
+        detection: String,
+        /// Dataset the rows come from.
+        data: DataRef,
+        /// Where the ground truth comes from (labels of the rows, when known).
+        annotations: AnnotationsSource,
+        /// Rows predicted.
+        rows: RowSelection,
+        /// Probability above which an instance is an alert.
+        detection_threshold: f64,
+    },
+}
+
+impl TaskKind {
+    /// A short human label for progress displays.
+    pub fn label(&self) -> String {
+        match self {
+            TaskKind::FitScore { fold, hyper, .. } => format!("fit {hyper} fold {fold}"),
+            TaskKind::Refit { hyper, .. } => format!("refit {hyper}"),
+            TaskKind::Detect { detection, .. } => format!("detect {detection}"),
+        }
+    }
+}
+
+/// A task message as published on the queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskMessage {
+    /// Must equal [`crate::PROTOCOL_VERSION`].
+    pub protocol_version: u32,
+    /// Job the task belongs to.
+    pub job_id: String,
+    /// Task id, unique in the job and stable across attempts.
+    pub task_id: String,
+    /// Attempt number, from 1.
+    pub attempt: u32,
+    /// What to do.
+    pub kind: TaskKind,
+}
+
+/// What a worker reports once a task's result is stored (or the task failed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskOutcome {
+    /// Must equal [`crate::PROTOCOL_VERSION`].
+    pub protocol_version: u32,
+    /// Job id.
+    pub job_id: String,
+    /// Task id.
+    pub task_id: String,
+    /// Attempt number.
+    pub attempt: u32,
+    /// Worker id.
+    pub worker: String,
+    /// Wall time spent on the task.
+    pub seconds: f64,
+    /// `Ok` once the result is stored under [`crate::keys::task_result`].
+    pub result: Result<(), TaskFailure>,
+}
+
+/// Why a message could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// Not valid JSON of the expected shape.
+    #[error("message does not parse: {0}")]
+    Parse(#[from] serde_json::Error),
+    /// Another protocol version.
+    #[error("protocol version {found} is not the supported version {expected}")]
+    Version {
+        /// Version in the message.
+        found: u32,
+        /// Version of this build.
+        expected: u32,
+    },
+}
+
+/// Parses a task message and checks its protocol version.
+pub fn decode_task(bytes: &[u8]) -> Result<TaskMessage, DecodeError> {
+    #[derive(Deserialize)]
+    struct VersionOnly {
+        protocol_version: u32,
+    }
+    let v: VersionOnly = serde_json::from_slice(bytes)?;
+    if v.protocol_version != crate::PROTOCOL_VERSION {
+        return Err(DecodeError::Version { found: v.protocol_version, expected: crate::PROTOCOL_VERSION });
+    }
+    Ok(serde_json::from_slice(bytes)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message() -> TaskMessage {
+        TaskMessage {
+            protocol_version: crate::PROTOCOL_VERSION,
+            job_id: "j1".into(),
+            task_id: "fit-0-0".into(),
+            attempt: 1,
+            kind: TaskKind::FitScore {
+                data: DataRef { project: "p".into(), dataset: "d".into(), manifest_sha256: "00".into() },
+                annotations: AnnotationsSource::GroundTruth,
+                rows: RowSelection { outer: OuterSplit::Whole, side: Side::Train },
+                folds: FoldSpec { num_folds: 4, shuffle: false, seed: 0 },
+                fold: 0,
+                hyper: Hyper::LogisticRegression { c: 0.1, penalty: Penalty::L1 },
+            },
+        }
+    }
+
+    #[test]
+    fn task_round_trips() {
+        let m = message();
+        let bytes = serde_json::to_vec(&m).unwrap();
+        assert_eq!(decode_task(&bytes).unwrap(), m);
+        assert_eq!(m.kind.label(), "fit C=0.1 l1 fold 0");
+    }
+
+    #[test]
+    fn other_version_and_garbage_are_refused() {
+        let mut m = message();
+        m.protocol_version = 99;
+        let bytes = serde_json::to_vec(&m).unwrap();
+        assert!(matches!(decode_task(&bytes), Err(DecodeError::Version { found: 99, .. })));
+        assert!(matches!(decode_task(b"{not json"), Err(DecodeError::Parse(_))));
+    }
+}
