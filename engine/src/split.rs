@@ -1,1 +1,251 @@
-//! placeholder
+//! Stratified cross-validation folds and stratified train/test splits, seeded and reproducible.
+//!
+//! [`stratified_kfold`] without a seed assigns rows to folds exactly as scikit-learn's
+//! `StratifiedKFold(n_splits=k)` (no shuffle, scikit-learn ≥ 0.22), which is what SecuML's grid
+//! search uses:
+//! 1. classes are numbered in order of first appearance;
+//! 2. the labels, sorted by that number, are dealt round-robin to the `k` folds, which gives
+//!    how many members of each class every fold receives;
+//! 3. within each class, rows in their original order take the fold indices
+//!    `0, …, 0, 1, …, 1, …` with those multiplicities.
+//!
+//! With a seed, step 3 permutes each class's fold sequence with a ChaCha8 generator
+//! (reproducible on every platform), so fold sizes stay balanced per class.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use thiserror::Error;
+
+/// Errors of the fold and split builders (all are bad parameters or bad labels).
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum SplitError {
+    /// The number of folds is below 2.
+    #[error("number of folds k must be at least 2, got {0}")]
+    TooFewFolds(usize),
+    /// A class has fewer members than there are folds.
+    #[error("class {class} has {count} members, fewer than the {k} folds")]
+    ClassTooSmall {
+        /// The class (true = malicious).
+        class: bool,
+        /// Its number of members.
+        count: usize,
+        /// The requested number of folds.
+        k: usize,
+    },
+    /// The held-out fraction is not in (0, 1).
+    #[error("test_size must be in (0, 1), got {0}")]
+    InvalidTestSize(f64),
+    /// There are no rows.
+    #[error("no rows to split")]
+    Empty,
+}
+
+/// Returns the fold index (in `0..k`) of every row, stratified by label.
+///
+/// Without `shuffle_seed` the assignment is scikit-learn's unshuffled `StratifiedKFold`.
+/// Errors when `k < 2` or when either class has fewer than `k` members.
+pub fn stratified_kfold(
+    labels: &[bool],
+    k: usize,
+    shuffle_seed: Option<u64>,
+) -> Result<Vec<usize>, SplitError> {
+    if k < 2 {
+        return Err(SplitError::TooFewFolds(k));
+    }
+    if labels.is_empty() {
+        return Err(SplitError::Empty);
+    }
+    let classes = classes_in_order_of_appearance(labels);
+    for &class in &classes {
+        let count = labels.iter().filter(|&&l| l == class).count();
+        if count < k {
+            return Err(SplitError::ClassTooSmall { class, count, k });
+        }
+    }
+    // A single class present means the other one has no members.
+    if classes.len() == 1 {
+        return Err(SplitError::ClassTooSmall { class: !classes[0], count: 0, k });
+    }
+    let mut rng = shuffle_seed.map(ChaCha8Rng::seed_from_u64);
+    let mut folds = vec![0usize; labels.len()];
+    // Start of each class's block in the sorted label vector.
+    let mut start = 0usize;
+    for &class in &classes {
+        let count = labels.iter().filter(|&&l| l == class).count();
+        let mut sequence = Vec::with_capacity(count);
+        for fold in 0..k {
+            sequence.extend(std::iter::repeat(fold).take(dealt_count(start, count, fold, k)));
+        }
+        if let Some(rng) = rng.as_mut() {
+            shuffle(&mut sequence, rng);
+        }
+        let rows = labels.iter().enumerate().filter(|(_, &l)| l == class).map(|(i, _)| i);
+        for (row, fold) in rows.zip(sequence) {
+            folds[row] = fold;
+        }
+        start += count;
+    }
+    Ok(folds)
+}
+
+/// Returns a held-out mask (true = test row), stratified by label.
+///
+/// Per class, the rows are shuffled with a ChaCha8 generator seeded by `seed` and the first
+/// `round(test_size × n_class)` of them are held out.
+pub fn stratified_split(labels: &[bool], test_size: f64, seed: u64) -> Result<Vec<bool>, SplitError> {
+    if !(test_size > 0.0 && test_size < 1.0) {
+        return Err(SplitError::InvalidTestSize(test_size));
+    }
+    if labels.is_empty() {
+        return Err(SplitError::Empty);
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut held_out = vec![false; labels.len()];
+    for class in [false, true] {
+        let mut rows: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == class).collect();
+        shuffle(&mut rows, &mut rng);
+        let n_test = (test_size * rows.len() as f64).round() as usize;
+        for &row in &rows[..n_test.min(rows.len())] {
+            held_out[row] = true;
+        }
+    }
+    Ok(held_out)
+}
+
+/// Lists the distinct labels in order of first appearance.
+fn classes_in_order_of_appearance(labels: &[bool]) -> Vec<bool> {
+    let first = labels[0];
+    if labels.iter().any(|&l| l != first) {
+        vec![first, !first]
+    } else {
+        vec![first]
+    }
+}
+
+/// Counts the positions `p` in `start..start + count` with `p % k == fold`, i.e. how many
+/// members of a class occupying that block of the sorted labels fold `fold` is dealt.
+fn dealt_count(start: usize, count: usize, fold: usize, k: usize) -> usize {
+    // Positions p < n with p % k == fold number ceil((n - fold) / k) when n > fold.
+    let below = |n: usize| if n > fold { (n - fold).div_ceil(k) } else { 0 };
+    below(start + count) - below(start)
+}
+
+/// Shuffles in place (Fisher–Yates) with 64-bit draws, so results do not depend on the
+/// platform's pointer width.
+fn shuffle<T>(items: &mut [T], rng: &mut ChaCha8Rng) {
+    for i in (1..items.len()).rev() {
+        let j = rng.gen_range(0..=i as u64) as usize;
+        items.swap(i, j);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (labels, k, scikit-learn's fold of every row), from tests/bench/make_split_metrics_fixture.py.
+    #[rustfmt::skip]
+    fn sklearn_cases() -> Vec<(Vec<bool>, usize, Vec<usize>)> {
+        let (t, f) = (true, false);
+        let c1 = vec![t, t, f, f, t, f, t, f, f, f];
+        let c2 = vec![f, f, f, f, f, t, t, t, t, t, t, t, f];
+        let c3 = vec![t, f, f, f, f, f, f, t, t, f, f, f, f, t, t, f, t, f, f, t, f, f, t, f, f, t, f, f, f, f, t, f, f, f, f, f, f];
+        vec![
+            (c1.clone(), 2, vec![0, 0, 0, 0, 1, 0, 1, 1, 1, 1]),
+            (c1, 3, vec![0, 0, 0, 0, 1, 1, 2, 1, 2, 2]),
+            (c2, 4, vec![0, 0, 1, 1, 2, 0, 0, 1, 2, 2, 3, 3, 3]),
+            (c3.clone(), 4, vec![0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 3, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3]),
+            (c3, 5, vec![0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 2, 1, 2, 1, 2, 3, 2, 2, 3, 2, 2, 4, 3, 3, 3, 3, 4, 3, 4, 4, 4, 4, 4]),
+        ]
+    }
+
+    #[test]
+    fn unshuffled_folds_match_sklearn() {
+        for (labels, k, expected) in sklearn_cases() {
+            assert_eq!(stratified_kfold(&labels, k, None).unwrap(), expected, "k={k}");
+        }
+    }
+
+    /// Builds a seeded pseudo-random label vector with roughly `p` positives.
+    fn random_labels(n: usize, p: f64, seed: u64) -> Vec<bool> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        (0..n).map(|_| rng.gen_bool(p)).collect()
+    }
+
+    #[test]
+    fn folds_are_a_balanced_partition() {
+        for seed in 0..30u64 {
+            let n = 20 + (seed as usize * 37) % 300;
+            let labels = random_labels(n, 0.1 + 0.8 * (seed as f64 / 30.0), seed);
+            for k in [2, 3, 4, 5] {
+                for shuffle_seed in [None, Some(seed)] {
+                    let Ok(folds) = stratified_kfold(&labels, k, shuffle_seed) else {
+                        continue;
+                    };
+                    assert_eq!(folds.len(), n);
+                    for class in [false, true] {
+                        let mut sizes = vec![0usize; k];
+                        for (i, &fold) in folds.iter().enumerate() {
+                            assert!(fold < k);
+                            if labels[i] == class {
+                                sizes[fold] += 1;
+                            }
+                        }
+                        let (lo, hi) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
+                        assert!(hi - lo <= 1, "class {class} sizes {sizes:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn shuffled_folds_are_reproducible_and_differ_from_unshuffled() {
+        let labels = random_labels(200, 0.4, 3);
+        let a = stratified_kfold(&labels, 4, Some(11)).unwrap();
+        assert_eq!(a, stratified_kfold(&labels, 4, Some(11)).unwrap());
+        assert_ne!(a, stratified_kfold(&labels, 4, Some(12)).unwrap());
+        assert_ne!(a, stratified_kfold(&labels, 4, None).unwrap());
+    }
+
+    #[test]
+    fn bad_fold_parameters_are_errors() {
+        let labels = [true, false, false, true, false];
+        assert_eq!(stratified_kfold(&labels, 1, None), Err(SplitError::TooFewFolds(1)));
+        assert_eq!(
+            stratified_kfold(&labels, 3, None),
+            Err(SplitError::ClassTooSmall { class: true, count: 2, k: 3 })
+        );
+        assert_eq!(
+            stratified_kfold(&[true; 6], 2, None),
+            Err(SplitError::ClassTooSmall { class: false, count: 0, k: 2 })
+        );
+        assert_eq!(stratified_kfold(&[], 2, None), Err(SplitError::Empty));
+        let message = stratified_kfold(&labels, 3, None).unwrap_err().to_string();
+        assert_eq!(message, "class true has 2 members, fewer than the 3 folds");
+    }
+
+    #[test]
+    fn split_holds_out_the_rounded_share_of_each_class() {
+        for seed in 0..20u64 {
+            let labels = random_labels(50 + seed as usize * 13, 0.3, seed);
+            let test_size = 0.05 + seed as f64 * 0.04;
+            let mask = stratified_split(&labels, test_size, seed).unwrap();
+            assert_eq!(mask, stratified_split(&labels, test_size, seed).unwrap());
+            for class in [false, true] {
+                let n_class = labels.iter().filter(|&&l| l == class).count();
+                let held = labels.iter().zip(&mask).filter(|(&l, &m)| l == class && m).count();
+                assert_eq!(held, (test_size * n_class as f64).round() as usize);
+            }
+        }
+        let labels = random_labels(100, 0.5, 1);
+        assert_ne!(stratified_split(&labels, 0.3, 1), stratified_split(&labels, 0.3, 2));
+    }
+
+    #[test]
+    fn bad_test_size_is_an_error() {
+        for bad in [0.0, 1.0, -0.1, f64::NAN] {
+            assert!(matches!(stratified_split(&[true, false], bad, 0), Err(SplitError::InvalidTestSize(_))));
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! Detection metrics with SecuML's conventions: ROC AUC, confusion counts and indicators at
+//! thresholds, ROC and FAR-DR curves, prediction histograms.
+//!
+//! Conventions:
+//! - an instance is flagged malicious when its score is **strictly greater** than the threshold;
+//! - the "false alarm rate" is SecuML's: the false discovery rate FP / (FP + TP) = 1 − precision,
+//!   not the false positive rate (which is reported separately);
+//! - a ratio whose denominator is 0 is 0.
+
+mod curves;
+#[cfg(test)]
+mod tests;
+
+pub use curves::{far_dr_curve, histogram, roc_curve, Curve, Histogram};
+
+use serde::{Deserialize, Serialize};
+
+/// Confusion counts of a binary detector at one threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Confusion {
+    /// Malicious instances flagged.
+    pub tp: usize,
+    /// Benign instances flagged.
+    pub fp: usize,
+    /// Benign instances not flagged.
+    pub tn: usize,
+    /// Malicious instances not flagged.
+    pub fn_: usize,
+}
+
+/// Performance indicators derived from a [`Confusion`].
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Indicators {
+    /// TP / (TP + FN), also called recall or true positive rate.
+    pub detection_rate: f64,
+    /// SecuML's false alarm rate: FP / (FP + TP) = 1 − precision (the false discovery rate).
+    pub false_alarm_rate: f64,
+    /// TP / (TP + FP).
+    pub precision: f64,
+    /// Harmonic mean of precision and detection rate.
+    pub f_score: f64,
+    /// FP / (FP + TN).
+    pub false_positive_rate: f64,
+    /// (TP + TN) / all.
+    pub accuracy: f64,
+}
+
+/// The confusion counts and indicators at one threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ThresholdPoint {
+    /// Instances with a score strictly greater than this are flagged.
+    pub threshold: f64,
+    /// Counts at this threshold.
+    pub confusion: Confusion,
+    /// Indicators at this threshold.
+    pub indicators: Indicators,
+}
+
+impl Confusion {
+    /// Counts the confusion at `threshold` (flagged iff score > threshold).
+    ///
+    /// `labels` and `scores` must have the same length (extra items of the longer are ignored).
+    pub fn at_threshold(labels: &[bool], scores: &[f64], threshold: f64) -> Confusion {
+        let mut c = Confusion::default();
+        for (&label, &score) in labels.iter().zip(scores) {
+            match (label, score > threshold) {
+                (true, true) => c.tp += 1,
+                (true, false) => c.fn_ += 1,
+                (false, true) => c.fp += 1,
+                (false, false) => c.tn += 1,
+            }
+        }
+        c
+    }
+
+    /// Derives the indicators (0 where a denominator is 0).
+    pub fn indicators(&self) -> Indicators {
+        let ratio = |num: usize, den: usize| if den == 0 { 0.0 } else { num as f64 / den as f64 };
+        let detection_rate = ratio(self.tp, self.tp + self.fn_);
+        let precision = ratio(self.tp, self.tp + self.fp);
+        let f_score = if precision + detection_rate > 0.0 {
+            2.0 * precision * detection_rate / (precision + detection_rate)
+        } else {
+            0.0
+        };
+        Indicators {
+            detection_rate,
+            false_alarm_rate: ratio(self.fp, self.fp + self.tp),
+            precision,
+            f_score,
+            false_positive_rate: ratio(self.fp, self.fp + self.tn),
+            accuracy: ratio(self.tp + self.tn, self.tp + self.tn + self.fp + self.fn_),
+        }
+    }
+}
+
+/// Computes the ROC AUC of `scores` (higher = more malicious) against `labels`.
+///
+/// Tied scores count one half, as scikit-learn's `roc_auc_score` (the trapezoid over tied
+/// thresholds, i.e. the Mann–Whitney statistic with average ranks). Returns `None` when a class
+/// is absent, when a score is NaN or when the lengths differ.
+pub fn roc_auc(labels: &[bool], scores: &[f64]) -> Option<f64> {
+    if labels.len() != scores.len() || scores.iter().any(|s| s.is_nan()) {
+        return None;
+    }
+    let n_pos = labels.iter().filter(|&&l| l).count();
+    let n_neg = labels.len() - n_pos;
+    if n_pos == 0 || n_neg == 0 {
+        return None;
+    }
+    let order = sorted_order(scores);
+    // Sum of the (1-based, tie-averaged) ranks of the positives.
+    let mut rank_sum = 0.0;
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        while j + 1 < order.len() && scores[order[j + 1]] == scores[order[i]] {
+            j += 1;
+        }
+        let average_rank = (i + j) as f64 / 2.0 + 1.0;
+        let positives = order[i..=j].iter().filter(|&&r| labels[r]).count();
+        rank_sum += average_rank * positives as f64;
+        i = j + 1;
+    }
+    let (p, n) = (n_pos as f64, n_neg as f64);
+    Some((rank_sum - p * (p + 1.0) / 2.0) / (p * n))
+}
+
+/// Computes the confusion and indicators at each of `thresholds`, which must be sorted
+/// ascending, in one pass over the sorted scores.
+pub fn indicators_at_thresholds(labels: &[bool], scores: &[f64], thresholds: &[f64]) -> Vec<ThresholdPoint> {
+    let n = labels.len().min(scores.len());
+    let (labels, scores) = (&labels[..n], &scores[..n]);
+    let order = sorted_order(scores);
+    let n_pos = labels.iter().filter(|&&l| l).count();
+    let n_neg = n - n_pos;
+    // Counts of positives and negatives with a score <= the current threshold.
+    let (mut pos_below, mut neg_below, mut next) = (0usize, 0usize, 0usize);
+    let mut points = Vec::with_capacity(thresholds.len());
+    for &threshold in thresholds {
+        while next < n && !(scores[order[next]] > threshold) {
+            if labels[order[next]] {
+                pos_below += 1;
+            } else {
+                neg_below += 1;
+            }
+            next += 1;
+        }
+        let confusion = Confusion { tp: n_pos - pos_below, fn_: pos_below, fp: n_neg - neg_below, tn: neg_below };
+        points.push(ThresholdPoint { threshold, confusion, indicators: confusion.indicators() });
+    }
+    points
+}
+
+/// Computes the indicators at the 101 thresholds 0.00, 0.01, …, 1.00 SecuML reports.
+pub fn indicators_at_percent_thresholds(labels: &[bool], probas: &[f64]) -> Vec<ThresholdPoint> {
+    let thresholds: Vec<f64> = (0..=100).map(|t| t as f64 / 100.0).collect();
+    indicators_at_thresholds(labels, probas, &thresholds)
+}
+
+/// Returns the row indices sorted by ascending score, NaN first (a NaN score is never flagged).
+fn sorted_order(scores: &[f64]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (x, y) = (scores[a], scores[b]);
+        (!x.is_nan()).cmp(&!y.is_nan()).then(x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal))
+    });
+    order
+}
