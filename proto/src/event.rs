@@ -67,3 +67,18 @@ pub enum EventKind {
         error: String,
     },
 }
+
+impl Event {
+    /// An event stamped with the current time.
+    pub fn now(job_id: &str, kind: EventKind) -> Self {
+        Self { job_id: job_id.to_string(), time_ms: now_ms(), kind }
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
