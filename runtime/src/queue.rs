@@ -6,8 +6,19 @@
 //! - a delivery that is rejected with requeue, or dropped unacknowledged (its consumer
 //!   died), goes back to the queue and is delivered again with `redelivered` set;
 //! - a delivery rejected without requeue goes to the queue's dead-letter queue
-//!   ([`dead_letter_queue`]);
-//! - a consumer has at most `prefetch` unacknowledged deliveries at once.
+//!   ([`dead_letter_queue`]), where it is delivered with the rejection's reason in
+//!   [`Delivery::dead_reason`]; a message rejected from a dead-letter queue is discarded;
+//! - a consumer has at most `prefetch` unacknowledged deliveries at once (0: no bound, as in AMQP);
+//! - a single consumer receives messages in publication order, requeued ones first;
+//! - dropping a [`Consumer`] returns its unacknowledged deliveries to the queue: acking them
+//!   afterwards fails with [`QueueError::InvalidDelivery`] (RabbitMQ closes the consumer's
+//!   channel). To stop taking work while finishing the deliveries in hand, stop calling
+//!   [`Consumer::next`], settle them, then drop the consumer;
+//! - [`TaskQueue::close`] ends every consumer ([`Consumer::next`] returns `Ok(None)`) and
+//!   returns unacknowledged deliveries to their queues; later calls fail with
+//!   [`QueueError::Unavailable`];
+//! - publishing to or consuming from a queue that was not declared fails with
+//!   [`QueueError::NoSuchQueue`].
 
 use async_trait::async_trait;
 
@@ -39,12 +50,14 @@ pub trait Acker: Send + Sync {
     async fn nack(self: Box<Self>, requeue: bool, reason: &str) -> Result<(), QueueError>;
 }
 
-/// One delivered message.
+/// One delivered message. Dropping it unsettled returns the message to its queue.
 pub struct Delivery {
     /// The message body.
     pub payload: Vec<u8>,
     /// Whether it was delivered before (to this or another consumer).
     pub redelivered: bool,
+    /// For a message of a dead-letter queue: the reason it was rejected with.
+    pub dead_reason: Option<String>,
     acker: Box<dyn Acker>,
 }
 
@@ -53,14 +66,22 @@ impl std::fmt::Debug for Delivery {
         f.debug_struct("Delivery")
             .field("bytes", &self.payload.len())
             .field("redelivered", &self.redelivered)
+            .field("dead_reason", &self.dead_reason)
             .finish()
     }
 }
 
 impl Delivery {
-    /// Builds a delivery; for queue implementations.
+    /// Builds a delivery; for queue implementations. The acker must return the message to
+    /// its queue when it is dropped unsettled.
     pub fn new(payload: Vec<u8>, redelivered: bool, acker: Box<dyn Acker>) -> Self {
-        Self { payload, redelivered, acker }
+        Self { payload, redelivered, dead_reason: None, acker }
+    }
+
+    /// Sets the reason a dead-lettered message was rejected with; for queue implementations.
+    pub fn with_dead_reason(mut self, reason: Option<String>) -> Self {
+        self.dead_reason = reason;
+        self
     }
 
     /// Acknowledges: the message is done and leaves the queue.
@@ -78,6 +99,7 @@ impl Delivery {
 #[async_trait]
 pub trait Consumer: Send {
     /// Waits for the next delivery; `None` once the queue is closed for good.
+    /// Cancel-safe: dropping the future before it completes loses no message.
     async fn next(&mut self) -> Result<Option<Delivery>, QueueError>;
 }
 
@@ -92,4 +114,7 @@ pub trait TaskQueue: Send + Sync + 'static {
     async fn consume(&self, queue: &str, prefetch: u16) -> Result<Box<dyn Consumer>, QueueError>;
     /// Number of messages waiting (not delivered) in a queue.
     async fn len(&self, queue: &str) -> Result<usize, QueueError>;
+    /// Ends every consumer and refuses further calls; unacknowledged deliveries go back
+    /// to their queues.
+    async fn close(&self) -> Result<(), QueueError>;
 }

@@ -1,4 +1,16 @@
 //! The [`Store`] trait: a small key-value model that Redis and a folder on disk both implement.
+//!
+//! A key holds one kind of value at a time: a plain value (bytes, optionally expiring),
+//! a hash (fields to bytes) or a stream (an append-only log of entries numbered 1, 2, 3, ...).
+//! As in Redis:
+//! - [`Store::set`] replaces whatever the key held, of any kind, and clears any expiry;
+//! - every other operation on a key of another kind fails with [`StoreError::WrongType`];
+//! - an expired value, a hash without fields and a deleted stream do not exist;
+//! - a stream that is deleted and appended to again starts again from 1.
+//!
+//! Every method is atomic, also towards other processes sharing the store: a reader sees a
+//! value, a hash or a stream entry either whole or not at all.
+//! Dropping a returned future does not undo an operation that already started.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -32,6 +44,14 @@ pub enum StoreError {
         /// What was expected.
         reason: String,
     },
+    /// The key or field cannot be stored by this backend (e.g. too long for a file name).
+    #[error("invalid key {key}: {reason}")]
+    InvalidKey {
+        /// The key or field.
+        key: String,
+        /// Why it is refused.
+        reason: String,
+    },
     /// The backend is unreachable (network stores).
     #[error("store unavailable: {0}")]
     Unavailable(String),
@@ -54,24 +74,30 @@ pub trait Store: Send + Sync + 'static {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Writes a plain value, replacing any previous one.
     async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
-    /// Writes a plain value only if the key holds none (or it has expired);
-    /// returns whether it was written. With a `ttl`, the value expires after it.
+    /// Writes a plain value only if the key does not exist (an expired value does not);
+    /// returns whether it was written. With a `ttl` (rounded up to whole milliseconds,
+    /// at least one), the value expires after it, as Redis `SET NX PX` does.
     async fn set_nx(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<bool, StoreError>;
     /// Deletes a plain value, a hash or a stream; returns whether something was deleted.
     async fn delete(&self, key: &str) -> Result<bool, StoreError>;
     /// Adds one to a counter (missing counts as 0) and returns the new value.
+    /// The counter is a plain value holding decimal ASCII (`get` returns e.g. `b"3"`) and keeps
+    /// its expiry if it has one; a value that is not an `i64` is [`StoreError::WrongType`].
     async fn incr(&self, key: &str) -> Result<i64, StoreError>;
-    /// Writes one field of a hash.
+    /// Writes one field of a hash, replacing its previous value: writing the same field twice
+    /// (a redelivered task's result) leaves one field, never two.
     async fn hset(&self, key: &str, field: &str, value: &[u8]) -> Result<(), StoreError>;
     /// Reads one field of a hash.
     async fn hget(&self, key: &str, field: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Reads every field of a hash (empty when the hash does not exist).
     async fn hgetall(&self, key: &str) -> Result<BTreeMap<String, Vec<u8>>, StoreError>;
-    /// Deletes one field of a hash; returns whether it existed.
+    /// Deletes one field of a hash; returns whether it existed. A hash left without fields
+    /// no longer exists.
     async fn hdel(&self, key: &str, field: &str) -> Result<bool, StoreError>;
     /// Appends to a stream and returns the new entry's sequence number.
     async fn append(&self, stream: &str, value: &[u8]) -> Result<u64, StoreError>;
-    /// Reads up to `limit` entries of a stream whose sequence number is above `after`.
+    /// Reads up to `limit` entries of a stream whose sequence number is above `after`,
+    /// in order (empty when the stream does not exist). `after = 0` reads from the start.
     async fn read_stream(&self, stream: &str, after: u64, limit: usize) -> Result<Vec<StreamEntry>, StoreError>;
     /// Lists the keys (plain values, hashes and streams) that start with `prefix`, sorted.
     async fn keys(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
