@@ -1,20 +1,23 @@
-//! The queue and the store of secuml, as traits, with their implementations.
+//! The queue and the store of secuml, as traits, with their embedded implementations.
 //!
 //! - [`Store`]: the durable state (experiments, task states, results, event streams).
 //!   [`FileStore`] keeps it on local disk and may be shared by several processes.
 //! - [`TaskQueue`]: at-least-once delivery with manual acknowledgement.
 //!   [`MemoryQueue`] is the in-process queue of the embedded mode.
 //!
-//! Each trait has one conformance suite ([`store_conformance`], [`queue_conformance`])
-//! that every implementation runs unchanged.
+//! Each trait has one conformance suite (`store_conformance!`, `queue_conformance!`, in the
+//! `conformance` module under the `conformance` feature) that every implementation runs unchanged.
+#![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
 pub mod file_store;
 pub mod memory_queue;
 pub mod queue;
 pub mod store;
 
-pub use file_store::FileStore;
-pub use memory_queue::MemoryQueue;
-pub use queue::{Consumer, Delivery, QueueError, TaskQueue};
+pub use file_store::{Durability, FileStore};
+pub use memory_queue::{DeadLetter, MemoryQueue};
+pub use queue::{dead_letter_queue, Acker, Consumer, Delivery, QueueError, TaskQueue};
 pub use store::{Store, StoreError, StreamEntry};
