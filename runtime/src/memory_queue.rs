@@ -92,7 +92,10 @@ impl MemoryQueue {
         Ok(state
             .ready
             .iter()
-            .map(|m| DeadLetter { payload: m.payload.clone(), reason: m.dead_reason.clone().unwrap_or_default() })
+            .map(|m| DeadLetter {
+                payload: m.payload.clone(),
+                reason: m.dead_reason.clone().unwrap_or_default(),
+            })
             .collect())
     }
 
@@ -105,7 +108,9 @@ impl MemoryQueue {
 impl Shared {
     fn check_open(&self) -> Result<(), QueueError> {
         if self.closed.load(Ordering::Acquire) {
-            return Err(QueueError::Unavailable("the in-memory queue is closed".to_string()));
+            return Err(QueueError::Unavailable(
+                "the in-memory queue is closed".to_string(),
+            ));
         }
         Ok(())
     }
@@ -113,13 +118,21 @@ impl Shared {
     fn queue(&self, name: &str) -> Result<Arc<Queue>, QueueError> {
         self.check_open()?;
         let queues = self.queues.read().unwrap_or_else(|e| e.into_inner());
-        queues.get(name).cloned().ok_or_else(|| QueueError::NoSuchQueue(name.to_string()))
+        queues
+            .get(name)
+            .cloned()
+            .ok_or_else(|| QueueError::NoSuchQueue(name.to_string()))
     }
 }
 
 impl Queue {
     fn new(name: String, dead: Option<Arc<Queue>>) -> Self {
-        Self { name, state: Mutex::default(), changed: Notify::new(), dead }
+        Self {
+            name,
+            state: Mutex::default(),
+            changed: Notify::new(),
+            dead,
+        }
     }
 
     /// Locks the state; a panic while holding the lock leaves the state consistent
@@ -154,11 +167,17 @@ impl Queue {
             }
             Some(false) => match &self.dead {
                 Some(dead) => {
-                    let letter = Message { payload: message.payload, redelivered: false, dead_reason: Some(reason.to_string()) };
+                    let letter = Message {
+                        payload: message.payload,
+                        redelivered: false,
+                        dead_reason: Some(reason.to_string()),
+                    };
                     dead.lock().ready.push_back(letter);
                     dead.changed.notify_waiters();
                 }
-                None => tracing::warn!(queue = %self.name, reason, "discarding a message rejected from a dead-letter queue"),
+                None => {
+                    tracing::warn!(queue = %self.name, reason, "discarding a message rejected from a dead-letter queue")
+                }
             },
         }
         drop(state);
@@ -192,19 +211,33 @@ impl Queue {
 impl TaskQueue for MemoryQueue {
     async fn declare(&self, queue: &str) -> Result<(), QueueError> {
         self.shared.check_open()?;
-        let mut queues = self.shared.queues.write().unwrap_or_else(|e| e.into_inner());
+        let mut queues = self
+            .shared
+            .queues
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
         if queues.contains_key(queue) {
             return Ok(());
         }
         let dead_name = dead_letter_queue(queue);
-        let dead = queues.entry(dead_name.clone()).or_insert_with(|| Arc::new(Queue::new(dead_name, None))).clone();
-        queues.insert(queue.to_string(), Arc::new(Queue::new(queue.to_string(), Some(dead))));
+        let dead = queues
+            .entry(dead_name.clone())
+            .or_insert_with(|| Arc::new(Queue::new(dead_name, None)))
+            .clone();
+        queues.insert(
+            queue.to_string(),
+            Arc::new(Queue::new(queue.to_string(), Some(dead))),
+        );
         Ok(())
     }
 
     async fn publish(&self, queue: &str, payload: &[u8]) -> Result<(), QueueError> {
         let queue = self.shared.queue(queue)?;
-        queue.lock().ready.push_back(Message { payload: payload.to_vec(), redelivered: false, dead_reason: None });
+        queue.lock().ready.push_back(Message {
+            payload: payload.to_vec(),
+            redelivered: false,
+            dead_reason: None,
+        });
         queue.changed.notify_waiters();
         Ok(())
     }
@@ -213,8 +246,17 @@ impl TaskQueue for MemoryQueue {
         let queue = self.shared.queue(queue)?;
         let id = self.shared.next_consumer.fetch_add(1, Ordering::Relaxed);
         queue.lock().in_flight.insert(id, 0);
-        let prefetch = if prefetch == 0 { usize::MAX } else { usize::from(prefetch) };
-        Ok(Box::new(MemoryConsumer { shared: self.shared.clone(), queue, id, prefetch }))
+        let prefetch = if prefetch == 0 {
+            usize::MAX
+        } else {
+            usize::from(prefetch)
+        };
+        Ok(Box::new(MemoryConsumer {
+            shared: self.shared.clone(),
+            queue,
+            id,
+            prefetch,
+        }))
     }
 
     async fn len(&self, queue: &str) -> Result<usize, QueueError> {
@@ -223,8 +265,14 @@ impl TaskQueue for MemoryQueue {
 
     async fn close(&self) -> Result<(), QueueError> {
         self.shared.closed.store(true, Ordering::Release);
-        let queues: Vec<Arc<Queue>> =
-            self.shared.queues.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        let queues: Vec<Arc<Queue>> = self
+            .shared
+            .queues
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
         for queue in queues {
             queue.requeue_unacked(None);
         }
@@ -265,11 +313,24 @@ impl MemoryConsumer {
             redelivered: message.redelivered,
             dead_reason: message.dead_reason.clone(),
         };
-        state.unacked.insert(tag, Unacked { consumer: self.id, message });
+        state.unacked.insert(
+            tag,
+            Unacked {
+                consumer: self.id,
+                message,
+            },
+        );
         state.in_flight.insert(self.id, in_flight + 1);
         drop(state);
-        let acker = MemoryAcker { queue: self.queue.clone(), tag, settled: false };
-        Some(Delivery::new(delivery.payload, delivery.redelivered, Box::new(acker)).with_dead_reason(delivery.dead_reason))
+        let acker = MemoryAcker {
+            queue: self.queue.clone(),
+            tag,
+            settled: false,
+        };
+        Some(
+            Delivery::new(delivery.payload, delivery.redelivered, Box::new(acker))
+                .with_dead_reason(delivery.dead_reason),
+        )
     }
 }
 

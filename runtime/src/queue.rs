@@ -75,7 +75,12 @@ impl Delivery {
     /// Builds a delivery; for queue implementations. The acker must return the message to
     /// its queue when it is dropped unsettled.
     pub fn new(payload: Vec<u8>, redelivered: bool, acker: Box<dyn Acker>) -> Self {
-        Self { payload, redelivered, dead_reason: None, acker }
+        Self {
+            payload,
+            redelivered,
+            dead_reason: None,
+            acker,
+        }
     }
 
     /// Sets the reason a dead-lettered message was rejected with; for queue implementations.

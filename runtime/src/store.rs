@@ -77,7 +77,12 @@ pub trait Store: Send + Sync + 'static {
     /// Writes a plain value only if the key does not exist (an expired value does not);
     /// returns whether it was written. With a `ttl` (rounded up to whole milliseconds,
     /// at least one), the value expires after it, as Redis `SET NX PX` does.
-    async fn set_nx(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<bool, StoreError>;
+    async fn set_nx(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<bool, StoreError>;
     /// Deletes a plain value, a hash or a stream; returns whether something was deleted.
     async fn delete(&self, key: &str) -> Result<bool, StoreError>;
     /// Adds one to a counter (missing counts as 0) and returns the new value.
@@ -98,7 +103,12 @@ pub trait Store: Send + Sync + 'static {
     async fn append(&self, stream: &str, value: &[u8]) -> Result<u64, StoreError>;
     /// Reads up to `limit` entries of a stream whose sequence number is above `after`,
     /// in order (empty when the stream does not exist). `after = 0` reads from the start.
-    async fn read_stream(&self, stream: &str, after: u64, limit: usize) -> Result<Vec<StreamEntry>, StoreError>;
+    async fn read_stream(
+        &self,
+        stream: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<StreamEntry>, StoreError>;
     /// Lists the keys (plain values, hashes and streams) that start with `prefix`, sorted.
     async fn keys(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
 }

@@ -110,7 +110,11 @@ pub async fn nack_without_requeue_dead_letters<Q: TaskQueue>(queue: Arc<Q>) {
     queue.publish(&name, b"poison").await.unwrap();
     queue.publish(&name, b"fine").await.unwrap();
     let mut consumer = queue.consume(&name, 1).await.unwrap();
-    next(&mut *consumer).await.nack(false, "bad input: no such shard").await.unwrap();
+    next(&mut *consumer)
+        .await
+        .nack(false, "bad input: no such shard")
+        .await
+        .unwrap();
     let fine = next(&mut *consumer).await;
     assert_eq!(fine.payload, b"fine");
     fine.ack().await.unwrap();
@@ -119,7 +123,10 @@ pub async fn nack_without_requeue_dead_letters<Q: TaskQueue>(queue: Arc<Q>) {
     let mut dead_consumer = queue.consume(&dead, 1).await.unwrap();
     let letter = next(&mut *dead_consumer).await;
     assert_eq!(letter.payload, b"poison");
-    assert_eq!(letter.dead_reason.as_deref(), Some("bad input: no such shard"));
+    assert_eq!(
+        letter.dead_reason.as_deref(),
+        Some("bad input: no such shard")
+    );
     letter.ack().await.unwrap();
     assert_eq!(queue.len(&name).await.unwrap(), 0);
 }
@@ -149,7 +156,10 @@ pub async fn competing_consumers_share_work<Q: TaskQueue>(queue: Arc<Q>) {
     const MESSAGES: usize = 200;
     let name = declared(&*queue, "compete").await;
     for i in 0..MESSAGES {
-        queue.publish(&name, i.to_string().as_bytes()).await.unwrap();
+        queue
+            .publish(&name, i.to_string().as_bytes())
+            .await
+            .unwrap();
     }
     // Each consumer holds its first delivery until every consumer has one: with a prefetch
     // of 1, this proves that four distinct messages are out at once.
@@ -179,14 +189,23 @@ pub async fn competing_consumers_share_work<Q: TaskQueue>(queue: Arc<Q>) {
     }
     let mut seen = Vec::new();
     while seen.len() < MESSAGES {
-        seen.push(tokio::time::timeout(PATIENCE, received.recv()).await.expect("all delivered").unwrap());
+        seen.push(
+            tokio::time::timeout(PATIENCE, received.recv())
+                .await
+                .expect("all delivered")
+                .unwrap(),
+        );
     }
     stop.send(()).unwrap();
     for worker in workers {
         worker.await.unwrap();
     }
     let distinct: BTreeSet<Vec<u8>> = seen.iter().cloned().collect();
-    assert_eq!(distinct.len(), MESSAGES, "every message delivered exactly once");
+    assert_eq!(
+        distinct.len(),
+        MESSAGES,
+        "every message delivered exactly once"
+    );
     assert!(received.try_recv().is_err(), "no message delivered twice");
     assert_eq!(queue.len(&name).await.unwrap(), 0);
 }
@@ -234,7 +253,10 @@ pub async fn dropped_consumer_requeues<Q: TaskQueue>(queue: Arc<Q>) {
     let mut other = queue.consume(&name, 2).await.unwrap();
     let again_a = next(&mut *other).await;
     let again_b = next(&mut *other).await;
-    assert_eq!((again_a.payload.as_slice(), again_b.payload.as_slice()), (&b"a"[..], &b"b"[..]));
+    assert_eq!(
+        (again_a.payload.as_slice(), again_b.payload.as_slice()),
+        (&b"a"[..], &b"b"[..])
+    );
     assert!(again_a.redelivered && again_b.redelivered);
     assert!(matches!(a.ack().await, Err(QueueError::InvalidDelivery(_))));
     drop(b);
@@ -246,8 +268,14 @@ pub async fn dropped_consumer_requeues<Q: TaskQueue>(queue: Arc<Q>) {
 /// Publishing to or consuming from an undeclared queue is an error.
 pub async fn undeclared_queue_is_refused<Q: TaskQueue>(queue: Arc<Q>) {
     let name = unique_name("undeclared");
-    assert!(matches!(queue.consume(&name, 1).await, Err(QueueError::NoSuchQueue(_))));
-    assert!(matches!(queue.publish(&name, b"x").await, Err(QueueError::NoSuchQueue(_))));
+    assert!(matches!(
+        queue.consume(&name, 1).await,
+        Err(QueueError::NoSuchQueue(_))
+    ));
+    assert!(matches!(
+        queue.publish(&name, b"x").await,
+        Err(QueueError::NoSuchQueue(_))
+    ));
 }
 
 /// `close` ends waiting consumers and refuses later calls.
@@ -256,7 +284,10 @@ pub async fn close_ends_consumers<Q: TaskQueue>(queue: Arc<Q>) {
     let mut consumer = queue.consume(&name, 1).await.unwrap();
     let waiting = tokio::spawn(async move { consumer.next().await.map(|d| d.is_none()) });
     queue.close().await.unwrap();
-    let ended = tokio::time::timeout(PATIENCE, waiting).await.expect("consumer ends").unwrap();
+    let ended = tokio::time::timeout(PATIENCE, waiting)
+        .await
+        .expect("consumer ends")
+        .unwrap();
     assert!(ended.unwrap(), "next returns None after close");
     assert!(queue.publish(&name, b"late").await.is_err());
 }

@@ -38,9 +38,16 @@ pub async fn get_set_overwrite_missing<S: Store>(store: Arc<S>) {
     store.set("a", b"one").await.unwrap();
     assert_eq!(store.get("a").await.unwrap().as_deref(), Some(&b"one"[..]));
     store.set("a", b"two, longer than one").await.unwrap();
-    assert_eq!(store.get("a").await.unwrap().as_deref(), Some(&b"two, longer than one"[..]));
+    assert_eq!(
+        store.get("a").await.unwrap().as_deref(),
+        Some(&b"two, longer than one"[..])
+    );
     store.set("a", b"").await.unwrap();
-    assert_eq!(store.get("a").await.unwrap().as_deref(), Some(&b""[..]), "empty is not missing");
+    assert_eq!(
+        store.get("a").await.unwrap().as_deref(),
+        Some(&b""[..]),
+        "empty is not missing"
+    );
     assert_eq!(store.get("b").await.unwrap(), None);
 }
 
@@ -51,34 +58,64 @@ pub async fn binary_values_and_odd_keys<S: Store>(store: Arc<S>) {
     store.set(key, &bytes).await.unwrap();
     assert_eq!(store.get(key).await.unwrap(), Some(bytes.clone()));
     store.hset("h/ash", "fi/eld .", &bytes).await.unwrap();
-    assert_eq!(store.hget("h/ash", "fi/eld .").await.unwrap(), Some(bytes.clone()));
+    assert_eq!(
+        store.hget("h/ash", "fi/eld .").await.unwrap(),
+        Some(bytes.clone())
+    );
     store.append("s/tream", &bytes).await.unwrap();
-    assert_eq!(store.read_stream("s/tream", 0, 10).await.unwrap()[0].value, bytes);
-    assert_eq!(store.keys("").await.unwrap(), vec!["h/ash".to_string(), key.to_string(), "s/tream".to_string()]);
+    assert_eq!(
+        store.read_stream("s/tream", 0, 10).await.unwrap()[0].value,
+        bytes
+    );
+    assert_eq!(
+        store.keys("").await.unwrap(),
+        vec!["h/ash".to_string(), key.to_string(), "s/tream".to_string()]
+    );
 }
 
 /// `set_nx` writes once; later calls leave the first value.
 pub async fn set_nx_without_ttl<S: Store>(store: Arc<S>) {
     assert!(store.set_nx("lease", b"first", None).await.unwrap());
     assert!(!store.set_nx("lease", b"second", None).await.unwrap());
-    assert_eq!(store.get("lease").await.unwrap().as_deref(), Some(&b"first"[..]));
+    assert_eq!(
+        store.get("lease").await.unwrap().as_deref(),
+        Some(&b"first"[..])
+    );
     store.hset("a-hash", "f", b"v").await.unwrap();
-    assert!(!store.set_nx("a-hash", b"x", None).await.unwrap(), "a hash exists too");
+    assert!(
+        !store.set_nx("a-hash", b"x", None).await.unwrap(),
+        "a hash exists too"
+    );
 }
 
 /// A value written with a TTL disappears after it; `set` clears the TTL.
 pub async fn set_nx_with_ttl_expires<S: Store>(store: Arc<S>) {
-    assert!(store.set_nx("lease", b"worker-1", Some(Duration::from_millis(150))).await.unwrap());
+    assert!(store
+        .set_nx("lease", b"worker-1", Some(Duration::from_millis(150)))
+        .await
+        .unwrap());
     assert!(!store.set_nx("lease", b"worker-2", None).await.unwrap());
-    assert!(store.set_nx("long", b"kept", Some(Duration::from_secs(600))).await.unwrap());
+    assert!(store
+        .set_nx("long", b"kept", Some(Duration::from_secs(600)))
+        .await
+        .unwrap());
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(store.get("lease").await.unwrap(), None);
     assert_eq!(store.keys("").await.unwrap(), vec!["long".to_string()]);
-    assert!(!store.delete("lease").await.unwrap(), "an expired value does not exist");
-    assert!(store.set_nx("lease", b"worker-2", Some(Duration::from_millis(150))).await.unwrap());
+    assert!(
+        !store.delete("lease").await.unwrap(),
+        "an expired value does not exist"
+    );
+    assert!(store
+        .set_nx("lease", b"worker-2", Some(Duration::from_millis(150)))
+        .await
+        .unwrap());
     store.set("lease", b"forever").await.unwrap();
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(store.get("lease").await.unwrap().as_deref(), Some(&b"forever"[..]));
+    assert_eq!(
+        store.get("lease").await.unwrap().as_deref(),
+        Some(&b"forever"[..])
+    );
 }
 
 /// `delete` removes a plain value, a hash or a stream, and says whether there was one.
@@ -97,7 +134,11 @@ pub async fn delete_each_kind<S: Store>(store: Arc<S>) {
     assert!(store.hgetall("h").await.unwrap().is_empty());
     assert!(store.read_stream("s", 0, 10).await.unwrap().is_empty());
     assert!(store.keys("").await.unwrap().is_empty());
-    assert_eq!(store.append("s", b"again").await.unwrap(), 1, "a deleted stream starts again from 1");
+    assert_eq!(
+        store.append("s", b"again").await.unwrap(),
+        1,
+        "a deleted stream starts again from 1"
+    );
 }
 
 /// A counter starts from 0, reads back as decimal text, and refuses a non-number.
@@ -109,8 +150,14 @@ pub async fn incr_from_missing<S: Store>(store: Arc<S>) {
     assert_eq!(store.incr("m").await.unwrap(), 42);
     store.set("text", b"forty").await.unwrap();
     assert!(is_wrong_type(store.incr("text").await));
-    store.set("max", i64::MAX.to_string().as_bytes()).await.unwrap();
-    assert!(is_wrong_type(store.incr("max").await), "overflow is refused");
+    store
+        .set("max", i64::MAX.to_string().as_bytes())
+        .await
+        .unwrap();
+    assert!(
+        is_wrong_type(store.incr("max").await),
+        "overflow is refused"
+    );
 }
 
 /// N tasks times M increments give N×M: no update is lost.
@@ -135,7 +182,10 @@ pub async fn incr_under_concurrency_loses_nothing<S: Store>(store: Arc<S>) {
     all.sort_unstable();
     let expected: Vec<i64> = (1..=(TASKS * EACH) as i64).collect();
     assert_eq!(all, expected, "every increment returned a distinct value");
-    assert_eq!(store.get("counter").await.unwrap(), Some((TASKS * EACH).to_string().into_bytes()));
+    assert_eq!(
+        store.get("counter").await.unwrap(),
+        Some((TASKS * EACH).to_string().into_bytes())
+    );
 }
 
 /// Hash fields: write, read, read all, delete; a hash without fields is gone.
@@ -144,23 +194,35 @@ pub async fn hashes<S: Store>(store: Arc<S>) {
     assert_eq!(store.hget("h", "f").await.unwrap(), None);
     store.hset("h", "b", b"2").await.unwrap();
     store.hset("h", "a", b"1").await.unwrap();
-    assert_eq!(store.hget("h", "a").await.unwrap().as_deref(), Some(&b"1"[..]));
+    assert_eq!(
+        store.hget("h", "a").await.unwrap().as_deref(),
+        Some(&b"1"[..])
+    );
     assert_eq!(store.hget("h", "zz").await.unwrap(), None);
-    let expected = BTreeMap::from([("a".to_string(), b"1".to_vec()), ("b".to_string(), b"2".to_vec())]);
+    let expected = BTreeMap::from([
+        ("a".to_string(), b"1".to_vec()),
+        ("b".to_string(), b"2".to_vec()),
+    ]);
     assert_eq!(store.hgetall("h").await.unwrap(), expected);
     assert!(store.hdel("h", "a").await.unwrap());
     assert!(!store.hdel("h", "a").await.unwrap());
     assert!(!store.hdel("missing", "a").await.unwrap());
     assert_eq!(store.keys("h").await.unwrap(), vec!["h".to_string()]);
     assert!(store.hdel("h", "b").await.unwrap());
-    assert!(store.keys("h").await.unwrap().is_empty(), "a hash without fields does not exist");
+    assert!(
+        store.keys("h").await.unwrap().is_empty(),
+        "a hash without fields does not exist"
+    );
     assert!(!store.delete("h").await.unwrap());
 }
 
 /// Writing a field again (a redelivered result) overwrites it and never adds a second one.
 pub async fn hset_overwrite_is_idempotent<S: Store>(store: Arc<S>) {
     for attempt in 0..3 {
-        store.hset("results", "task-7", format!("attempt {attempt}").as_bytes()).await.unwrap();
+        store
+            .hset("results", "task-7", format!("attempt {attempt}").as_bytes())
+            .await
+            .unwrap();
     }
     store.hset("results", "task-8", b"done").await.unwrap();
     let all = store.hgetall("results").await.unwrap();
@@ -172,10 +234,19 @@ pub async fn hset_overwrite_is_idempotent<S: Store>(store: Arc<S>) {
 pub async fn streams_number_from_one<S: Store>(store: Arc<S>) {
     assert!(store.read_stream("events", 0, 10).await.unwrap().is_empty());
     for i in 1..=10u64 {
-        assert_eq!(store.append("events", format!("event {i}").as_bytes()).await.unwrap(), i);
+        assert_eq!(
+            store
+                .append("events", format!("event {i}").as_bytes())
+                .await
+                .unwrap(),
+            i
+        );
     }
     let all = store.read_stream("events", 0, 100).await.unwrap();
-    assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=10).collect::<Vec<_>>());
+    assert_eq!(
+        all.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (1..=10).collect::<Vec<_>>()
+    );
     assert_eq!(all[4].value, b"event 5");
     let page = store.read_stream("events", 3, 4).await.unwrap();
     assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), [4, 5, 6, 7]);
@@ -183,7 +254,11 @@ pub async fn streams_number_from_one<S: Store>(store: Arc<S>) {
     assert!(store.read_stream("events", 10, 5).await.unwrap().is_empty());
     assert!(store.read_stream("events", 0, 0).await.unwrap().is_empty());
     store.append("events", b"").await.unwrap();
-    assert_eq!(store.read_stream("events", 10, 5).await.unwrap()[0].value, b"", "an empty entry is an entry");
+    assert_eq!(
+        store.read_stream("events", 10, 5).await.unwrap()[0].value,
+        b"",
+        "an empty entry is an entry"
+    );
 }
 
 /// Concurrent appends get distinct, gap-free sequence numbers, and each reads back its own value.
@@ -221,7 +296,9 @@ pub async fn keys_by_prefix<S: Store>(store: Arc<S>) {
     store.append("job:1:events", b"x").await.unwrap();
     store.set("jobs", b"x").await.unwrap();
     store.set("exp:1", b"x").await.unwrap();
-    let expected = ["job:1:events", "job:1:tasks", "job:2:state"].map(String::from).to_vec();
+    let expected = ["job:1:events", "job:1:tasks", "job:2:state"]
+        .map(String::from)
+        .to_vec();
     assert_eq!(store.keys("job:").await.unwrap(), expected);
     assert_eq!(store.keys("").await.unwrap().len(), 5);
     assert!(store.keys("nothing").await.unwrap().is_empty());
@@ -242,7 +319,13 @@ pub async fn kinds_do_not_mix<S: Store>(store: Arc<S>) {
     assert!(is_wrong_type(store.hgetall("s").await));
     store.set("h", b"plain now").await.unwrap();
     store.set("s", b"plain too").await.unwrap();
-    assert_eq!(store.get("h").await.unwrap().as_deref(), Some(&b"plain now"[..]));
-    assert_eq!(store.get("s").await.unwrap().as_deref(), Some(&b"plain too"[..]));
+    assert_eq!(
+        store.get("h").await.unwrap().as_deref(),
+        Some(&b"plain now"[..])
+    );
+    assert_eq!(
+        store.get("s").await.unwrap().as_deref(),
+        Some(&b"plain too"[..])
+    );
     assert!(store.hgetall("h").await.is_err());
 }

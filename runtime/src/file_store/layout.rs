@@ -46,7 +46,10 @@ pub(super) enum Kind {
 
 /// Maps an IO error to a [`StoreError`] naming the path.
 pub(super) fn io_err(path: &Path, source: io::Error) -> StoreError {
-    StoreError::Io { path: path.display().to_string(), source }
+    StoreError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 /// Encodes a key or field into a file name.
@@ -63,7 +66,10 @@ pub(super) fn encode(name: &str) -> Result<String, StoreError> {
     if out.len() > MAX_NAME {
         return Err(StoreError::InvalidKey {
             key: name.to_string(),
-            reason: format!("encodes to {} bytes, above the {MAX_NAME} a file name may hold", out.len()),
+            reason: format!(
+                "encodes to {} bytes, above the {MAX_NAME} a file name may hold",
+                out.len()
+            ),
         });
     }
     Ok(out)
@@ -101,7 +107,9 @@ pub(super) fn fnv1a(chunks: &[&[u8]]) -> u64 {
 
 /// Milliseconds since the epoch, the clock of expiries (shared by the processes of one machine).
 pub(super) fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Whether a value with this expiry is gone.
@@ -133,7 +141,10 @@ pub(super) fn parse_header(path: &Path, header: &[u8]) -> Result<Kind, StoreErro
         let expires_at = u64::from_le_bytes(header[8..16].try_into().expect("8 bytes"));
         return Ok(Kind::Value { expires_at });
     }
-    Err(StoreError::Corrupt { path: path.display().to_string(), reason: "unknown file header".to_string() })
+    Err(StoreError::Corrupt {
+        path: path.display().to_string(),
+        reason: "unknown file header".to_string(),
+    })
 }
 
 /// Reads until `buf` is full or the file ends; returns the bytes read.
@@ -170,7 +181,11 @@ impl Writer {
     pub(super) fn temp_path(&self, suffix: &str) -> PathBuf {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        self.tmp_dir.join(format!("{}-{n}-{:08x}.{suffix}", std::process::id(), rand::random::<u32>()))
+        self.tmp_dir.join(format!(
+            "{}-{n}-{:08x}.{suffix}",
+            std::process::id(),
+            rand::random::<u32>()
+        ))
     }
 
     /// Writes `bytes` to `path` atomically: a temporary file, flushed when syncing, then renamed
@@ -178,7 +193,11 @@ impl Writer {
     pub(super) fn write_atomic(&self, path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
         let temp = self.temp_path("tmp");
         let result = (|| {
-            let mut file = OpenOptions::new().write(true).create_new(true).open(&temp).map_err(|e| io_err(&temp, e))?;
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&temp)
+                .map_err(|e| io_err(&temp, e))?;
             file.write_all(bytes).map_err(|e| io_err(&temp, e))?;
             if self.sync {
                 file.sync_data().map_err(|e| io_err(&temp, e))?;
@@ -198,7 +217,9 @@ impl Writer {
             return Ok(());
         }
         let dir = path.parent().unwrap_or(Path::new("."));
-        File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io_err(dir, e))
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| io_err(dir, e))
     }
 }
 
@@ -210,10 +231,24 @@ pub(super) struct StripeLock {
 impl StripeLock {
     /// Blocks until the stripe of `key` is held. Each hold opens its own file description, so
     /// threads of one process exclude each other just as processes do.
-    pub(super) fn acquire(locks_dir: &Path, key: &str, exclusive: bool) -> Result<Self, StoreError> {
+    pub(super) fn acquire(
+        locks_dir: &Path,
+        key: &str,
+        exclusive: bool,
+    ) -> Result<Self, StoreError> {
         let path = locks_dir.join(format!("{:02x}", fnv1a(&[key.as_bytes()]) % STRIPES));
-        let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(|e| io_err(&path, e))?;
-        let locked = if exclusive { fs2::FileExt::lock_exclusive(&file) } else { fs2::FileExt::lock_shared(&file) };
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| io_err(&path, e))?;
+        let locked = if exclusive {
+            fs2::FileExt::lock_exclusive(&file)
+        } else {
+            fs2::FileExt::lock_shared(&file)
+        };
         locked.map_err(|e| io_err(&path, e))?;
         Ok(Self { file })
     }
@@ -231,7 +266,15 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_stay_safe() {
-        for key in ["secuml:job:1:events", "", ".", "..", "a/b", "é%=x y", "tâche\n"] {
+        for key in [
+            "secuml:job:1:events",
+            "",
+            ".",
+            "..",
+            "a/b",
+            "é%=x y",
+            "tâche\n",
+        ] {
             let name = encode(key).unwrap();
             assert!(name.starts_with('=') && !name.contains('/') && name != "." && name != "..");
             assert_eq!(decode(&name).as_deref(), Some(key));
@@ -239,7 +282,10 @@ mod tests {
         assert_eq!(encode("secuml:exp:3:model").unwrap(), "=secuml:exp:3:model");
         assert_eq!(decode("FORMAT"), None);
         assert_eq!(decode("=%zz"), None);
-        assert!(matches!(encode(&"/".repeat(100)), Err(StoreError::InvalidKey { .. })));
+        assert!(matches!(
+            encode(&"/".repeat(100)),
+            Err(StoreError::InvalidKey { .. })
+        ));
     }
 
     #[test]

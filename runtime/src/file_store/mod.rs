@@ -68,7 +68,10 @@ impl FileStore {
 
     /// Opens (creating it if needed) the store in `dir` with the given durability.
     /// Processes sharing a folder may use different durabilities.
-    pub fn open_with(dir: impl AsRef<Path>, durability: Durability) -> Result<FileStore, StoreError> {
+    pub fn open_with(
+        dir: impl AsRef<Path>,
+        durability: Durability,
+    ) -> Result<FileStore, StoreError> {
         Self::open_inner(dir.as_ref().to_path_buf(), durability, false)
     }
 
@@ -84,26 +87,47 @@ impl FileStore {
         &self.inner.root
     }
 
-    fn open_inner(root: PathBuf, durability: Durability, temporary: bool) -> Result<FileStore, StoreError> {
+    fn open_inner(
+        root: PathBuf,
+        durability: Durability,
+        temporary: bool,
+    ) -> Result<FileStore, StoreError> {
         let (keys, locks, tmp_dir) = (root.join("keys"), root.join("locks"), root.join("tmp"));
         for dir in [&keys, &locks, &tmp_dir] {
             fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
         }
-        let writer = Writer { tmp_dir, sync: durability == Durability::Sync };
+        let writer = Writer {
+            tmp_dir,
+            sync: durability == Durability::Sync,
+        };
         let format_path = root.join("FORMAT");
         match fs::read_to_string(&format_path) {
             Ok(found) if found == FORMAT => {}
             Ok(found) => {
                 return Err(StoreError::Corrupt {
                     path: format_path.display().to_string(),
-                    reason: format!("unknown store format {:?}, expected {:?}", found.trim(), FORMAT.trim()),
+                    reason: format!(
+                        "unknown store format {:?}, expected {:?}",
+                        found.trim(),
+                        FORMAT.trim()
+                    ),
                 })
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => writer.write_atomic(&format_path, FORMAT.as_bytes())?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                writer.write_atomic(&format_path, FORMAT.as_bytes())?
+            }
             Err(e) => return Err(io_err(&format_path, e)),
         }
         sweep_stale_temps(&writer.tmp_dir);
-        Ok(FileStore { inner: Arc::new(Inner { root, keys, locks, writer, temporary }) })
+        Ok(FileStore {
+            inner: Arc::new(Inner {
+                root,
+                keys,
+                locks,
+                writer,
+                temporary,
+            }),
+        })
     }
 
     /// Runs `op` on the blocking pool. A panic in it is resumed here.
@@ -116,19 +140,31 @@ impl FileStore {
         match tokio::task::spawn_blocking(move || op(&inner)).await {
             Ok(result) => result,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(e) => Err(StoreError::Unavailable(format!("file store call cancelled: {e}"))),
+            Err(e) => Err(StoreError::Unavailable(format!(
+                "file store call cancelled: {e}"
+            ))),
         }
     }
 }
 
 /// Removes what writers that died left in `tmp/`; best effort.
 fn sweep_stale_temps(tmp_dir: &Path) {
-    let Ok(entries) = fs::read_dir(tmp_dir) else { return };
+    let Ok(entries) = fs::read_dir(tmp_dir) else {
+        return;
+    };
     for entry in entries.flatten() {
-        let age = entry.metadata().and_then(|m| m.modified()).ok().and_then(|t| SystemTime::now().duration_since(t).ok());
+        let age = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| SystemTime::now().duration_since(t).ok());
         if age.is_some_and(|age| age > STALE_TEMP) {
             let path = entry.path();
-            let removed = if path.is_dir() { fs::remove_dir_all(&path) } else { fs::remove_file(&path) };
+            let removed = if path.is_dir() {
+                fs::remove_dir_all(&path)
+            } else {
+                fs::remove_file(&path)
+            };
             if let Err(error) = removed {
                 tracing::debug!(path = %path.display(), %error, "could not sweep a stale temporary file");
             }
@@ -148,7 +184,10 @@ impl Drop for Inner {
 
 impl std::fmt::Debug for FileStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FileStore").field("root", &self.inner.root).field("sync", &self.inner.writer.sync).finish()
+        f.debug_struct("FileStore")
+            .field("root", &self.inner.root)
+            .field("sync", &self.inner.writer.sync)
+            .finish()
     }
 }
 
@@ -164,7 +203,12 @@ impl Store for FileStore {
         self.run(move |s| s.set(&key, &value)).await
     }
 
-    async fn set_nx(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<bool, StoreError> {
+    async fn set_nx(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<bool, StoreError> {
         let (key, value) = (key.to_string(), value.to_vec());
         self.run(move |s| s.set_nx(&key, &value, ttl)).await
     }
@@ -204,7 +248,12 @@ impl Store for FileStore {
         self.run(move |s| s.append(&key, &value)).await
     }
 
-    async fn read_stream(&self, stream: &str, after: u64, limit: usize) -> Result<Vec<StreamEntry>, StoreError> {
+    async fn read_stream(
+        &self,
+        stream: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<StreamEntry>, StoreError> {
         let key = stream.to_string();
         self.run(move |s| s.read_stream(&key, after, limit)).await
     }

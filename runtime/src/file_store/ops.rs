@@ -12,14 +12,17 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::layout::{
-    decode, encode, expired, inspect, io_err, now_ms, parse_header, read_up_to, value_file, Kind, StripeLock,
-    STREAM_MAGIC, VALUE_HEADER,
+    decode, encode, expired, inspect, io_err, now_ms, parse_header, read_up_to, value_file, Kind,
+    StripeLock, STREAM_MAGIC, VALUE_HEADER,
 };
 use super::{stream, Inner};
 use crate::store::{StoreError, StreamEntry};
 
 fn wrong_type(key: &str, reason: &str) -> StoreError {
-    StoreError::WrongType { key: key.to_string(), reason: reason.to_string() }
+    StoreError::WrongType {
+        key: key.to_string(),
+        reason: reason.to_string(),
+    }
 }
 
 fn not_found(e: &io::Error) -> bool {
@@ -50,7 +53,9 @@ impl Inner {
                 self.writer.sync_parent(path)?;
                 fs::remove_dir_all(&trash).map_err(|e| io_err(&trash, e))?;
             }
-            Kind::Value { .. } | Kind::Stream => fs::remove_file(path).map_err(|e| io_err(path, e))?,
+            Kind::Value { .. } | Kind::Stream => {
+                fs::remove_file(path).map_err(|e| io_err(path, e))?
+            }
         }
         self.writer.sync_parent(path)
     }
@@ -100,17 +105,25 @@ impl Inner {
         self.writer.write_atomic(&path, &value_file(value, 0))
     }
 
-    pub(super) fn set_nx(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<bool, StoreError> {
+    pub(super) fn set_nx(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<bool, StoreError> {
         let path = self.key_path(key)?;
         let _lock = self.lock(key)?;
         if !matches!(self.live_kind(&path)?, Kind::Missing) {
             return Ok(false);
         }
         let expires_at = ttl.map_or(0, |ttl| {
-            let ms = u64::try_from(ttl.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX).max(1);
+            let ms = u64::try_from(ttl.as_nanos().div_ceil(1_000_000))
+                .unwrap_or(u64::MAX)
+                .max(1);
             now_ms().saturating_add(ms)
         });
-        self.writer.write_atomic(&path, &value_file(value, expires_at))?;
+        self.writer
+            .write_atomic(&path, &value_file(value, expires_at))?;
         Ok(true)
     }
 
@@ -120,7 +133,10 @@ impl Inner {
         let kind = self.live_kind(&path)?;
         let existed = match &kind {
             Kind::Missing => false,
-            Kind::Hash => fs::read_dir(&path).map_err(|e| io_err(&path, e))?.next().is_some(),
+            Kind::Hash => fs::read_dir(&path)
+                .map_err(|e| io_err(&path, e))?
+                .next()
+                .is_some(),
             Kind::Value { .. } | Kind::Stream => true,
         };
         self.remove(&path, &kind)?;
@@ -136,12 +152,21 @@ impl Inner {
                 let bytes = fs::read(&path).map_err(|e| io_err(&path, e))?;
                 let text = std::str::from_utf8(&bytes[VALUE_HEADER..]).ok();
                 let number = text.and_then(|t| t.parse::<i64>().ok());
-                (number.ok_or_else(|| wrong_type(key, "holds a value that is not an integer"))?, expires_at)
+                (
+                    number
+                        .ok_or_else(|| wrong_type(key, "holds a value that is not an integer"))?,
+                    expires_at,
+                )
             }
-            Kind::Hash | Kind::Stream => return Err(wrong_type(key, "holds a hash or a stream, not a counter")),
+            Kind::Hash | Kind::Stream => {
+                return Err(wrong_type(key, "holds a hash or a stream, not a counter"))
+            }
         };
-        let next = current.checked_add(1).ok_or_else(|| wrong_type(key, "increment would overflow"))?;
-        self.writer.write_atomic(&path, &value_file(next.to_string().as_bytes(), expires_at))?;
+        let next = current
+            .checked_add(1)
+            .ok_or_else(|| wrong_type(key, "increment would overflow"))?;
+        self.writer
+            .write_atomic(&path, &value_file(next.to_string().as_bytes(), expires_at))?;
         Ok(next)
     }
 
@@ -155,14 +180,24 @@ impl Inner {
                 fs::create_dir(&path).map_err(|e| io_err(&path, e))?;
                 self.writer.sync_parent(&path)?;
             }
-            Kind::Value { .. } | Kind::Stream => return Err(wrong_type(key, "holds a plain value or a stream, not a hash")),
+            Kind::Value { .. } | Kind::Stream => {
+                return Err(wrong_type(
+                    key,
+                    "holds a plain value or a stream, not a hash",
+                ))
+            }
         }
         self.writer.write_atomic(&field_path, value)
     }
 
     /// What a read of the wrong kind returns: nothing when the key is in fact gone (missing or
     /// expired), else [`StoreError::WrongType`] with `reason`.
-    fn absent_or_wrong_type<T: Default>(&self, key: &str, path: &Path, reason: &str) -> Result<T, StoreError> {
+    fn absent_or_wrong_type<T: Default>(
+        &self,
+        key: &str,
+        path: &Path,
+        reason: &str,
+    ) -> Result<T, StoreError> {
         match inspect(path)? {
             Kind::Missing => Ok(T::default()),
             Kind::Value { expires_at } if expired(expires_at) => Ok(T::default()),
@@ -197,7 +232,9 @@ impl Inner {
         let mut fields = BTreeMap::new();
         for entry in entries {
             let entry = entry.map_err(|e| io_err(&path, e))?;
-            let Some(field) = entry.file_name().to_str().and_then(decode) else { continue };
+            let Some(field) = entry.file_name().to_str().and_then(decode) else {
+                continue;
+            };
             let value = fs::read(entry.path()).map_err(|e| io_err(&entry.path(), e))?;
             fields.insert(field, value);
         }
@@ -215,7 +252,11 @@ impl Inner {
             Err(e) => return Err(io_err(&field_path, e)),
         }
         self.writer.sync_parent(&field_path)?;
-        if fs::read_dir(&path).map_err(|e| io_err(&path, e))?.next().is_none() {
+        if fs::read_dir(&path)
+            .map_err(|e| io_err(&path, e))?
+            .next()
+            .is_none()
+        {
             fs::remove_dir(&path).map_err(|e| io_err(&path, e))?;
             self.writer.sync_parent(&path)?;
         }
@@ -228,12 +269,22 @@ impl Inner {
         match self.live_kind(&path)? {
             Kind::Stream => {}
             Kind::Missing => self.writer.write_atomic(&path, STREAM_MAGIC)?,
-            Kind::Value { .. } | Kind::Hash => return Err(wrong_type(key, "holds a plain value or a hash, not a stream")),
+            Kind::Value { .. } | Kind::Hash => {
+                return Err(wrong_type(
+                    key,
+                    "holds a plain value or a hash, not a stream",
+                ))
+            }
         }
         stream::append(&path, value, self.writer.sync)
     }
 
-    pub(super) fn read_stream(&self, key: &str, after: u64, limit: usize) -> Result<Vec<StreamEntry>, StoreError> {
+    pub(super) fn read_stream(
+        &self,
+        key: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<StreamEntry>, StoreError> {
         let path = self.key_path(key)?;
         let mut file = match File::open(&path) {
             Ok(file) => file,
@@ -256,7 +307,9 @@ impl Inner {
         let mut keys = Vec::new();
         for entry in fs::read_dir(&self.keys).map_err(|e| io_err(&self.keys, e))? {
             let entry = entry.map_err(|e| io_err(&self.keys, e))?;
-            let Some(key) = entry.file_name().to_str().and_then(decode) else { continue };
+            let Some(key) = entry.file_name().to_str().and_then(decode) else {
+                continue;
+            };
             if !key.starts_with(prefix) {
                 continue;
             }
@@ -264,7 +317,9 @@ impl Inner {
                 Ok(Kind::Missing) => false,
                 Ok(Kind::Value { expires_at }) => !expired(expires_at),
                 Ok(Kind::Stream) => true,
-                Ok(Kind::Hash) => fs::read_dir(entry.path()).map(|mut d| d.next().is_some()).unwrap_or(false),
+                Ok(Kind::Hash) => fs::read_dir(entry.path())
+                    .map(|mut d| d.next().is_some())
+                    .unwrap_or(false),
                 // A key deleted while listing: it is simply not there any more.
                 Err(StoreError::Io { source, .. }) if not_found(&source) => false,
                 Err(e) => return Err(e),

@@ -23,7 +23,9 @@ const START: u64 = STREAM_MAGIC.len() as u64;
 
 /// Builds one record.
 fn record(seq: u64, payload: &[u8]) -> Vec<u8> {
-    let len = u32::try_from(payload.len()).expect("length checked by the caller").to_le_bytes();
+    let len = u32::try_from(payload.len())
+        .expect("length checked by the caller")
+        .to_le_bytes();
     let seq_bytes = seq.to_le_bytes();
     let check = fnv1a(&[&seq_bytes, &len, payload]);
     let mut bytes = Vec::with_capacity(payload.len() + OVERHEAD as usize);
@@ -45,17 +47,25 @@ fn parse(bytes: &[u8]) -> Option<(u64, &[u8])> {
     let payload = &bytes[12..12 + len];
     let trailer_len = &bytes[12 + len..16 + len];
     let check = u64::from_le_bytes(bytes[16 + len..].try_into().ok()?);
-    (trailer_len == &bytes[8..12] && check == fnv1a(&[&bytes[0..8], &bytes[8..12], payload])).then_some((seq, payload))
+    (trailer_len == &bytes[8..12] && check == fnv1a(&[&bytes[0..8], &bytes[8..12], payload]))
+        .then_some((seq, payload))
 }
 
 /// Appends `payload` to the stream file at `path` (which exists and starts with the magic);
 /// returns its sequence number. The caller holds the key's lock.
 pub(super) fn append(path: &Path, payload: &[u8], sync: bool) -> Result<u64, StoreError> {
     if u32::try_from(payload.len()).is_err() {
-        let e = io::Error::new(io::ErrorKind::InvalidInput, "stream entries are limited to 4 GiB");
+        let e = io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "stream entries are limited to 4 GiB",
+        );
         return Err(io_err(path, e));
     }
-    let mut file = OpenOptions::new().read(true).write(true).open(path).map_err(|e| io_err(path, e))?;
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|e| io_err(path, e))?;
     let size = file.metadata().map_err(|e| io_err(path, e))?.len();
     let (end, last_seq) = match last_record(&mut file, size).map_err(|e| io_err(path, e))? {
         Some(found) => found,
@@ -66,7 +76,9 @@ pub(super) fn append(path: &Path, payload: &[u8], sync: bool) -> Result<u64, Sto
         file.set_len(end).map_err(|e| io_err(path, e))?;
     }
     let seq = last_seq + 1;
-    file.seek(SeekFrom::Start(end)).and_then(|_| file.write_all(&record(seq, payload))).map_err(|e| io_err(path, e))?;
+    file.seek(SeekFrom::Start(end))
+        .and_then(|_| file.write_all(&record(seq, payload)))
+        .map_err(|e| io_err(path, e))?;
     if sync {
         file.sync_data().map_err(|e| io_err(path, e))?;
     }
@@ -85,8 +97,13 @@ fn last_record(file: &mut File, size: u64) -> io::Result<Option<(u64, u64)>> {
     let mut trailer = [0u8; 12];
     file.seek(SeekFrom::Start(size - 12))?;
     file.read_exact(&mut trailer)?;
-    let len = u64::from(u32::from_le_bytes(trailer[0..4].try_into().expect("4 bytes")));
-    let Some(start) = size.checked_sub(len + OVERHEAD).filter(|start| *start >= START) else {
+    let len = u64::from(u32::from_le_bytes(
+        trailer[0..4].try_into().expect("4 bytes"),
+    ));
+    let Some(start) = size
+        .checked_sub(len + OVERHEAD)
+        .filter(|start| *start >= START)
+    else {
         return Ok(None);
     };
     let mut bytes = vec![0u8; (len + OVERHEAD) as usize];
@@ -108,13 +125,19 @@ fn scan(file: &mut File, size: u64) -> io::Result<(u64, u64)> {
 }
 
 /// Reads the record expected to carry `seq` if it lies within `remaining` bytes and checks out.
-fn next_record(reader: &mut impl Read, remaining: u64, seq: u64) -> io::Result<Option<(u64, Vec<u8>)>> {
+fn next_record(
+    reader: &mut impl Read,
+    remaining: u64,
+    seq: u64,
+) -> io::Result<Option<(u64, Vec<u8>)>> {
     let mut head = [0u8; 12];
     if remaining < OVERHEAD || read_up_to(reader, &mut head)? < head.len() {
         return Ok(None);
     }
     let len = u64::from(u32::from_le_bytes(head[8..12].try_into().expect("4 bytes")));
-    if u64::from_le_bytes(head[0..8].try_into().expect("8 bytes")) != seq || len + OVERHEAD > remaining {
+    if u64::from_le_bytes(head[0..8].try_into().expect("8 bytes")) != seq
+        || len + OVERHEAD > remaining
+    {
         return Ok(None);
     }
     let mut bytes = vec![0u8; (len + OVERHEAD) as usize];
@@ -127,7 +150,12 @@ fn next_record(reader: &mut impl Read, remaining: u64, seq: u64) -> io::Result<O
 
 /// Reads up to `limit` entries above `after` from a stream file positioned just past its magic,
 /// looking no further than `size` bytes from the file's start.
-pub(super) fn read(file: File, size: u64, after: u64, limit: usize) -> io::Result<Vec<StreamEntry>> {
+pub(super) fn read(
+    file: File,
+    size: u64,
+    after: u64,
+    limit: usize,
+) -> io::Result<Vec<StreamEntry>> {
     let mut reader = BufReader::new(file);
     let (mut position, mut seq) = (START, 1);
     let mut entries = Vec::new();
@@ -146,7 +174,9 @@ pub(super) fn read(file: File, size: u64, after: u64, limit: usize) -> io::Resul
             reader.seek_relative(i64::try_from(len + 12).unwrap_or(i64::MAX))?;
             position += len + OVERHEAD;
         } else {
-            let Some((_, value)) = next_record(&mut reader, size - position, seq)? else { break };
+            let Some((_, value)) = next_record(&mut reader, size - position, seq)? else {
+                break;
+            };
             position += value.len() as u64 + OVERHEAD;
             entries.push(StreamEntry { seq, value });
         }
@@ -177,7 +207,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = new_stream(dir.path());
         for i in 1..=5u64 {
-            assert_eq!(append(&path, &vec![i as u8; i as usize * 10], false).unwrap(), i);
+            assert_eq!(
+                append(&path, &vec![i as u8; i as usize * 10], false).unwrap(),
+                i
+            );
         }
         let entries = read_all(&path, 2);
         assert_eq!(entries.iter().map(|e| e.seq).collect::<Vec<_>>(), [3, 4, 5]);
@@ -197,9 +230,15 @@ mod tests {
         file.write_all(&torn[..torn.len() - 5]).unwrap();
         assert_eq!(read_all(&path, 0).len(), 2);
         assert_eq!(append(&path, b"third", false).unwrap(), 3);
-        assert_eq!(std::fs::metadata(&path).unwrap().len(), whole + OVERHEAD + 5);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().len(),
+            whole + OVERHEAD + 5
+        );
         let values: Vec<Vec<u8>> = read_all(&path, 0).into_iter().map(|e| e.value).collect();
-        assert_eq!(values, [b"first".to_vec(), b"second".to_vec(), b"third".to_vec()]);
+        assert_eq!(
+            values,
+            [b"first".to_vec(), b"second".to_vec(), b"third".to_vec()]
+        );
     }
 
     #[test]
@@ -210,7 +249,11 @@ mod tests {
             append(&path, b"kept", false).unwrap();
             let mut file = OpenOptions::new().append(true).open(&path).unwrap();
             file.write_all(&vec![0xA5; garbage_len]).unwrap();
-            assert_eq!(read_all(&path, 0).len(), 1, "garbage of {garbage_len} bytes");
+            assert_eq!(
+                read_all(&path, 0).len(),
+                1,
+                "garbage of {garbage_len} bytes"
+            );
             assert_eq!(append(&path, b"next", false).unwrap(), 2);
             assert_eq!(read_all(&path, 1)[0].value, b"next");
         }

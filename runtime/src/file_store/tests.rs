@@ -25,7 +25,10 @@ async fn data_survives_reopening() {
     }
     let store = FileStore::open(dir.path()).unwrap();
     assert_eq!(store.get("v").await.unwrap().as_deref(), Some(&b"kept"[..]));
-    assert_eq!(store.hget("h", "f").await.unwrap().as_deref(), Some(&b"field"[..]));
+    assert_eq!(
+        store.hget("h", "f").await.unwrap().as_deref(),
+        Some(&b"field"[..])
+    );
     assert_eq!(store.append("s", b"next").await.unwrap(), 2);
     assert_eq!(store.incr("n").await.unwrap(), 2);
 }
@@ -41,14 +44,25 @@ async fn leftovers_of_dead_writers_are_ignored_and_swept() {
     fs::write(&fresh, b"half a val").unwrap();
     fs::write(&stale, b"half a val").unwrap();
     let old = SystemTime::now() - 2 * STALE_TEMP;
-    fs::File::options().write(true).open(&stale).unwrap().set_modified(old).unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
     // A file that is not ours, in the keys folder.
     fs::write(dir.path().join("keys").join("README"), b"not a key").unwrap();
     assert_eq!(store.keys("").await.unwrap(), vec!["v".to_string()]);
-    assert_eq!(store.get("v").await.unwrap().as_deref(), Some(&b"whole"[..]));
+    assert_eq!(
+        store.get("v").await.unwrap().as_deref(),
+        Some(&b"whole"[..])
+    );
     drop(store);
     let _reopened = FileStore::open(dir.path()).unwrap();
-    assert!(fresh.exists(), "a recent temporary file may belong to a live writer");
+    assert!(
+        fresh.exists(),
+        "a recent temporary file may belong to a live writer"
+    );
     assert!(!stale.exists(), "an old one is swept");
 }
 
@@ -56,7 +70,10 @@ async fn leftovers_of_dead_writers_are_ignored_and_swept() {
 async fn a_foreign_format_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("FORMAT"), "secuml-file-store 99\n").unwrap();
-    assert!(matches!(FileStore::open(dir.path()), Err(StoreError::Corrupt { .. })));
+    assert!(matches!(
+        FileStore::open(dir.path()),
+        Err(StoreError::Corrupt { .. })
+    ));
 }
 
 #[tokio::test]
@@ -64,15 +81,24 @@ async fn a_damaged_value_is_reported_as_corrupt() {
     let store = FileStore::open_temporary(Durability::Process).unwrap();
     store.set("v", b"x").await.unwrap();
     fs::write(store.path().join("keys").join("=v"), b"garbage").unwrap();
-    assert!(matches!(store.get("v").await, Err(StoreError::Corrupt { .. })));
+    assert!(matches!(
+        store.get("v").await,
+        Err(StoreError::Corrupt { .. })
+    ));
 }
 
 #[tokio::test]
 async fn a_key_too_long_for_a_file_name_is_refused() {
     let store = FileStore::open_temporary(Durability::Process).unwrap();
     let key = "é".repeat(60);
-    assert!(matches!(store.set(&key, b"x").await, Err(StoreError::InvalidKey { .. })));
-    assert!(matches!(store.hset("h", &key, b"x").await, Err(StoreError::InvalidKey { .. })));
+    assert!(matches!(
+        store.set(&key, b"x").await,
+        Err(StoreError::InvalidKey { .. })
+    ));
+    assert!(matches!(
+        store.hset("h", &key, b"x").await,
+        Err(StoreError::InvalidKey { .. })
+    ));
 }
 
 #[tokio::test]
@@ -96,13 +122,20 @@ async fn readers_never_see_a_partial_value() {
         tokio::spawn(async move {
             for round in 1..200usize {
                 let size = sizes[round % sizes.len()];
-                store.set("big", &vec![(round % 251) as u8; size]).await.unwrap();
+                store
+                    .set("big", &vec![(round % 251) as u8; size])
+                    .await
+                    .unwrap();
             }
         })
     };
     while !writer.is_finished() {
         let value = store.get("big").await.unwrap().unwrap();
-        assert!(sizes.contains(&value.len()), "torn value of {} bytes", value.len());
+        assert!(
+            sizes.contains(&value.len()),
+            "torn value of {} bytes",
+            value.len()
+        );
         assert!(value.iter().all(|b| *b == value[0]), "mixed value");
     }
     writer.await.unwrap();

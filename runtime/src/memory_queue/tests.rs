@@ -16,17 +16,41 @@ async fn dead_letters_keep_their_reason() {
     queue.publish("tasks", b"one").await.unwrap();
     queue.publish("tasks", b"two").await.unwrap();
     let mut consumer = queue.consume("tasks", 2).await.unwrap();
-    consumer.next().await.unwrap().unwrap().nack(false, "failed 3 times").await.unwrap();
-    consumer.next().await.unwrap().unwrap().nack(false, "bad spec").await.unwrap();
+    consumer
+        .next()
+        .await
+        .unwrap()
+        .unwrap()
+        .nack(false, "failed 3 times")
+        .await
+        .unwrap();
+    consumer
+        .next()
+        .await
+        .unwrap()
+        .unwrap()
+        .nack(false, "bad spec")
+        .await
+        .unwrap();
     let letters = queue.dead_letters("tasks").unwrap();
     assert_eq!(
         letters,
         vec![
-            DeadLetter { payload: b"one".to_vec(), reason: "failed 3 times".into() },
-            DeadLetter { payload: b"two".to_vec(), reason: "bad spec".into() },
+            DeadLetter {
+                payload: b"one".to_vec(),
+                reason: "failed 3 times".into()
+            },
+            DeadLetter {
+                payload: b"two".to_vec(),
+                reason: "bad spec".into()
+            },
         ]
     );
-    assert_eq!(queue.len("tasks.dead").await.unwrap(), 2, "peeking consumes nothing");
+    assert_eq!(
+        queue.len("tasks.dead").await.unwrap(),
+        2,
+        "peeking consumes nothing"
+    );
 }
 
 #[tokio::test]
@@ -35,9 +59,22 @@ async fn rejecting_a_dead_letter_discards_it() {
     queue.declare("tasks").await.unwrap();
     queue.publish("tasks", b"x").await.unwrap();
     let mut consumer = queue.consume("tasks", 1).await.unwrap();
-    consumer.next().await.unwrap().unwrap().nack(false, "no").await.unwrap();
+    consumer
+        .next()
+        .await
+        .unwrap()
+        .unwrap()
+        .nack(false, "no")
+        .await
+        .unwrap();
     let mut dead = queue.consume("tasks.dead", 1).await.unwrap();
-    dead.next().await.unwrap().unwrap().nack(false, "still no").await.unwrap();
+    dead.next()
+        .await
+        .unwrap()
+        .unwrap()
+        .nack(false, "still no")
+        .await
+        .unwrap();
     assert_eq!(queue.len("tasks.dead").await.unwrap(), 0);
     assert_eq!(queue.unacked_len("tasks.dead").unwrap(), 0);
 }
@@ -51,9 +88,15 @@ async fn settling_twice_is_impossible_and_ack_after_close_fails() {
     let delivery = consumer.next().await.unwrap().unwrap();
     assert_eq!(queue.unacked_len("tasks").unwrap(), 1);
     queue.close().await.unwrap();
-    assert!(matches!(delivery.ack().await, Err(QueueError::InvalidDelivery(_))));
+    assert!(matches!(
+        delivery.ack().await,
+        Err(QueueError::InvalidDelivery(_))
+    ));
     assert!(consumer.next().await.unwrap().is_none());
-    assert!(matches!(queue.len("tasks").await, Err(QueueError::Unavailable(_))));
+    assert!(matches!(
+        queue.len("tasks").await,
+        Err(QueueError::Unavailable(_))
+    ));
 }
 
 #[tokio::test]
@@ -70,7 +113,11 @@ async fn cancelled_next_loses_nothing() {
     let queue = MemoryQueue::new();
     queue.declare("tasks").await.unwrap();
     let mut consumer = queue.consume("tasks", 1).await.unwrap();
-    assert!(tokio::time::timeout(std::time::Duration::from_millis(20), consumer.next()).await.is_err());
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(20), consumer.next())
+            .await
+            .is_err()
+    );
     queue.publish("tasks", b"x").await.unwrap();
     assert_eq!(consumer.next().await.unwrap().unwrap().payload, b"x");
 }
