@@ -1,1 +1,76 @@
-//! placeholder
+//! The warp dashboard of secuml: SecuML's menus and DIADEM page, a JSON API and the charts, over the store.
+//!
+//! It reads only through [`Store`] and the key builders of `secuml_proto::keys`, and never writes task state.
+//! Pages are thin HTML shells; the scripts under `static/` build their content from `/api/` with
+//! `textContent`, so no string from a dataset or a user is ever parsed as markup.
+#![warn(missing_docs)]
+
+pub mod api;
+mod assets;
+pub mod data;
+pub mod error;
+pub mod pages;
+pub mod security;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use anyhow::Context;
+use secuml_runtime::Store;
+use warp::reply::Response;
+use warp::Filter;
+
+pub use data::Reader;
+pub use error::DashboardError;
+
+/// Address the dashboard binds to unless told otherwise: loopback only.
+pub const DEFAULT_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 8888);
+
+/// Every route of the dashboard: pages, `/api/` and `/static/`, behind the request guard.
+///
+/// Errors become JSON replies with a status from the shared code set; every reply carries the security headers.
+pub fn routes(store: Arc<dyn Store>) -> impl Filter<Extract = (Response,), Error = Infallible> + Clone {
+    let reader = Reader::new(store);
+    security::request_guard()
+        .and(api::routes(reader.clone()).or(pages::routes(reader)).unify().or(assets::routes()).unify())
+        .map(security::with_security_headers)
+        .recover(error::handle_rejection)
+        .unify()
+}
+
+/// Binds the dashboard to `addr` (port 0 picks a free port) and returns the bound address and the server
+/// future, which runs until dropped.
+pub async fn bind(
+    store: Arc<dyn Store>,
+    addr: SocketAddr,
+) -> anyhow::Result<(SocketAddr, impl Future<Output = ()> + Send + 'static)> {
+    bind_with_shutdown(store, addr, std::future::pending()).await
+}
+
+/// Binds the dashboard and returns the bound address and the server future, which ends after `shutdown`
+/// completes and the requests in flight are answered.
+pub async fn bind_with_shutdown(
+    store: Arc<dyn Store>,
+    addr: SocketAddr,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<(SocketAddr, impl Future<Output = ()> + Send + 'static)> {
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding the dashboard to {addr}"))?;
+    let bound = listener.local_addr().context("reading the dashboard's bound address")?;
+    let server = warp::serve(routes(store)).incoming(listener).graceful(shutdown).run();
+    Ok((bound, server))
+}
+
+/// Serves the dashboard on `addr` until `shutdown` completes.
+pub async fn serve(
+    store: Arc<dyn Store>,
+    addr: SocketAddr,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (bound, server) = bind_with_shutdown(store, addr, shutdown).await?;
+    tracing::info!(url = %format!("http://{bound}/"), "dashboard listening");
+    server.await;
+    tracing::info!("dashboard stopped");
+    Ok(())
+}

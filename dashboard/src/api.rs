@@ -1,0 +1,82 @@
+//! The JSON API under `/api/`: menus, experiment records, training summaries and detections.
+//!
+//! - `GET /api/projects`
+//! - `GET /api/projects/<project>/datasets`
+//! - `GET /api/projects/<project>/datasets/<dataset>/experiments`
+//! - `GET /api/experiments/<id>`
+//! - `GET /api/experiments/<id>/train`
+//! - `GET /api/experiments/<id>/detections`
+//! - `GET /api/experiments/<id>/detections/<name>`
+
+use std::future::Future;
+
+use serde::Serialize;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Rejection, Reply};
+
+use crate::data::Reader;
+use crate::error::{DashboardError, ErrorBody};
+use crate::security::Segment;
+
+/// Every API route.
+pub fn routes(reader: Reader) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    let with_reader = warp::any().map(move || reader.clone());
+
+    let projects = warp::path!("api" / "projects")
+        .and(with_reader.clone())
+        .then(|r: Reader| answer(async move { r.projects().await }));
+    let datasets = warp::path!("api" / "projects" / Segment / "datasets")
+        .and(with_reader.clone())
+        .then(|p: Segment, r: Reader| answer(async move { r.datasets(&p.0).await }));
+    let experiments = warp::path!("api" / "projects" / Segment / "datasets" / Segment / "experiments")
+        .and(with_reader.clone())
+        .then(|p: Segment, d: Segment, r: Reader| answer(async move { r.dataset_experiments(&p.0, &d.0).await }));
+    let experiment = warp::path!("api" / "experiments" / u64)
+        .and(with_reader.clone())
+        .then(|id: u64, r: Reader| answer(async move { r.experiment(id).await }));
+    let train = warp::path!("api" / "experiments" / u64 / "train")
+        .and(with_reader.clone())
+        .then(|id: u64, r: Reader| answer(async move { r.train_summary(id).await }));
+    let detections = warp::path!("api" / "experiments" / u64 / "detections")
+        .and(with_reader.clone())
+        .then(|id: u64, r: Reader| answer(async move { r.detections(id).await }));
+    let detection = warp::path!("api" / "experiments" / u64 / "detections" / Segment)
+        .and(with_reader)
+        .then(|id: u64, name: Segment, r: Reader| answer(async move { r.detection(id, &name.0).await }));
+    let unknown = warp::path("api").then(|| async {
+        error_reply(&DashboardError::not_found("api route"))
+    });
+
+    projects
+        .or(datasets)
+        .unify()
+        .or(experiments)
+        .unify()
+        .or(experiment)
+        .unify()
+        .or(train)
+        .unify()
+        .or(detections)
+        .unify()
+        .or(detection)
+        .unify()
+        .or(unknown)
+        .unify()
+}
+
+/// The JSON reply of an error, with its status.
+pub fn error_reply(err: &DashboardError) -> Response {
+    if err.status().is_server_error() {
+        tracing::warn!(error = %err, "request failed");
+    }
+    let body = ErrorBody { code: err.code(), message: err.to_string() };
+    warp::reply::with_status(warp::reply::json(&body), err.status()).into_response()
+}
+
+async fn answer<T: Serialize>(read: impl Future<Output = Result<T, DashboardError>>) -> Response {
+    match read.await {
+        Ok(value) => warp::reply::with_status(warp::reply::json(&value), StatusCode::OK).into_response(),
+        Err(err) => error_reply(&err),
+    }
+}

@@ -1,0 +1,179 @@
+//! The HTML pages, in SecuML's URL scheme: thin shells whose content the scripts build from the API.
+//!
+//! - `/` and `/SecuML/`: "Select a project"
+//! - `/SecuML/<project>/menu/`: "Select a dataset"
+//! - `/SecuML/<project>/<dataset>/menu/`: "Select an experiment"
+//! - `/SecuML/<exp_id>/`: the page of the experiment's kind (DIADEM)
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use secuml_proto::ExperimentRecord;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Rejection, Reply};
+
+use crate::data::Reader;
+use crate::error::DashboardError;
+use crate::security::{escape_html, Segment};
+
+/// Characters left as they are in a path segment of a link (those `encodeURIComponent` keeps).
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'!')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
+
+/// Every page route.
+pub fn routes(reader: Reader) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    let with_reader = warp::any().map(move || reader.clone());
+
+    let root = warp::path::end().or(warp::path!("SecuML")).unify().map(projects_page);
+    let datasets = warp::path!("SecuML" / Segment / "menu")
+        .and(with_reader.clone())
+        .then(|p: Segment, r: Reader| async move { datasets_page(&r, &p.0).await });
+    let experiments = warp::path!("SecuML" / Segment / Segment / "menu")
+        .and(with_reader.clone())
+        .then(|p: Segment, d: Segment, r: Reader| async move { experiments_page(&r, &p.0, &d.0).await });
+    let experiment = warp::path!("SecuML" / u64)
+        .and(with_reader)
+        .then(|id: u64, r: Reader| async move { experiment_page(&r, id).await });
+
+    root.or(datasets).unify().or(experiments).unify().or(experiment).unify()
+}
+
+/// A page's title, its kind for the scripts, the values handed to them and the scripts it loads.
+struct Shell<'a> {
+    title: String,
+    page: &'a str,
+    data: Vec<(&'a str, String)>,
+    crumbs: Vec<(String, String)>,
+    scripts: &'a [&'a str],
+    /// Markup of the content area, already escaped (empty when the scripts build it).
+    content: String,
+}
+
+const MENU_SCRIPTS: &[&str] = &["/static/common.js", "/static/menus.js"];
+const DIADEM_SCRIPTS: &[&str] =
+    &["/static/vendor/chart.umd.js", "/static/common.js", "/static/charts.js", "/static/diadem.js"];
+
+fn projects_page() -> Response {
+    let shell = Shell {
+        title: "Select a project".into(),
+        page: "projects",
+        data: vec![],
+        crumbs: vec![],
+        scripts: MENU_SCRIPTS,
+        content: String::new(),
+    };
+    html(StatusCode::OK, &shell)
+}
+
+async fn datasets_page(reader: &Reader, project: &str) -> Response {
+    if let Err(err) = reader.datasets(project).await {
+        return error_page(&err);
+    }
+    let shell = Shell {
+        title: "Select a dataset".into(),
+        page: "datasets",
+        data: vec![("project", project.to_string())],
+        crumbs: vec![(project.to_string(), project_link(project))],
+        scripts: MENU_SCRIPTS,
+        content: String::new(),
+    };
+    html(StatusCode::OK, &shell)
+}
+
+async fn experiments_page(reader: &Reader, project: &str, dataset: &str) -> Response {
+    if let Err(err) = reader.dataset_experiments(project, dataset).await {
+        return error_page(&err);
+    }
+    let shell = Shell {
+        title: "Select an experiment".into(),
+        page: "experiments",
+        data: vec![("project", project.to_string()), ("dataset", dataset.to_string())],
+        crumbs: vec![
+            (project.to_string(), project_link(project)),
+            (dataset.to_string(), dataset_link(project, dataset)),
+        ],
+        scripts: MENU_SCRIPTS,
+        content: String::new(),
+    };
+    html(StatusCode::OK, &shell)
+}
+
+async fn experiment_page(reader: &Reader, id: u64) -> Response {
+    let record = match reader.experiment(id).await {
+        Ok(record) => record,
+        Err(err) => return error_page(&err),
+    };
+    if !record.kind.eq_ignore_ascii_case("diadem") {
+        return error_page(&DashboardError::not_found(format!("page for experiments of kind {}", record.kind)));
+    }
+    html(StatusCode::OK, &diadem_shell(&record))
+}
+
+fn diadem_shell(record: &ExperimentRecord) -> Shell<'static> {
+    Shell {
+        title: format!("DIADEM \u{2013} {}", record.name),
+        page: "diadem",
+        data: vec![("experiment", record.id.to_string())],
+        crumbs: vec![
+            (record.project.clone(), project_link(&record.project)),
+            (record.dataset.clone(), dataset_link(&record.project, &record.dataset)),
+            (record.name.clone(), format!("/SecuML/{}/", record.id)),
+        ],
+        scripts: DIADEM_SCRIPTS,
+        content: String::new(),
+    }
+}
+
+fn error_page(err: &DashboardError) -> Response {
+    let title = match err.status() {
+        StatusCode::NOT_FOUND => "Not found".to_string(),
+        status => format!("Error {}", status.as_u16()),
+    };
+    let content = format!("<p class=\"error\" id=\"error-message\">{}</p>", escape_html(&err.to_string()));
+    let shell = Shell { title, page: "error", data: vec![], crumbs: vec![], scripts: &[], content };
+    html(err.status(), &shell)
+}
+
+fn html(status: StatusCode, shell: &Shell<'_>) -> Response {
+    warp::reply::with_status(warp::reply::html(render(shell)), status).into_response()
+}
+
+fn render(shell: &Shell<'_>) -> String {
+    let title = escape_html(&shell.title);
+    let mut body_attrs = format!(" data-page=\"{}\"", escape_html(shell.page));
+    for (name, value) in &shell.data {
+        body_attrs.push_str(&format!(" data-{}=\"{}\"", name, escape_html(value)));
+    }
+    let mut crumbs = String::from("<a href=\"/SecuML/\">SecuML</a>");
+    for (text, href) in &shell.crumbs {
+        crumbs.push_str(&format!(
+            " <span class=\"sep\">\u{203a}</span> <a href=\"{}\">{}</a>",
+            escape_html(href),
+            escape_html(text)
+        ));
+    }
+    let content = &shell.content;
+    let scripts: String = shell.scripts.iter().map(|src| format!("<script src=\"{src}\"></script>\n")).collect();
+    format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{title}</title>\n<link rel=\"icon\" href=\"data:,\">\n<link rel=\"stylesheet\" href=\"/static/style.css\">\n</head>\n\
+         <body{body_attrs}>\n<nav class=\"crumbs\" id=\"crumbs\">{crumbs}</nav>\n<main>\n\
+         <h1 id=\"page-title\">{title}</h1>\n<div id=\"content\">{content}</div>\n</main>\n{scripts}</body>\n</html>\n"
+    )
+}
+
+fn project_link(project: &str) -> String {
+    format!("/SecuML/{}/menu/", utf8_percent_encode(project, SEGMENT))
+}
+
+fn dataset_link(project: &str, dataset: &str) -> String {
+    format!("/SecuML/{}/{}/menu/", utf8_percent_encode(project, SEGMENT), utf8_percent_encode(dataset, SEGMENT))
+}

@@ -1,0 +1,282 @@
+// The DIADEM page: information, training (coefficients, times, search) and one tab per detection.
+"use strict";
+
+(() => {
+  const { el, getJson, percent, fixed, date, panel, showError, statusBadge } = secuml;
+  const content = document.getElementById("content");
+  const experimentId = document.body.dataset.experiment;
+  const api = `/api/experiments/${encodeURIComponent(experimentId)}`;
+  const detectionCache = new Map();
+  const POLL_MS = 3000;
+  const TOP_COEFFICIENTS = 15;
+
+  const INDICATORS = [
+    { id: "dr-value", name: "Detection Rate", key: "detection_rate",
+      tip: "Share of the malicious instances that are detected: TP / (TP + FN)" },
+    { id: "far-value", name: "False Alarm Rate", key: "false_alarm_rate",
+      tip: "False discovery rate, as SecuML defines the false alarm rate: FP / (FP + TP)" },
+    { id: "fscore-value", name: "F-score", key: "f_score",
+      tip: "Harmonic mean of the precision and the detection rate" },
+    { id: "precision-value", name: "Precision", key: "precision", tip: "TP / (TP + FP)" },
+    { id: "fpr-value", name: "False Positive Rate", key: "false_positive_rate", tip: "FP / (FP + TN)" },
+    { id: "accuracy-value", name: "Accuracy", key: "accuracy", tip: "(TP + TN) / N" },
+  ];
+
+  function hyperText(hyper) {
+    return Object.entries(hyper).filter(([k]) => k !== "class")
+      .map(([k, v]) => `${k === "c" ? "C" : k}=${v}`).join(", ");
+  }
+
+  function validationText(validation) {
+    if (!validation) return "-";
+    if (validation.mode === "RandomSplit") return `RandomSplit (test size ${validation.test_size})`;
+    if (validation.mode === "ValidationDatasets") return `ValidationDatasets (${validation.datasets.join(", ")})`;
+    return validation.mode;
+  }
+
+  function keyValueTable(id, rows) {
+    const tbody = el("tbody", {});
+    for (const [name, value, rowId] of rows) {
+      tbody.append(el("tr", {}, el("th", {}, name), el("td", { id: rowId || "" }, value)));
+    }
+    return el("table", { className: "table kv", id }, tbody);
+  }
+
+  function infoPanel(record) {
+    const spec = record.spec || {};
+    const rows = [
+      ["Project", record.project, "info-project"],
+      ["Dataset", record.dataset, "info-dataset"],
+      ["Model Class", spec.model ? spec.model.class : "-", "info-model-class"],
+      ["Validation", validationText(spec.validation), "info-validation"],
+      ["Annotations", spec.annotations ? (spec.annotations.file || "ground truth") : "-", "info-annotations"],
+      ["Folds of the search", spec.num_folds === undefined ? "-" : String(spec.num_folds), "info-folds"],
+      ["Status", statusBadge(record.status), "info-status"],
+      ["Created", date(record.created_ms), "info-created"],
+      ["Finished", date(record.finished_ms), "info-finished"],
+    ];
+    if (record.error) rows.push(["Error", record.error, "info-error"]);
+    const [node, body] = panel("Information", "info-panel");
+    body.append(keyValueTable("info-table", rows));
+    return node;
+  }
+
+  function searchTable(train) {
+    const folds = train.candidates.reduce((n, c) => Math.max(n, c.per_fold.length), 0);
+    const head = el("tr", {}, el("th", {}, "Hyperparameters"), el("th", {}, "Mean \u00b1 std"));
+    for (let f = 0; f < folds; f += 1) head.append(el("th", {}, `Fold ${f}`));
+    const tbody = el("tbody", {});
+    const best = JSON.stringify(train.best);
+    for (const c of train.candidates) {
+      const isBest = JSON.stringify(c.hyper) === best;
+      const row = el("tr", { className: isBest ? "best" : "", dataset: { best: isBest } },
+        el("td", {}, hyperText(c.hyper)),
+        el("td", {}, `${fixed(c.mean, 4)} \u00b1 ${fixed(c.std, 4)}`));
+      for (let f = 0; f < folds; f += 1) row.append(el("td", {}, fixed(c.per_fold[f], 4)));
+      tbody.append(row);
+    }
+    return el("table", { className: "table search", id: "search-table" }, el("thead", {}, head), tbody);
+  }
+
+  function trainPanel(train) {
+    const [node, body] = panel("Train", "train-panel");
+    if (!train) {
+      body.append(el("p", { className: "empty" }, "The model is not trained yet."));
+      return node;
+    }
+    const coefBox = el("div", { className: "chart-box tall" }, el("canvas", { id: "coef-chart" }));
+    const times = keyValueTable("exec-times", [
+      ["Search for best hyperparameters", fixed(train.times.search_seconds, 2), "time-search"],
+      ["Training", fixed(train.times.training_seconds, 2), "time-training"],
+      ["Total", fixed(train.times.total_seconds, 2), "time-total"],
+    ]);
+    body.append(
+      el("div", { className: "grid two" },
+        el("div", {}, el("h3", {}, "Model Coefficients"),
+          el("p", { className: "note" }, `Top ${TOP_COEFFICIENTS} features by absolute value`), coefBox),
+        el("div", {},
+          el("h3", {}, "Training Execution Times (in seconds)"), times,
+          el("h3", {}, "Hyperparameter Search"),
+          el("p", { className: "note" },
+            `Best: ${hyperText(train.best)} (${train.objective} ${fixed(train.best_score, 4)}), `,
+            `${train.n_train} training instances, ${train.num_fits} fits`),
+          searchTable(train))));
+    requestAnimationFrame(() => secumlCharts.coefficients("coef-chart", train.coefficients, TOP_COEFFICIENTS));
+    return node;
+  }
+
+  function groupOf(name) {
+    if (name === "train") return "train";
+    if (name === "test") return "test";
+    return "validation";
+  }
+
+  const GROUP_TITLES = { train: "Train", test: "Test", validation: "Validation" };
+
+  function detectionsPanel(detections) {
+    const [node, body] = panel("Detection", "detections");
+    if (detections.length === 0) {
+      body.append(el("p", { className: "empty" }, "No detection is stored yet."));
+      return node;
+    }
+    const groups = new Map();
+    for (const d of detections) {
+      const g = groupOf(d.name);
+      if (!groups.has(g)) groups.set(g, []);
+      groups.get(g).push(d);
+    }
+    const tabs = el("div", { className: "tabs", role: "tablist", id: "detection-tabs" });
+    const selectorBox = el("div", { className: "selector", id: "selector-box" });
+    const detectionBox = el("div", { id: "detection-box" });
+    const order = ["train", "test", "validation"].filter((g) => groups.has(g));
+    function activate(group) {
+      for (const button of tabs.children) button.classList.toggle("active", button.dataset.group === group);
+      const members = groups.get(group);
+      selectorBox.replaceChildren();
+      if (members.length > 1) {
+        const select = el("select", { id: "test-dataset-select" });
+        for (const d of members) select.append(el("option", { value: d.name }, d.dataset));
+        select.addEventListener("change", () => showDetection(detectionBox, select.value));
+        selectorBox.append(el("label", { htmlFor: "test-dataset-select" }, "Select a test dataset "), select);
+      }
+      showDetection(detectionBox, members[0].name);
+    }
+    for (const g of order) {
+      const button = el("button", { type: "button", id: `tab-${g}`, className: "tab", role: "tab", dataset: { group: g } },
+        GROUP_TITLES[g]);
+      button.addEventListener("click", () => activate(g));
+      tabs.append(button);
+    }
+    body.append(tabs, selectorBox, detectionBox);
+    activate(order.includes("test") ? "test" : order.includes("validation") ? "validation" : order[0]);
+    return node;
+  }
+
+  async function showDetection(box, name) {
+    box.replaceChildren(el("p", { className: "note" }, "Loading\u2026"));
+    try {
+      if (!detectionCache.has(name)) {
+        detectionCache.set(name, await getJson(`${api}/detections/${encodeURIComponent(name)}`));
+      }
+      renderDetection(box, detectionCache.get(name));
+    } catch (err) {
+      showError(box, `Cannot load the detection ${name}: ${err.message}`);
+    }
+  }
+
+  function renderDetection(box, d) {
+    const root = el("div", { id: "detection-panel", dataset: { detection: d.name } });
+    root.append(el("p", { className: "note", id: "detection-summary" },
+      `Dataset ${d.dataset}: ${d.n_instances} instances, ${d.n_labeled} labelled, ${d.n_malicious} malicious`));
+    const perf = el("div", {}, el("h3", {}, "Performance"));
+    const curves = el("div", { className: "grid two" },
+      el("div", {}, el("h3", {}, "ROC Curve"), el("div", { className: "chart-box" }, el("canvas", { id: "roc-chart" }))),
+      el("div", {}, el("h3", {}, "FAR-DR Curve"), el("div", { className: "chart-box" }, el("canvas", { id: "fardr-chart" }))));
+    const predictions = el("div", {}, el("h3", {}, "Predictions"),
+      el("div", { className: "chart-box" }, el("canvas", { id: "pred-chart" })));
+    if (d.thresholds.length === 0) {
+      perf.append(el("p", { className: "empty", id: "no-ground-truth" },
+        "No labelled instance with both labels: the performance indicators are not available."));
+      root.append(perf, predictions);
+    } else {
+      perf.append(performance(d));
+      root.append(perf, curves, predictions);
+    }
+    box.replaceChildren(root);
+    requestAnimationFrame(() => {
+      if (d.thresholds.length > 0) {
+        secumlCharts.roc("roc-chart", d.roc, d.auc);
+        secumlCharts.farDr("fardr-chart", d.far_dr);
+      }
+      secumlCharts.predictions("pred-chart", d.histogram);
+    });
+  }
+
+  function performance(d) {
+    const initial = Math.round(d.detection_threshold * 100);
+    const slider = el("input", { type: "range", id: "threshold-slider", min: 0, max: 100, step: 1, value: initial,
+      "aria-label": "Detection threshold (%)" });
+    const shown = el("output", { id: "threshold-value", htmlFor: "threshold-slider" }, "");
+    const tbody = el("tbody", {});
+    for (const ind of INDICATORS) {
+      tbody.append(el("tr", {}, el("th", { title: ind.tip }, ind.name), el("td", { id: ind.id })));
+    }
+    tbody.append(el("tr", {}, el("th", { title: "Area under the ROC curve (independent of the threshold)" }, "AUC"),
+      el("td", { id: "auc-value", dataset: { value: d.auc === null ? "" : d.auc } }, fixed(d.auc, 4))));
+    const table = el("table", { className: "table kv", id: "perf-table" }, tbody);
+    const cm = confusionTable();
+    function update() {
+      const value = Number(slider.value);
+      const row = d.thresholds.find((t) => Math.round(t.threshold * 100) === value);
+      shown.textContent = (value / 100).toFixed(2);
+      table.dataset.threshold = String(value / 100);
+      for (const ind of INDICATORS) {
+        const cell = tbody.querySelector(`#${ind.id}`);
+        const v = row ? row[ind.key] : null;
+        cell.textContent = percent(v);
+        cell.dataset.value = v === null ? "" : String(v);
+      }
+      for (const key of ["tp", "fp", "fn", "tn"]) {
+        cm.querySelector(`#cm-${key}`).textContent = row ? String(row.confusion[key]) : "-";
+      }
+    }
+    slider.addEventListener("input", update);
+    update();
+    return el("div", { className: "grid two" },
+      el("div", {},
+        el("div", { className: "slider-row" },
+          el("label", { htmlFor: "threshold-slider" }, "Detection threshold "), slider, shown),
+        table),
+      el("div", {}, el("h4", {}, "Confusion Matrix"), cm));
+  }
+
+  function confusionTable() {
+    const cell = (id, cls) => el("td", { id, className: cls }, "-");
+    return el("table", { className: "table confusion", id: "confusion-matrix" },
+      el("thead", {}, el("tr", {}, el("th", {}, ""), el("th", {}, "Predicted malicious"), el("th", {}, "Predicted benign"))),
+      el("tbody", {},
+        el("tr", {}, el("th", {}, "Malicious"), cell("cm-tp", "ok"), cell("cm-fn", "bad")),
+        el("tr", {}, el("th", {}, "Benign"), cell("cm-fp", "bad"), cell("cm-tn", "ok"))));
+  }
+
+  async function fetchAll() {
+    const record = await getJson(api);
+    const [train, detections] = await Promise.all([
+      getJson(`${api}/train`).catch((err) => { if (err.status === 404) return null; throw err; }),
+      getJson(`${api}/detections`),
+    ]);
+    return { record, train, detections };
+  }
+
+  function signature({ record, train, detections }) {
+    return JSON.stringify([record.status, train !== null, detections.map((d) => d.name)]);
+  }
+
+  function render({ record, train, detections }) {
+    const nodes = [infoPanel(record)];
+    if (record.status === "running") {
+      nodes.push(el("p", { className: "note", id: "running-note" },
+        "The experiment is running; this page updates as its results arrive."));
+    }
+    nodes.push(trainPanel(train), detectionsPanel(detections));
+    detectionCache.clear();
+    content.replaceChildren(...nodes);
+    document.body.dataset.loaded = "true";
+  }
+
+  /// Renders the experiment, then, while it runs, polls and re-renders only when something new is stored.
+  async function load(previous) {
+    const state = await fetchAll();
+    const sig = signature(state);
+    if (sig !== previous) render(state);
+    if (state.record.status === "running") {
+      setTimeout(() => load(sig).catch(fail), POLL_MS);
+    }
+  }
+
+  function fail(err) {
+    showError(content, `Cannot load this experiment: ${err.message}`);
+  }
+
+  load(null).catch(fail);
+})();

@@ -1,0 +1,244 @@
+//! Test support: an in-memory [`Store`] and realistic experiment records written through `keys`.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use secuml_proto::{
+    keys, AnnotationsSource, Coefficient, Confusion, CvCandidate, DetectionResult, DiademSpec, ExperimentRecord,
+    ExperimentStatus, Histogram, Hyper, JobSpec, ModelSpec, Objective, Penalty, ThresholdIndicators, TrainSummary,
+    TrainTimes, ValidationSpec,
+};
+use secuml_runtime::{Store, StoreError, StreamEntry};
+
+/// A store over a map, enough for the dashboard, which only reads values and hashes.
+#[derive(Default)]
+pub struct MapStore {
+    values: Mutex<BTreeMap<String, Vec<u8>>>,
+    hashes: Mutex<BTreeMap<String, BTreeMap<String, Vec<u8>>>>,
+}
+
+#[async_trait]
+impl Store for MapStore {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.values.lock().unwrap().get(key).cloned())
+    }
+    async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.values.lock().unwrap().insert(key.to_string(), value.to_vec());
+        Ok(())
+    }
+    async fn set_nx(&self, key: &str, value: &[u8], _ttl: Option<Duration>) -> Result<bool, StoreError> {
+        let mut values = self.values.lock().unwrap();
+        if values.contains_key(key) {
+            return Ok(false);
+        }
+        values.insert(key.to_string(), value.to_vec());
+        Ok(true)
+    }
+    async fn delete(&self, key: &str) -> Result<bool, StoreError> {
+        let a = self.values.lock().unwrap().remove(key).is_some();
+        let b = self.hashes.lock().unwrap().remove(key).is_some();
+        Ok(a || b)
+    }
+    async fn incr(&self, key: &str) -> Result<i64, StoreError> {
+        let mut values = self.values.lock().unwrap();
+        let next = values.get(key).map(|v| String::from_utf8_lossy(v).parse::<i64>().unwrap_or(0)).unwrap_or(0) + 1;
+        values.insert(key.to_string(), next.to_string().into_bytes());
+        Ok(next)
+    }
+    async fn hset(&self, key: &str, field: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.hashes.lock().unwrap().entry(key.to_string()).or_default().insert(field.to_string(), value.to_vec());
+        Ok(())
+    }
+    async fn hget(&self, key: &str, field: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.hashes.lock().unwrap().get(key).and_then(|h| h.get(field).cloned()))
+    }
+    async fn hgetall(&self, key: &str) -> Result<BTreeMap<String, Vec<u8>>, StoreError> {
+        Ok(self.hashes.lock().unwrap().get(key).cloned().unwrap_or_default())
+    }
+    async fn hdel(&self, key: &str, field: &str) -> Result<bool, StoreError> {
+        Ok(self.hashes.lock().unwrap().get_mut(key).is_some_and(|h| h.remove(field).is_some()))
+    }
+    async fn append(&self, _stream: &str, _value: &[u8]) -> Result<u64, StoreError> {
+        Err(StoreError::Unavailable("streams are not supported by the test store".into()))
+    }
+    async fn read_stream(&self, _stream: &str, _after: u64, _limit: usize) -> Result<Vec<StreamEntry>, StoreError> {
+        Ok(vec![])
+    }
+    async fn keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let mut keys: Vec<String> = self.values.lock().unwrap().keys().filter(|k| k.starts_with(prefix)).cloned().collect();
+        keys.extend(self.hashes.lock().unwrap().keys().filter(|k| k.starts_with(prefix)).cloned());
+        keys.sort();
+        Ok(keys)
+    }
+}
+
+/// A DIADEM spec on this project and dataset.
+pub fn spec(project: &str, dataset: &str, validation: ValidationSpec) -> DiademSpec {
+    DiademSpec {
+        project: project.into(),
+        dataset: dataset.into(),
+        exp_name: None,
+        model: ModelSpec::default_logistic_regression(),
+        annotations: AnnotationsSource::GroundTruth,
+        validation,
+        num_folds: 4,
+        objective: Objective::RocAuc,
+        seed: 0,
+        shuffle_folds: false,
+        detection_threshold: 0.5,
+        no_training_detection: false,
+    }
+}
+
+/// Writes an experiment record.
+pub async fn put_record(store: &dyn Store, id: u64, kind: &str, project: &str, dataset: &str, name: &str) -> ExperimentRecord {
+    let record = ExperimentRecord {
+        id,
+        kind: kind.into(),
+        project: project.into(),
+        dataset: dataset.into(),
+        name: name.into(),
+        job_id: format!("job-{id}"),
+        status: ExperimentStatus::Succeeded,
+        error: None,
+        created_ms: 1_780_000_000_000 + id * 60_000,
+        finished_ms: Some(1_780_000_000_000 + id * 60_000 + 42_000),
+        spec: JobSpec::Diadem(spec(project, dataset, ValidationSpec::RandomSplit { test_size: 0.5 })),
+    };
+    store.hset(&keys::experiments(), &id.to_string(), &serde_json::to_vec(&record).unwrap()).await.unwrap();
+    record
+}
+
+/// A training summary over these feature names (coefficients decreasing in absolute value).
+pub fn train_summary(features: &[&str]) -> TrainSummary {
+    let mut candidates = Vec::new();
+    for (i, c) in [0.01, 0.1, 1.0, 10.0].into_iter().enumerate() {
+        for (j, penalty) in [Penalty::L1, Penalty::L2].into_iter().enumerate() {
+            let mean = 0.90 + 0.01 * i as f64 + 0.003 * j as f64;
+            candidates.push(CvCandidate {
+                hyper: Hyper::LogisticRegression { c, penalty },
+                mean,
+                std: 0.004 + 0.001 * j as f64,
+                per_fold: vec![mean - 0.004, mean + 0.002, mean + 0.001, mean + 0.001],
+            });
+        }
+    }
+    let coefficients = features
+        .iter()
+        .enumerate()
+        .map(|(i, f)| Coefficient { feature: f.to_string(), value: if i % 3 == 1 { -1.0 } else { 1.0 } * 3.0 / (1.0 + i as f64) })
+        .collect();
+    TrainSummary {
+        model_class: "LogisticRegression".into(),
+        objective: Objective::RocAuc,
+        best: Hyper::LogisticRegression { c: 10.0, penalty: Penalty::L2 },
+        best_score: 0.933,
+        candidates,
+        coefficients,
+        n_train: 1000,
+        num_fits: 33,
+        times: TrainTimes { search_seconds: 1.25, training_seconds: 0.5, total_seconds: 2.0 },
+    }
+}
+
+/// A detection computed from generated probabilities and labels (1 = malicious, None = unlabelled).
+pub fn detection(name: &str, dataset: &str, seed: u64) -> DetectionResult {
+    let mut rows: Vec<(f64, Option<bool>)> = Vec::new();
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut next = || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((state >> 11) as f64) / ((1u64 << 53) as f64)
+    };
+    for i in 0..400 {
+        let malicious = i % 3 == 0;
+        let u = next();
+        let p = if malicious { 1.0 - u * u * 0.9 } else { u * u * 0.9 };
+        rows.push((p, if i % 37 == 5 { None } else { Some(malicious) }));
+    }
+    let labeled: Vec<(f64, bool)> = rows.iter().filter_map(|(p, l)| l.map(|l| (*p, l))).collect();
+    let thresholds: Vec<ThresholdIndicators> = (0..=100).map(|t| indicators(&labeled, t as f64 / 100.0)).collect();
+    let mut roc: Vec<[f64; 2]> = thresholds.iter().rev().map(|t| [t.false_positive_rate, t.detection_rate]).collect();
+    roc.insert(0, [0.0, 0.0]);
+    let far_dr = thresholds.iter().rev().map(|t| [t.false_alarm_rate, t.detection_rate]).collect();
+    let mut histogram = Histogram {
+        edges: (0..=10).map(|i| i as f64 / 10.0).collect(),
+        benign: vec![0; 10],
+        malicious: vec![0; 10],
+        unlabeled: vec![0; 10],
+    };
+    for (p, label) in &rows {
+        let bin = ((p * 10.0) as usize).min(9);
+        match label {
+            Some(true) => histogram.malicious[bin] += 1,
+            Some(false) => histogram.benign[bin] += 1,
+            None => histogram.unlabeled[bin] += 1,
+        }
+    }
+    let at = thresholds[50].clone();
+    DetectionResult {
+        name: name.into(),
+        dataset: dataset.into(),
+        n_instances: rows.len() as u64,
+        n_labeled: labeled.len() as u64,
+        n_malicious: labeled.iter().filter(|(_, l)| *l).count() as u64,
+        detection_threshold: 0.5,
+        auc: Some(0.9321),
+        confusion: Some(at.confusion),
+        indicators: Some(at),
+        thresholds,
+        roc,
+        far_dr,
+        histogram,
+        predictions_file: None,
+        seconds: 0.01,
+    }
+}
+
+fn indicators(rows: &[(f64, bool)], threshold: f64) -> ThresholdIndicators {
+    let mut c = Confusion::default();
+    for (p, malicious) in rows {
+        match (*p > threshold, *malicious) {
+            (true, true) => c.tp += 1,
+            (true, false) => c.fp += 1,
+            (false, false) => c.tn += 1,
+            (false, true) => c.fn_ += 1,
+        }
+    }
+    let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let detection_rate = ratio(c.tp, c.tp + c.fn_);
+    let precision = ratio(c.tp, c.tp + c.fp);
+    let f_score = if precision + detection_rate == 0.0 { 0.0 } else { 2.0 * precision * detection_rate / (precision + detection_rate) };
+    ThresholdIndicators {
+        threshold,
+        detection_rate,
+        false_alarm_rate: ratio(c.fp, c.fp + c.tp),
+        precision,
+        f_score,
+        false_positive_rate: ratio(c.fp, c.fp + c.tn),
+        accuracy: ratio(c.tp + c.tn, c.tp + c.tn + c.fp + c.fn_),
+        confusion: c,
+    }
+}
+
+/// A complete DIADEM experiment: record, training summary, train and test detections.
+pub async fn put_diadem(store: &dyn Store, id: u64, project: &str, dataset: &str, features: &[&str]) -> ExperimentRecord {
+    let record = put_record(store, id, "Diadem", project, dataset, &format!("LogisticRegression__GROUND_TRUTH__RandomSplit0.5 #{id}")).await;
+    store.set(&keys::train_summary(id), &serde_json::to_vec(&train_summary(features)).unwrap()).await.unwrap();
+    for (name, seed) in [("train", 1), ("test", 2)] {
+        let d = detection(name, dataset, seed);
+        store.hset(&keys::detections(id), name, &serde_json::to_vec(&d).unwrap()).await.unwrap();
+    }
+    record
+}
+
+/// A store with one project, one dataset and one complete DIADEM experiment (id 1).
+pub async fn demo_store() -> Arc<dyn Store> {
+    let store: Arc<dyn Store> = Arc::new(MapStore::default());
+    let features: Vec<String> = (0..20).map(|i| format!("feature_{i}")).collect();
+    let features: Vec<&str> = features.iter().map(String::as_str).collect();
+    put_diadem(store.as_ref(), 1, "Gaussians", "test", &features).await;
+    store
+}
