@@ -29,9 +29,9 @@ fn not_found(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::NotFound
 }
 
-/// `ENOTDIR`: a path through a file, i.e. a hash operation on a plain value or a stream.
+/// A path through a file, i.e. a hash operation on a plain value or a stream.
 fn not_a_directory(e: &io::Error) -> bool {
-    e.raw_os_error() == Some(20)
+    e.kind() == io::ErrorKind::NotADirectory
 }
 
 impl Inner {
