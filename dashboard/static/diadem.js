@@ -22,6 +22,8 @@
     { id: "accuracy-value", name: "Accuracy", key: "accuracy", tip: "(TP + TN) / N" },
   ];
 
+  const OBJECTIVES = { RocAuc: "ROC AUC" };
+
   function hyperText(hyper) {
     return Object.entries(hyper).filter(([k]) => k !== "class")
       .map(([k, v]) => `${k === "c" ? "C" : k}=${v}`).join(", ");
@@ -98,7 +100,7 @@
           el("h3", {}, "Training Execution Times (in seconds)"), times,
           el("h3", {}, "Hyperparameter Search"),
           el("p", { className: "note" },
-            `Best: ${hyperText(train.best)} (${train.objective} ${fixed(train.best_score, 4)}), `,
+            `Best: ${hyperText(train.best)} (${OBJECTIVES[train.objective] || train.objective} ${fixed(train.best_score, 4)}), `,
             `${train.n_train} training instances, ${train.num_fits} fits`),
           searchTable(train))));
     requestAnimationFrame(() => secumlCharts.coefficients("coef-chart", train.coefficients, TOP_COEFFICIENTS));
