@@ -1,0 +1,109 @@
+//! Real-browser checks: finds Node, Chromium and `playwright-core`, and runs the scripts of `tests/browser/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+
+/// How long one browser script may run.
+pub const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What to install when a tool is missing.
+const INSTALL_HINT: &str = "install them with `apt-get install -y nodejs npm chromium` \
+     and `cd tests/browser && npm ci` (or run scripts/test-all)";
+
+/// The tools a browser test needs, found on this machine.
+#[derive(Debug, Clone)]
+pub struct BrowserTools {
+    /// The `node` executable.
+    pub node: PathBuf,
+    /// The Chromium executable (Debian's, never a downloaded build).
+    pub chromium: PathBuf,
+    /// `tests/browser/`, holding the scripts and their `node_modules/`.
+    pub scripts_dir: PathBuf,
+}
+
+/// What `diadem_page.mjs` read on the page, after moving the slider.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct DiademPageReading {
+    /// Detection shown (`train`, `test` or `validation:<dataset>`).
+    pub detection: String,
+    /// Slider position when the page opened (percent).
+    pub initial_slider: u32,
+    /// Slider position after the key presses (percent).
+    pub slider: u32,
+    /// The threshold the slider selects.
+    pub threshold: f64,
+    /// Detection rate behind the displayed value (`data-value`).
+    pub detection_rate: f64,
+    /// Detection rate as displayed, e.g. "86.92%".
+    pub detection_rate_text: String,
+    /// Charts drawn on the page.
+    pub charts: Vec<String>,
+}
+
+impl BrowserTools {
+    /// Finds `node` (or `$NODE`), Chromium (`$CHROMIUM`, default `/usr/bin/chromium`) and
+    /// `tests/browser/node_modules/playwright-core`; the error lists everything missing and how to install it.
+    pub fn find() -> anyhow::Result<Self> {
+        let node = PathBuf::from(std::env::var_os("NODE").unwrap_or_else(|| "node".into()));
+        let chromium = PathBuf::from(std::env::var_os("CHROMIUM").unwrap_or_else(|| "/usr/bin/chromium".into()));
+        let scripts_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("browser");
+        let mut missing = Vec::new();
+        match std::process::Command::new(&node).arg("--version").output() {
+            Ok(out) if out.status.success() => {}
+            Ok(out) => missing.push(format!("`{} --version` failed with {}", node.display(), out.status)),
+            Err(e) => missing.push(format!("node ({}) cannot run: {e}", node.display())),
+        }
+        if !chromium.is_file() {
+            missing.push(format!("no Chromium at {}", chromium.display()));
+        }
+        let playwright = scripts_dir.join("node_modules/playwright-core/package.json");
+        if !playwright.is_file() {
+            missing.push(format!("{} is missing", playwright.display()));
+        }
+        if !missing.is_empty() {
+            bail!("the browser tests cannot run: {}; {INSTALL_HINT}", missing.join("; "));
+        }
+        Ok(Self { node, chromium, scripts_dir })
+    }
+
+    /// Opens a DIADEM page, moves its slider to `threshold`, and checks that the page shows `expected_dr`;
+    /// writes a full-page screenshot to `screenshot`.
+    pub async fn check_diadem_page(
+        &self,
+        url: &str,
+        threshold: f64,
+        expected_dr: f64,
+        screenshot: &Path,
+    ) -> anyhow::Result<DiademPageReading> {
+        let script = self.scripts_dir.join("diadem_page.mjs");
+        let mut command = tokio::process::Command::new(&self.node);
+        command
+            .arg(&script)
+            .arg(url)
+            .arg(threshold.to_string())
+            .arg(expected_dr.to_string())
+            .current_dir(&self.scripts_dir)
+            .env("CHROMIUM", &self.chromium)
+            .env("SECUML_SCREENSHOT", screenshot)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let child = command.spawn().with_context(|| format!("starting {}", script.display()))?;
+        let output = tokio::time::timeout(SCRIPT_TIMEOUT, child.wait_with_output())
+            .await
+            .with_context(|| format!("{} ran longer than {SCRIPT_TIMEOUT:?}", script.display()))?
+            .with_context(|| format!("running {}", script.display()))?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if !output.status.success() {
+            bail!("{} failed ({}): {}{}", script.display(), output.status, stderr.trim(), stdout.trim());
+        }
+        let line = stdout.lines().rev().find(|l| l.starts_with('{')).context("the script printed no reading")?;
+        serde_json::from_str(line).with_context(|| format!("reading the script's output {line}"))
+    }
+}
