@@ -33,6 +33,13 @@ pub(crate) struct Description {
     pub line: u64,
 }
 
+/// A parsed features CSV: its instance ids (with their lines) and its columns.
+pub(crate) struct ParsedFeatures {
+    pub instance_ids: Vec<i64>,
+    pub lines: Vec<u64>,
+    pub columns: Vec<FeatureColumn>,
+}
+
 /// A parsed description file: its source (for errors), its id column name and its rows.
 pub(crate) struct DescriptionFile {
     pub source: CsvSource,
@@ -188,12 +195,12 @@ pub(crate) fn read_description(source: CsvSource) -> Result<DescriptionFile, Ing
     Ok(DescriptionFile { source, id_column, rows })
 }
 
-/// Reads one features CSV, checking its instance ids against `idents`, row by row.
+/// Reads one features CSV; `rows` is the expected row count, a capacity hint.
 pub(crate) fn read_features(
     source: &CsvSource,
     description: Option<&DescriptionFile>,
-    idents: &Idents,
-) -> Result<Vec<FeatureColumn>, IngestError> {
+    rows: usize,
+) -> Result<ParsedFeatures, IngestError> {
     let mut table = source.table()?;
     if table.header[0] != "instance_id" {
         let column = table.header[0].clone();
@@ -215,41 +222,25 @@ pub(crate) fn read_features(
             }
         }
     }
-    let rows = idents.instance_ids.len();
+    let mut instance_ids = Vec::with_capacity(rows);
+    let mut lines = Vec::with_capacity(rows);
     let mut builders: Vec<Builder> = table.header[1..]
         .iter()
         .map(|id| Builder::new(described.get(id.as_str()).and_then(|d| d.kind), rows))
         .collect();
-    let mut row = 0usize;
-    let mut last_line = 1u64;
     while let Some(line) = table.next_record()? {
-        last_line = line;
-        if row >= rows {
-            let expected = format!("no more rows than idents.csv ({rows})");
-            return Err(source.invalid(Some(line), None, &expected, None));
-        }
         let id = parse_i64(&table.record[0])
             .ok_or_else(|| table.bad_field(line, 0, "an integer instance id"))?;
-        if id != idents.instance_ids[row] {
-            let expected = format!(
-                "instance id {} as on line {} of idents.csv",
-                idents.instance_ids[row], idents.lines[row]
-            );
-            return Err(table.bad_field(line, 0, &expected));
-        }
+        instance_ids.push(id);
+        lines.push(line);
         for (index, builder) in builders.iter_mut().enumerate() {
             if let Err(expected) = builder.push(&table.record[index + 1], line) {
                 return Err(table.bad_field(line, index + 1, expected));
             }
         }
-        row += 1;
     }
-    if row == 0 {
+    if instance_ids.is_empty() {
         return Err(table.no_rows());
-    }
-    if row < rows {
-        let expected = format!("{rows} rows as in idents.csv, found {row}");
-        return Err(source.invalid(Some(last_line + 1), None, &expected, None));
     }
     let header = std::mem::take(&mut table.header);
     let mut columns = Vec::with_capacity(builders.len());
@@ -268,7 +259,32 @@ pub(crate) fn read_features(
         let meta = FeatureMeta { id, name, description, kind, categories };
         columns.push(FeatureColumn { meta, values });
     }
-    Ok(columns)
+    Ok(ParsedFeatures { instance_ids, lines, columns })
+}
+
+/// Checks that a features CSV has the instance ids of `idents.csv`, in the same order.
+pub(crate) fn check_instance_ids(
+    source: &CsvSource,
+    parsed: &ParsedFeatures,
+    idents: &Idents,
+) -> Result<(), IngestError> {
+    let rows = idents.instance_ids.len();
+    let pairs = parsed.instance_ids.iter().zip(&idents.instance_ids).enumerate();
+    if let Some((row, (&found, &expected))) = pairs.into_iter().find(|(_, (a, b))| a != b) {
+        let expected = format!("instance id {expected} as on line {} of idents.csv", idents.lines[row]);
+        let found = found.to_string();
+        return Err(source.invalid(Some(parsed.lines[row]), Some("instance_id"), &expected, Some(&found)));
+    }
+    let found = parsed.instance_ids.len();
+    if found > rows {
+        let expected = format!("no more rows than idents.csv ({rows})");
+        return Err(source.invalid(Some(parsed.lines[rows]), None, &expected, None));
+    }
+    if found < rows {
+        let expected = format!("{rows} rows as in idents.csv, found {found}");
+        return Err(source.invalid(Some(parsed.lines[found - 1] + 1), None, &expected, None));
+    }
+    Ok(())
 }
 
 /// Returns the distinct values of a string column, sorted by byte order.

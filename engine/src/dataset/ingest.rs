@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use super::csv_input::{csv_stem, CsvSource};
 use super::error::IngestError;
-use super::features::{read_description, read_features, FeatureColumn};
+use super::features::{check_instance_ids, read_description, read_features, DescriptionFile, FeatureColumn, ParsedFeatures};
 use super::idents::{read_annotations, read_idents, AnnotationSet};
 use super::manifest::{Manifest, FORMAT_VERSION, MANIFEST_FILE};
 use super::shard::{dataset_batch, default_shard_rows, split_features, write_annotations, write_file, write_shards};
@@ -51,21 +51,28 @@ pub fn ingest(input: &Path, output: &Path, opts: &IngestOptions) -> Result<Manif
     let started = Instant::now();
     check_options(input, opts)?;
     let load = |path: &Path| CsvSource::load(path, relative(input, path));
-    let idents_source = load(&find_csv(input, "idents")?)?;
-    let idents = read_idents(&idents_source)?;
-    let mut sources = vec![idents_source.meta.clone()];
-    drop(idents_source);
-
+    let feature_files = feature_inputs(input, &opts.features)?;
+    // idents.csv and the features are independent until their instance ids are compared, so
+    // they are parsed on two threads.
+    let (idents, features) = std::thread::scope(|scope| {
+        let features = scope.spawn(|| {
+            feature_files
+                .iter()
+                .map(|file| read_feature_input(file, &load))
+                .collect::<Result<Vec<_>, IngestError>>()
+        });
+        let idents = find_csv(input, "idents")
+            .and_then(|path| load(&path))
+            .and_then(|source| Ok((read_idents(&source)?, source.meta)));
+        (idents, features.join().expect("features reader thread panicked"))
+    });
+    let (idents, idents_meta) = idents?;
+    let mut sources = vec![idents_meta];
     let mut columns: Vec<FeatureColumn> = Vec::new();
     let mut origin: HashMap<String, String> = HashMap::new();
-    for file in feature_inputs(input, &opts.features)? {
-        let description = match &file.description {
-            Some(path) => Some(read_description(load(path)?)?),
-            None => None,
-        };
-        let source = load(&file.data)?;
-        let parsed = read_features(&source, description.as_ref(), &idents)?;
-        for column in &parsed {
+    for (source, description, parsed) in features? {
+        check_instance_ids(&source, &parsed, &idents)?;
+        for column in &parsed.columns {
             if let Some(first) = origin.insert(column.meta.id.clone(), source.meta.path.clone()) {
                 let expected = format!("a feature id not already in {first}");
                 return Err(source.invalid(Some(1), Some(&column.meta.id), &expected, None));
@@ -73,7 +80,7 @@ pub fn ingest(input: &Path, output: &Path, opts: &IngestOptions) -> Result<Manif
         }
         sources.push(source.meta.clone());
         sources.extend(description.map(|d| d.source.meta));
-        columns.extend(parsed);
+        columns.extend(parsed.columns);
     }
 
     let mut annotation_sets: Vec<AnnotationSet> = Vec::new();
@@ -123,6 +130,20 @@ pub fn ingest(input: &Path, output: &Path, opts: &IngestOptions) -> Result<Manif
         "ingested dataset"
     );
     Ok(manifest)
+}
+
+/// Loads and parses one features CSV and its description file.
+fn read_feature_input(
+    file: &FeatureInput,
+    load: &(dyn Fn(&Path) -> Result<CsvSource, IngestError> + Sync),
+) -> Result<(CsvSource, Option<DescriptionFile>, ParsedFeatures), IngestError> {
+    let description = match &file.description {
+        Some(path) => Some(read_description(load(path)?)?),
+        None => None,
+    };
+    let source = load(&file.data)?;
+    let parsed = read_features(&source, description.as_ref(), 0)?;
+    Ok((source, description, parsed))
 }
 
 /// Checks the options and that the input folder exists.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float64Array, Int64Array, Int8Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
+use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowColumnWriter, ArrowLeafColumn};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
@@ -88,12 +89,21 @@ pub(crate) fn write_shards(
     })?;
     let rows = batch.num_rows();
     let starts: Vec<usize> = (0..rows).step_by(shard_rows).collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(starts.len());
+    // One shard: its columns are encoded in parallel; several: the shards are.
+    let column_threads = if starts.len() == 1 {
+        std::thread::available_parallelism().map_or(1, usize::from)
+    } else {
+        1
+    };
     let write_one = |index: usize| -> Result<ShardMeta, IngestError> {
         let row_start = starts[index];
         let row_end = (row_start + shard_rows).min(rows);
         let file = format!("shards/part-{index:05}.parquet");
         let slice = batch.slice(row_start, row_end - row_start);
-        let bytes = encode_parquet(&slice, &dir.join(&file))?;
+        let bytes = encode_parquet(&slice, &dir.join(&file), column_threads)?;
         write_file(&dir.join(&file), &bytes)?;
         Ok(ShardMeta {
             file,
@@ -104,9 +114,6 @@ pub(crate) fn write_shards(
             bytes: bytes.len() as u64,
         })
     };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(starts.len());
     if threads <= 1 {
         return (0..starts.len()).map(write_one).collect();
     }
@@ -156,7 +163,7 @@ pub(crate) fn write_annotations(
         file: path.clone(),
         message: e.to_string(),
     })?;
-    let bytes = encode_parquet(&batch, &path)?;
+    let bytes = encode_parquet(&batch, &path, 1)?;
     let parent = dir.join("annotations");
     std::fs::create_dir_all(&parent).map_err(|source| IngestError::Write { file: parent, source })?;
     write_file(&path, &bytes)?;
@@ -168,8 +175,9 @@ pub(crate) fn write_annotations(
     })
 }
 
-/// Encodes a batch as one zstd-compressed Parquet file in memory.
-fn encode_parquet(batch: &RecordBatch, file: &Path) -> Result<Vec<u8>, IngestError> {
+/// Encodes a batch as one zstd-compressed Parquet file (one row group) in memory, encoding its
+/// columns on up to `threads` threads.
+fn encode_parquet(batch: &RecordBatch, file: &Path, threads: usize) -> Result<Vec<u8>, IngestError> {
     let encode_error = |e: parquet::errors::ParquetError| IngestError::Encode {
         file: file.to_path_buf(),
         message: e.to_string(),
@@ -178,10 +186,60 @@ fn encode_parquet(batch: &RecordBatch, file: &Path) -> Result<Vec<u8>, IngestErr
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .build();
     let mut buffer = Vec::with_capacity(batch.get_array_memory_size() / 4);
-    let mut writer = ArrowWriter::try_new(&mut buffer, batch.schema(), Some(properties))
+    // The high-level writer records the Arrow schema in the file metadata; its low-level parts
+    // then let the columns be encoded in parallel.
+    let writer = ArrowWriter::try_new(&mut buffer, batch.schema(), Some(properties))
         .map_err(encode_error)?;
-    writer.write(batch).map_err(encode_error)?;
-    writer.close().map_err(encode_error)?;
+    let (mut file_writer, factory) = writer.into_serialized_writer().map_err(encode_error)?;
+    let mut jobs: Vec<(usize, ArrowColumnWriter, ArrowLeafColumn)> = Vec::new();
+    let mut writers = factory.create_column_writers(0).map_err(encode_error)?.into_iter();
+    for (field, array) in batch.schema().fields().iter().zip(batch.columns()) {
+        for leaf in compute_leaves(field, array).map_err(encode_error)? {
+            let writer = writers.next().expect("one column writer per leaf column");
+            jobs.push((jobs.len(), writer, leaf));
+        }
+    }
+    let threads = threads.clamp(1, jobs.len().max(1));
+    let mut groups: Vec<Vec<(usize, ArrowColumnWriter, ArrowLeafColumn)>> =
+        (0..threads).map(|_| Vec::new()).collect();
+    for (position, job) in jobs.into_iter().enumerate() {
+        groups[position % threads].push(job);
+    }
+    let encode_group = |group: Vec<(usize, ArrowColumnWriter, ArrowLeafColumn)>| {
+        group
+            .into_iter()
+            .map(|(index, mut writer, leaf)| {
+                writer.write(&leaf)?;
+                Ok((index, writer.close()?))
+            })
+            .collect::<Result<Vec<(usize, ArrowColumnChunk)>, parquet::errors::ParquetError>>()
+    };
+    let mut chunks: Vec<(usize, ArrowColumnChunk)> = if threads == 1 {
+        groups.into_iter().map(encode_group).next().unwrap_or(Ok(Vec::new())).map_err(encode_error)?
+    } else {
+        let results = std::thread::scope(|scope| {
+            let handles: Vec<_> = groups
+                .into_iter()
+                .map(|group| scope.spawn(|| encode_group(group)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("column encoder thread panicked"))
+                .collect::<Vec<_>>()
+        });
+        let mut chunks = Vec::new();
+        for result in results {
+            chunks.extend(result.map_err(encode_error)?);
+        }
+        chunks
+    };
+    chunks.sort_by_key(|(index, _)| *index);
+    let mut row_group = file_writer.next_row_group().map_err(encode_error)?;
+    for (_, chunk) in chunks {
+        chunk.append_to_row_group(&mut row_group).map_err(encode_error)?;
+    }
+    row_group.close().map_err(encode_error)?;
+    file_writer.close().map_err(encode_error)?;
     Ok(buffer)
 }
 
