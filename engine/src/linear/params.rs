@@ -1,0 +1,124 @@
+//! Hyperparameters of the logistic regression, their validation, and the module's errors.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// The regularisation term of the objective.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Penalty {
+    /// ‖w‖₁: sparse coefficients.
+    L1,
+    /// ½‖w‖²: ridge.
+    L2,
+}
+
+/// Unchecked hyperparameters; [`LogisticRegressionParams::check`] turns them into
+/// [`ValidLogisticRegressionParams`], the only type that fits.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LogisticRegressionParams {
+    /// Inverse regularisation strength (weight of the summed log-loss), > 0.
+    pub c: f64,
+    /// Regularisation term.
+    pub penalty: Penalty,
+    /// Relative tolerance on the optimality conditions: the solver stops when the norm of the
+    /// (minimum-norm sub)gradient falls below `tol` times its norm at w = 0. In (0, 1).
+    pub tol: f64,
+    /// Maximum number of outer (Newton) iterations, ≥ 1.
+    pub max_iter: usize,
+}
+
+/// Checked hyperparameters.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ValidLogisticRegressionParams(pub(crate) LogisticRegressionParams);
+
+/// A hyperparameter out of its domain.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum ParamsError {
+    /// `c` is not a finite positive number.
+    #[error("c must be finite and > 0, got {0}")]
+    C(f64),
+    /// `tol` is not in (0, 1).
+    #[error("tol must be in (0, 1), got {0}")]
+    Tol(f64),
+    /// `max_iter` is 0.
+    #[error("max_iter must be at least 1")]
+    MaxIter,
+}
+
+/// Errors of fitting a logistic regression.
+#[derive(Debug, Error)]
+pub enum LinearError {
+    /// Bad hyperparameters.
+    #[error(transparent)]
+    Params(#[from] ParamsError),
+    /// The training set has no rows.
+    #[error("training set has no rows")]
+    NoRows,
+    /// The training labels hold a single class.
+    #[error("training labels hold only the {0} class; both classes are needed")]
+    SingleClass(&'static str),
+    /// The numbers of rows of the features and labels differ.
+    #[error("{rows} feature rows but {labels} labels")]
+    LengthMismatch {
+        /// Rows of the feature matrix.
+        rows: usize,
+        /// Number of labels.
+        labels: usize,
+    },
+    /// A feature value is NaN or infinite.
+    #[error("feature matrix holds a non-finite value")]
+    NonFinite,
+    /// The solver met a numerical failure.
+    #[error("solver failed: {0}")]
+    Numerical(&'static str),
+    /// An error of the linfa framework.
+    #[error(transparent)]
+    Linfa(#[from] linfa::Error),
+}
+
+impl Default for LogisticRegressionParams {
+    fn default() -> Self {
+        LogisticRegressionParams { c: 1.0, penalty: Penalty::L2, tol: 1e-8, max_iter: 100 }
+    }
+}
+
+impl LogisticRegressionParams {
+    /// Default parameters (tol 1e-8, 100 iterations) with the given `c` and `penalty`.
+    pub fn new(c: f64, penalty: Penalty) -> Self {
+        LogisticRegressionParams { c, penalty, ..Default::default() }
+    }
+
+    /// Validates the hyperparameters.
+    pub fn check(&self) -> Result<ValidLogisticRegressionParams, ParamsError> {
+        if !(self.c.is_finite() && self.c > 0.0) {
+            return Err(ParamsError::C(self.c));
+        }
+        if !(self.tol > 0.0 && self.tol < 1.0) {
+            return Err(ParamsError::Tol(self.tol));
+        }
+        if self.max_iter == 0 {
+            return Err(ParamsError::MaxIter);
+        }
+        Ok(ValidLogisticRegressionParams(*self))
+    }
+}
+
+impl ValidLogisticRegressionParams {
+    /// Inverse regularisation strength.
+    pub fn c(&self) -> f64 {
+        self.0.c
+    }
+    /// Regularisation term.
+    pub fn penalty(&self) -> Penalty {
+        self.0.penalty
+    }
+    /// Relative tolerance on the optimality conditions.
+    pub fn tol(&self) -> f64 {
+        self.0.tol
+    }
+    /// Maximum number of outer iterations.
+    pub fn max_iter(&self) -> usize {
+        self.0.max_iter
+    }
+}
