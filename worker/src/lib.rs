@@ -1,1 +1,16 @@
-//! placeholder
+//! The stateless worker of secuml: a thin async shell around the engine.
+//!
+//! A worker consumes [`secuml_proto::TaskMessage`]s, runs each on a blocking
+//! thread ([`execute`]), stores its result in the [`secuml_runtime::Store`],
+//! reports a [`secuml_proto::TaskOutcome`], and only then acknowledges the
+//! delivery. It keeps nothing between tasks but a cache of loaded datasets,
+//! which is an optimisation: any worker can run any task.
+
+pub mod data;
+pub mod detect;
+pub mod execute;
+pub mod run;
+
+pub use data::DataCache;
+pub use execute::{execute, TaskContext};
+pub use run::{run_worker, WorkerConfig};

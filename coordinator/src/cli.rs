@@ -1,0 +1,400 @@
+//! The `secuml` command line: SecuML's executables as subcommands, with its option names and defaults.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use secuml_proto::{AnnotationsSource, DiademSpec, ModelSpec, Objective, Penalty, ValidationSpec};
+
+use crate::config::{self, Overrides, Settings};
+use crate::{datasets, embedded, report};
+
+/// secuml: train and diagnose detection models (DIADEM), on one machine or many.
+#[derive(Debug, Parser)]
+#[command(name = "secuml", version, about)]
+pub struct Cli {
+    /// Config file (TOML, `version = 1`); also SECUML_CONFIG.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Folder of ingested datasets and of the store; also SECUML_DATA_DIR
+    /// [default: <user data dir>/secuml, e.g. ~/.local/share/secuml].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Reads a dataset in SecuML's layout and writes its Parquet shards and manifest.
+    Ingest(IngestArgs),
+    /// Trains, tunes and validates a detection model (SecuML's DIADEM).
+    Diadem(DiademArgs),
+    /// Serves the dashboard.
+    Dashboard(DashboardArgs),
+    /// Ingests the bundled NSL-KDD sample, runs DIADEM on it and serves the dashboard.
+    Demo(DemoArgs),
+}
+
+/// `secuml ingest`.
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Folder holding `<project>/<dataset>/` (idents.csv, features/, annotations/).
+    pub input_dir: PathBuf,
+    /// Project name.
+    pub project: String,
+    /// Dataset name.
+    pub dataset: String,
+    /// Rows per Parquet shard [default: sized for ~64 MiB shards].
+    #[arg(long)]
+    pub shard_rows: Option<usize>,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Validation modes available.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ValidationMode {
+    /// Stratified seeded random split of the training dataset (`--test-size`).
+    #[value(name = "RandomSplit")]
+    RandomSplit,
+    /// Train on the whole dataset, validate on `--validation-datasets`.
+    #[value(name = "ValidationDatasets")]
+    ValidationDatasets,
+}
+
+/// Objective functions available.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ObjectiveArg {
+    /// Area under the ROC curve.
+    #[value(name = "RocAuc")]
+    RocAuc,
+}
+
+/// Penalties, as SecuML spells them.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PenaltyArg {
+    /// Lasso.
+    #[value(name = "l1")]
+    L1,
+    /// Ridge.
+    #[value(name = "l2")]
+    L2,
+}
+
+/// Model classes.
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Logistic regression on standardised features, no intercept, tuned by grid search.
+    #[command(name = "LogisticRegression")]
+    LogisticRegression {
+        /// Grid of C values (inverse regularisation strength).
+        #[arg(long, num_args = 1.., default_values_t = [0.01, 0.1, 1.0, 10.0])]
+        regularization: Vec<f64>,
+        /// Grid of penalties.
+        #[arg(long, num_args = 1.., value_enum, default_values = ["l1", "l2"])]
+        penalty: Vec<PenaltyArg>,
+    },
+}
+
+/// `secuml diadem`.
+#[derive(Debug, Args)]
+pub struct DiademArgs {
+    /// Project name (a folder of the input folder).
+    pub project: String,
+    /// Training dataset name.
+    pub dataset: String,
+    /// The model class and its options.
+    #[command(subcommand)]
+    pub model: ModelCommand,
+    /// Folder holding `<project>/<dataset>/`; also the config's `input_data_dir` and SECUML_INPUT_DIR [default: .].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub input_dir: Option<PathBuf>,
+    /// Experiment name [default: built from the parameters].
+    #[arg(long, global = true)]
+    pub exp_name: Option<String>,
+    /// Training labels: GROUND_TRUTH (idents.csv) or an annotations file of the dataset.
+    #[arg(short = 'a', long, global = true, default_value = "GROUND_TRUTH")]
+    pub annotations: String,
+    /// Validation mode.
+    #[arg(long, global = true, value_enum, default_value = "RandomSplit")]
+    pub validation_mode: ValidationMode,
+    /// Held-out fraction of RandomSplit.
+    #[arg(long, global = true, default_value_t = 0.1)]
+    pub test_size: f64,
+    /// Validation datasets of ValidationDatasets (same project).
+    #[arg(long, global = true, num_args = 1..)]
+    pub validation_datasets: Vec<String>,
+    /// Folds of the hyperparameter search.
+    #[arg(long, global = true, default_value_t = 4)]
+    pub num_folds: u32,
+    /// Objective of the hyperparameter search.
+    #[arg(long, global = true, value_enum, default_value = "RocAuc")]
+    pub objective_func: ObjectiveArg,
+    /// Seed of the random split and of shuffled folds.
+    #[arg(long, global = true, default_value_t = 0)]
+    pub seed: u64,
+    /// Shuffle the stratified folds with the seed (SecuML keeps the dataset order).
+    #[arg(long, global = true)]
+    pub shuffle_folds: bool,
+    /// Probability above which an instance is an alert.
+    #[arg(long, global = true, default_value_t = 0.5)]
+    pub detection_threshold: f64,
+    /// Do not apply the model to the training set.
+    #[arg(long, global = true)]
+    pub no_training_detection: bool,
+    /// Task slots (workers) of the embedded mode; -1 = one per core.
+    #[arg(long, global = true, default_value_t = -1, allow_negative_numbers = true)]
+    pub n_jobs: i64,
+    /// Print one JSON object on stdout (progress and logs go to stderr).
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// `secuml dashboard`.
+#[derive(Debug, Args)]
+pub struct DashboardArgs {
+    /// Address to bind [default: 127.0.0.1]; also SECUML_HOST.
+    #[arg(long)]
+    pub host: Option<IpAddr>,
+    /// Port [default: 8080]; also SECUML_PORT.
+    #[arg(long)]
+    pub port: Option<u16>,
+}
+
+/// `secuml demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Folder holding the bundled `NSL-KDD/` sample [default: ./data, else the source tree's data/].
+    #[arg(long, value_name = "DIR")]
+    pub input_dir: Option<PathBuf>,
+    /// Dashboard address [default: 127.0.0.1].
+    #[arg(long)]
+    pub host: Option<IpAddr>,
+    /// Dashboard port [default: 8080].
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Exit after the run instead of serving the dashboard.
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+impl DiademArgs {
+    /// The job spec these arguments describe (validated later, once, by the spec itself).
+    pub fn to_spec(&self) -> DiademSpec {
+        let model = match &self.model {
+            ModelCommand::LogisticRegression { regularization, penalty } => ModelSpec::LogisticRegression {
+                c: regularization.clone(),
+                penalty: penalty
+                    .iter()
+                    .map(|p| match p {
+                        PenaltyArg::L1 => Penalty::L1,
+                        PenaltyArg::L2 => Penalty::L2,
+                    })
+                    .collect(),
+            },
+        };
+        let annotations = match self.annotations.as_str() {
+            "GROUND_TRUTH" => AnnotationsSource::GroundTruth,
+            file => AnnotationsSource::File(file.to_string()),
+        };
+        let validation = match self.validation_mode {
+            ValidationMode::RandomSplit => ValidationSpec::RandomSplit { test_size: self.test_size },
+            ValidationMode::ValidationDatasets => {
+                ValidationSpec::ValidationDatasets { datasets: self.validation_datasets.clone() }
+            }
+        };
+        DiademSpec {
+            project: self.project.clone(),
+            dataset: self.dataset.clone(),
+            exp_name: self.exp_name.clone(),
+            model,
+            annotations,
+            validation,
+            num_folds: self.num_folds,
+            objective: match self.objective_func {
+                ObjectiveArg::RocAuc => Objective::RocAuc,
+            },
+            seed: self.seed,
+            shuffle_folds: self.shuffle_folds,
+            detection_threshold: self.detection_threshold,
+            no_training_detection: self.no_training_detection,
+        }
+    }
+}
+
+fn settings(cli: &Cli, extra: Overrides) -> anyhow::Result<Settings> {
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let overrides = Overrides { config: cli.config.clone(), data_dir: cli.data_dir.clone(), ..extra };
+    config::load(&overrides, &env)
+}
+
+fn print_stdout(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+fn workers(n_jobs: i64) -> anyhow::Result<usize> {
+    match n_jobs {
+        -1 => Ok(embedded::default_workers()),
+        n if n >= 1 => Ok(n as usize),
+        n => anyhow::bail!("invalid parameter `n-jobs`: {n} is neither -1 nor a positive number"),
+    }
+}
+
+/// The bundled sample's folder for `secuml demo`.
+fn demo_input_dir(given: Option<PathBuf>) -> PathBuf {
+    if let Some(dir) = given {
+        return dir;
+    }
+    let local = PathBuf::from("data");
+    if local.join("NSL-KDD").join("train20").is_dir() {
+        return local;
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("data")
+}
+
+/// The demo's DIADEM spec: LogisticRegression trained on NSL-KDD train20, validated on test.
+pub fn demo_spec() -> DiademSpec {
+    DiademSpec {
+        project: "NSL-KDD".into(),
+        dataset: "train20".into(),
+        exp_name: None,
+        model: ModelSpec::default_logistic_regression(),
+        annotations: AnnotationsSource::GroundTruth,
+        validation: ValidationSpec::ValidationDatasets { datasets: vec!["test".into()] },
+        num_folds: 4,
+        objective: Objective::RocAuc,
+        seed: 0,
+        shuffle_folds: false,
+        detection_threshold: 0.5,
+        no_training_detection: false,
+    }
+}
+
+async fn serve_dashboard(settings: &Settings) -> anyhow::Result<()> {
+    let store = embedded::open_store(&settings.paths)?;
+    let addr = SocketAddr::new(settings.host, settings.port);
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    secuml_dashboard::serve(store, addr, shutdown).await
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Ingest(args) => {
+            let settings = settings(&cli, Overrides::default())?;
+            let input = datasets_input(&args.input_dir, &args.project, &args.dataset);
+            let started = std::time::Instant::now();
+            let manifest = datasets::ingest(&settings.paths, &input, &args.project, &args.dataset, args.shard_rows)?;
+            let seconds = started.elapsed().as_secs_f64();
+            let dir = datasets::ingested_dataset_dir(&settings.paths, &args.project, &args.dataset);
+            if args.json {
+                let value = serde_json::json!({
+                    "project": args.project, "dataset": args.dataset, "rows": manifest.rows,
+                    "features": manifest.features.len(), "shards": manifest.shards.len(),
+                    "output": dir, "seconds": seconds,
+                });
+                print_stdout(&format!("{value}\n"))?;
+            } else {
+                print_stdout(&format!(
+                    "ingested {}/{}: {} rows, {} features, {} shard(s) in {:.3} s into {}\n",
+                    args.project,
+                    args.dataset,
+                    manifest.rows,
+                    manifest.features.len(),
+                    manifest.shards.len(),
+                    seconds,
+                    dir.display()
+                ))?;
+            }
+            Ok(())
+        }
+        Command::Diadem(args) => {
+            let settings = settings(&cli, Overrides { input_dir: args.input_dir.clone(), ..Default::default() })?;
+            let outcome = embedded::run_diadem(&settings.paths, args.to_spec(), workers(args.n_jobs)?).await?;
+            let url = settings.experiment_url(outcome.experiment_id);
+            if args.json {
+                print_stdout(&format!("{}\n", report::diadem_json(&outcome, &url)))?;
+            } else {
+                print_stdout(&report::diadem_text(&outcome, &url))?;
+            }
+            Ok(())
+        }
+        Command::Dashboard(args) => {
+            let settings = settings(&cli, Overrides { host: args.host, port: args.port, ..Default::default() })?;
+            serve_dashboard(&settings).await
+        }
+        Command::Demo(args) => {
+            let input_dir = demo_input_dir(args.input_dir.clone());
+            let settings = settings(
+                &cli,
+                Overrides { input_dir: Some(input_dir), host: args.host, port: args.port, ..Default::default() },
+            )?;
+            let outcome = embedded::run_diadem(&settings.paths, demo_spec(), embedded::default_workers())
+                .await
+                .context("running the demo")?;
+            let url = settings.experiment_url(outcome.experiment_id);
+            print_stdout(&report::diadem_text(&outcome, &url))?;
+            if args.no_serve {
+                return Ok(());
+            }
+            print_stdout(&format!("serving the dashboard on {} (Ctrl-C to stop)\n", settings.dashboard_url()))?;
+            serve_dashboard(&settings).await
+        }
+    }
+}
+
+/// `secuml ingest <input_dir> <project> <dataset>` reads `<input_dir>/<project>/<dataset>/`.
+fn datasets_input(input_dir: &std::path::Path, project: &str, dataset: &str) -> PathBuf {
+    input_dir.join(project).join(dataset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_work_before_and_after_the_model_class() {
+        let cli = Cli::try_parse_from([
+            "secuml", "diadem", "NSL-KDD", "train20", "--seed", "3", "LogisticRegression", "--validation-mode",
+            "ValidationDatasets", "--validation-datasets", "test", "--regularization", "1", "10",
+        ])
+        .unwrap();
+        let Command::Diadem(args) = cli.command else { panic!("not diadem") };
+        let spec = args.to_spec();
+        assert_eq!(spec.seed, 3);
+        assert_eq!(spec.validation, ValidationSpec::ValidationDatasets { datasets: vec!["test".into()] });
+        assert_eq!(spec.model, ModelSpec::LogisticRegression { c: vec![1.0, 10.0], penalty: vec![Penalty::L1, Penalty::L2] });
+        assert_eq!(spec.annotations, AnnotationsSource::GroundTruth);
+    }
+
+    #[test]
+    fn defaults_are_secuml_defaults() {
+        let cli = Cli::try_parse_from(["secuml", "diadem", "p", "d", "LogisticRegression"]).unwrap();
+        let Command::Diadem(args) = cli.command else { panic!("not diadem") };
+        let spec = args.to_spec();
+        assert_eq!(spec.model, ModelSpec::default_logistic_regression());
+        assert_eq!(spec.validation, ValidationSpec::RandomSplit { test_size: 0.1 });
+        assert_eq!(spec.num_folds, 4);
+        assert_eq!(spec.detection_threshold, 0.5);
+        assert_eq!(args.n_jobs, -1);
+    }
+
+    #[test]
+    fn unknown_modes_and_bad_numbers_are_refused() {
+        assert!(Cli::try_parse_from(["secuml", "diadem", "p", "d", "LogisticRegression", "--validation-mode", "Nope"]).is_err());
+        assert!(Cli::try_parse_from(["secuml", "diadem", "p", "d", "LogisticRegression", "--test-size", "x"]).is_err());
+        assert!(workers(0).is_err());
+    }
+}

@@ -1,0 +1,205 @@
+//! Loading datasets for tasks: manifest check, labels, splits, encoded matrices, with a small cache.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use ndarray::Array2;
+use secuml_engine::dataset::{self, Encoder, Manifest};
+use secuml_engine::split;
+use secuml_proto::{AnnotationsSource, DataRef, ErrorCode, OuterSplit, RowSelection, Side, TaskFailure};
+
+/// A dataset as tasks use it: encoded features and per-row labels.
+pub struct LoadedData {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// Encoded features, one row per instance, in dataset order.
+    pub x: Array2<f64>,
+    /// Names of the encoded columns (the encoder's).
+    pub encoder: Encoder,
+    /// Instance ids, in dataset order.
+    pub instance_ids: Vec<i64>,
+    /// Ground-truth labels from idents.csv, when the dataset has them.
+    pub ground_truth: Option<Vec<Option<bool>>>,
+}
+
+/// Labels chosen for one task: the row and label of every labelled instance.
+pub struct Labeled {
+    /// Row indices into [`LoadedData::x`], in dataset order.
+    pub rows: Vec<usize>,
+    /// Label of each of those rows.
+    pub labels: Vec<bool>,
+}
+
+type CacheKey = (PathBuf, String, Vec<(String, Option<String>)>);
+
+/// A bounded cache of loaded datasets, keyed by manifest checksum and encoder.
+///
+/// Tasks of one job read the same data over and over; the cache avoids reading and
+/// encoding the shards for each one. Entries are verified against the task's manifest
+/// checksum, so a re-ingested dataset is never served stale.
+pub struct DataCache {
+    root: PathBuf,
+    capacity: usize,
+    entries: Mutex<Vec<(CacheKey, Arc<LoadedData>)>>,
+}
+
+fn bad_data(message: String) -> TaskFailure {
+    TaskFailure::permanent(ErrorCode::BadData, message)
+}
+
+impl DataCache {
+    /// A cache over the datasets folder `root` (`<root>/<project>/<dataset>/`).
+    pub fn new(root: impl Into<PathBuf>, capacity: usize) -> Self {
+        Self { root: root.into(), capacity: capacity.max(1), entries: Mutex::new(Vec::new()) }
+    }
+
+    /// Folder of an ingested dataset.
+    pub fn dataset_dir(&self, data: &DataRef) -> PathBuf {
+        self.root.join(&data.project).join(&data.dataset)
+    }
+
+    /// The datasets folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Loads `data`, encoded with `encoder` (or with an encoder fitted on its own manifest).
+    pub fn load(&self, data: &DataRef, encoder: Option<&Encoder>) -> Result<Arc<LoadedData>, TaskFailure> {
+        let dir = self.dataset_dir(data);
+        let columns = encoder.map(|e| e.columns().to_vec()).unwrap_or_default();
+        let key: CacheKey = (dir.clone(), data.manifest_sha256.clone(), columns);
+        if let Some(hit) = self.lookup(&key) {
+            return Ok(hit);
+        }
+        let (manifest, sha) = dataset::read_manifest(&dir)
+            .map_err(|e| bad_data(format!("cannot read dataset {}/{}: {e}", data.project, data.dataset)))?;
+        if sha != data.manifest_sha256 {
+            return Err(bad_data(format!(
+                "dataset {}/{} changed since the job was planned (manifest {} instead of {})",
+                data.project, data.dataset, sha, data.manifest_sha256
+            )));
+        }
+        let frame = dataset::read_frame(&dir, &manifest)
+            .map_err(|e| bad_data(format!("cannot read shards of {}/{}: {e}", data.project, data.dataset)))?;
+        let encoder = match encoder {
+            Some(e) => e.clone(),
+            None => Encoder::fit(&manifest),
+        };
+        let x = encoder
+            .transform(&manifest, &frame, None)
+            .map_err(|e| bad_data(format!("cannot encode {}/{}: {e}", data.project, data.dataset)))?;
+        let loaded = Arc::new(LoadedData {
+            x,
+            encoder,
+            instance_ids: frame.instance_ids,
+            ground_truth: frame.labels,
+            manifest,
+        });
+        self.insert(key, loaded.clone());
+        Ok(loaded)
+    }
+
+    fn lookup(&self, key: &CacheKey) -> Option<Arc<LoadedData>> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+    }
+
+    fn insert(&self, key: CacheKey, value: Arc<LoadedData>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.retain(|(k, _)| k != &key);
+        if entries.len() >= self.capacity {
+            entries.remove(0);
+        }
+        entries.push((key, value));
+    }
+
+    /// Per-row labels of a dataset from `source`, `None` for unlabelled rows.
+    pub fn labels(
+        &self,
+        data: &DataRef,
+        loaded: &LoadedData,
+        source: &AnnotationsSource,
+    ) -> Result<Vec<Option<bool>>, TaskFailure> {
+        match source {
+            AnnotationsSource::GroundTruth => loaded.ground_truth.clone().ok_or_else(|| {
+                TaskFailure::permanent(
+                    ErrorCode::BadRequest,
+                    format!(
+                        "dataset {}/{} has no label column in idents.csv: give an annotations file with -a",
+                        data.project, data.dataset
+                    ),
+                )
+            }),
+            AnnotationsSource::File(name) => {
+                let dir = self.dataset_dir(data);
+                let annotations = dataset::read_annotations(&dir, &loaded.manifest, name).map_err(|e| {
+                    TaskFailure::permanent(ErrorCode::BadRequest, format!("cannot read annotations `{name}`: {e}"))
+                })?;
+                let mut labels = vec![None; loaded.instance_ids.len()];
+                for a in annotations {
+                    labels[a.row] = Some(a.label);
+                }
+                Ok(labels)
+            }
+        }
+    }
+}
+
+/// The labelled rows of one side of the outer split.
+pub fn select_rows(labels: &[Option<bool>], selection: &RowSelection) -> Result<Labeled, TaskFailure> {
+    let (rows, labels): (Vec<usize>, Vec<bool>) =
+        labels.iter().enumerate().filter_map(|(i, l)| l.map(|l| (i, l))).unzip();
+    match (&selection.outer, selection.side) {
+        (_, Side::All) | (OuterSplit::Whole, Side::Train) => Ok(Labeled { rows, labels }),
+        (OuterSplit::Whole, Side::Test) => Ok(Labeled { rows: Vec::new(), labels: Vec::new() }),
+        (OuterSplit::RandomSplit { test_size, seed }, side) => {
+            let held_out = split::stratified_split(&labels, *test_size, *seed)
+                .map_err(|e| TaskFailure::permanent(ErrorCode::BadRequest, format!("cannot split: {e}")))?;
+            let want_test = side == Side::Test;
+            let (rows, labels) = rows
+                .into_iter()
+                .zip(labels)
+                .zip(held_out)
+                .filter(|(_, t)| *t == want_test)
+                .map(|(rl, _)| rl)
+                .unzip();
+            Ok(Labeled { rows, labels })
+        }
+    }
+}
+
+/// Copies the given rows of `x` into a new matrix.
+pub fn take_rows(x: &Array2<f64>, rows: &[usize]) -> Array2<f64> {
+    x.select(ndarray::Axis(0), rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels() -> Vec<Option<bool>> {
+        (0..40).map(|i| if i % 5 == 4 { None } else { Some(i % 3 == 0) }).collect()
+    }
+
+    #[test]
+    fn unlabelled_rows_never_train() {
+        let all = select_rows(&labels(), &RowSelection { outer: OuterSplit::Whole, side: Side::Train }).unwrap();
+        assert_eq!(all.rows.len(), 32);
+        assert!(all.rows.iter().all(|r| r % 5 != 4));
+        let none = select_rows(&labels(), &RowSelection { outer: OuterSplit::Whole, side: Side::Test }).unwrap();
+        assert!(none.rows.is_empty());
+    }
+
+    #[test]
+    fn random_split_sides_are_disjoint_and_cover_the_labelled_rows() {
+        let outer = OuterSplit::RandomSplit { test_size: 0.25, seed: 3 };
+        let train = select_rows(&labels(), &RowSelection { outer: outer.clone(), side: Side::Train }).unwrap();
+        let test = select_rows(&labels(), &RowSelection { outer, side: Side::Test }).unwrap();
+        assert_eq!(train.rows.len() + test.rows.len(), 32);
+        assert!(train.rows.iter().all(|r| !test.rows.contains(r)));
+        assert_eq!(test.rows.len(), 8);
+        for (row, label) in test.rows.iter().zip(&test.labels) {
+            assert_eq!(labels()[*row], Some(*label));
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! Runs one task: engine work on a blocking thread, then the result's writes to the store.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use secuml_engine::dataset::Encoder;
+use secuml_engine::linear::{LogisticRegressionParams, Penalty as EnginePenalty};
+use secuml_engine::metrics;
+use secuml_engine::preprocess::StandardScaler;
+use secuml_engine::split;
+use secuml_proto::result::MODEL_FORMAT_VERSION;
+use secuml_proto::{
+    keys, EncodedColumn, ErrorCode, FitScoreResult, Hyper, LogisticModel, Penalty, StandardScaling, TaskFailure,
+    TaskKind, TaskMessage,
+};
+use secuml_runtime::Store;
+
+use crate::data::{select_rows, take_rows, DataCache};
+use crate::detect;
+
+/// What a task needs besides its message.
+#[derive(Clone)]
+pub struct TaskContext {
+    /// Loaded datasets.
+    pub cache: Arc<DataCache>,
+    /// Where results go.
+    pub store: Arc<dyn Store>,
+}
+
+/// One write a task makes once it has computed its result.
+pub(crate) enum Write {
+    Set { key: String, value: Vec<u8> },
+    HSet { key: String, field: String, value: Vec<u8> },
+}
+
+fn internal(message: String) -> TaskFailure {
+    TaskFailure::permanent(ErrorCode::Internal, message)
+}
+
+fn store_failure(e: secuml_runtime::StoreError) -> TaskFailure {
+    TaskFailure::transient(format!("store: {e}"))
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, TaskFailure> {
+    serde_json::to_vec(value).map_err(|e| internal(format!("cannot serialise result: {e}")))
+}
+
+/// Runs `task` and stores its result under [`keys::task_results`] (and any other key it fills).
+///
+/// Writes are keyed by the task, so running a task twice overwrites the same values.
+pub async fn execute(ctx: &TaskContext, task: &TaskMessage) -> Result<(), TaskFailure> {
+    let model = match &task.kind {
+        TaskKind::Detect { experiment_id, .. } => {
+            let bytes = ctx
+                .store
+                .get(&keys::model(*experiment_id))
+                .await
+                .map_err(store_failure)?
+                .ok_or_else(|| {
+                    TaskFailure::permanent(ErrorCode::NotFound, format!("experiment {experiment_id} has no model"))
+                })?;
+            let model: LogisticModel = serde_json::from_slice(&bytes)
+                .map_err(|e| internal(format!("stored model of experiment {experiment_id} does not parse: {e}")))?;
+            Some(model)
+        }
+        _ => None,
+    };
+    let cache = ctx.cache.clone();
+    let message = task.clone();
+    let writes = tokio::task::spawn_blocking(move || compute(&cache, &message, model))
+        .await
+        .map_err(|e| internal(format!("task panicked: {e}")))??;
+    for write in writes {
+        match write {
+            Write::Set { key, value } => ctx.store.set(&key, &value).await,
+            Write::HSet { key, field, value } => ctx.store.hset(&key, &field, &value).await,
+        }
+        .map_err(store_failure)?;
+    }
+    Ok(())
+}
+
+fn engine_params(hyper: &Hyper) -> Result<secuml_engine::linear::ValidLogisticRegressionParams, TaskFailure> {
+    let Hyper::LogisticRegression { c, penalty } = hyper;
+    let penalty = match penalty {
+        Penalty::L1 => EnginePenalty::L1,
+        Penalty::L2 => EnginePenalty::L2,
+    };
+    LogisticRegressionParams::new(*c, penalty)
+        .check()
+        .map_err(|e| TaskFailure::permanent(ErrorCode::BadRequest, e.to_string()))
+}
+
+fn compute(cache: &DataCache, task: &TaskMessage, model: Option<LogisticModel>) -> Result<Vec<Write>, TaskFailure> {
+    let result_key = keys::task_results(&task.job_id);
+    let field = keys::task_result(&task.task_id);
+    match &task.kind {
+        TaskKind::FitScore { data, annotations, rows, folds, fold, hyper } => {
+            let started = Instant::now();
+            let loaded = cache.load(data, None)?;
+            let labels = cache.labels(data, &loaded, annotations)?;
+            let train = select_rows(&labels, rows)?;
+            let shuffle = folds.shuffle.then_some(folds.seed);
+            let fold_of = split::stratified_kfold(&train.labels, folds.num_folds as usize, shuffle)
+                .map_err(|e| TaskFailure::permanent(ErrorCode::BadRequest, format!("cannot build folds: {e}")))?;
+            let (mut fit_rows, mut fit_y, mut score_rows, mut score_y) = (vec![], vec![], vec![], vec![]);
+            for ((row, label), f) in train.rows.iter().zip(&train.labels).zip(&fold_of) {
+                if *f == *fold as usize {
+                    score_rows.push(*row);
+                    score_y.push(*label);
+                } else {
+                    fit_rows.push(*row);
+                    fit_y.push(*label);
+                }
+            }
+            let mut x_fit = take_rows(&loaded.x, &fit_rows);
+            let mut x_score = take_rows(&loaded.x, &score_rows);
+            let scaler = StandardScaler::fit(x_fit.view());
+            scaler.transform_inplace(&mut x_fit);
+            scaler.transform_inplace(&mut x_score);
+            let fitted = engine_params(hyper)?
+                .fit(x_fit.view(), &fit_y)
+                .map_err(|e| TaskFailure::permanent(ErrorCode::BadData, format!("fit failed: {e}")))?;
+            let proba = fitted.predict_proba(x_score.view());
+            let score = metrics::roc_auc(&score_y, proba.as_slice().unwrap_or(&proba.to_vec())).ok_or_else(|| {
+                TaskFailure::permanent(ErrorCode::BadData, format!("fold {fold} holds a single class: no ROC AUC"))
+            })?;
+            let result = FitScoreResult {
+                hyper: *hyper,
+                fold: *fold,
+                score,
+                n_train: fit_rows.len() as u64,
+                n_test: score_rows.len() as u64,
+                fit_seconds: started.elapsed().as_secs_f64(),
+                iterations: fitted.iterations as u32,
+            };
+            Ok(vec![Write::HSet { key: result_key, field, value: to_json(&result)? }])
+        }
+        TaskKind::Refit { experiment_id, data, annotations, rows, hyper } => {
+            let loaded = cache.load(data, None)?;
+            let labels = cache.labels(data, &loaded, annotations)?;
+            let train = select_rows(&labels, rows)?;
+            let mut x = take_rows(&loaded.x, &train.rows);
+            let scaler = StandardScaler::fit(x.view());
+            scaler.transform_inplace(&mut x);
+            let fitted = engine_params(hyper)?
+                .fit(x.view(), &train.labels)
+                .map_err(|e| TaskFailure::permanent(ErrorCode::BadData, format!("fit failed: {e}")))?;
+            let columns = loaded
+                .encoder
+                .columns()
+                .iter()
+                .map(|(feature, category)| EncodedColumn { feature: feature.clone(), category: category.clone() })
+                .collect();
+            let model = LogisticModel {
+                format_version: MODEL_FORMAT_VERSION,
+                hyper: *hyper,
+                trained_on: data.clone(),
+                columns,
+                scaling: StandardScaling { mean: scaler.mean.to_vec(), scale: scaler.scale.to_vec() },
+                coefficients: fitted.coefficients.to_vec(),
+                n_train: train.rows.len() as u64,
+                iterations: fitted.iterations as u32,
+            };
+            let bytes = to_json(&model)?;
+            Ok(vec![
+                Write::Set { key: keys::model(*experiment_id), value: bytes },
+                Write::HSet {
+                    key: result_key,
+                    field,
+                    value: to_json(&serde_json::json!({ "n_train": model.n_train, "iterations": model.iterations }))?,
+                },
+            ])
+        }
+        TaskKind::Detect { experiment_id, detection, data, annotations, rows, detection_threshold } => {
+            let model = model.ok_or_else(|| internal("detect task without its model".into()))?;
+            if model.format_version != MODEL_FORMAT_VERSION {
+                return Err(TaskFailure::permanent(
+                    ErrorCode::BadRequest,
+                    format!(
+                        "model of experiment {experiment_id} has format version {}, this worker reads {}",
+                        model.format_version, MODEL_FORMAT_VERSION
+                    ),
+                ));
+            }
+            let encoder =
+                Encoder::from_columns(model.columns.iter().map(|c| (c.feature.clone(), c.category.clone())).collect());
+            let result = detect::run(cache, &model, &encoder, detection, data, annotations, rows, *detection_threshold)?;
+            let bytes = to_json(&result)?;
+            Ok(vec![
+                Write::HSet { key: keys::detections(*experiment_id), field: detection.clone(), value: bytes },
+                Write::HSet { key: result_key, field, value: to_json(&serde_json::json!({ "detection": detection }))? },
+            ])
+        }
+    }
+}
