@@ -29,5 +29,8 @@ fn train20_ingest_time() {
         times[0].as_secs_f64() * 1e3,
         times[times.len() / 2].as_secs_f64() * 1e3
     );
-    assert!(times[times.len() / 2] < Duration::from_secs(3), "ingest took {times:?}");
+    assert!(
+        times[times.len() / 2] < Duration::from_secs(3),
+        "ingest took {times:?}"
+    );
 }

@@ -127,11 +127,14 @@ impl Table<'_> {
 
     /// Reads the next record into `self.record`, checks its field count, returns its line.
     pub fn next_record(&mut self) -> Result<Option<u64>, IngestError> {
-        let more = self.reader.read_byte_record(&mut self.record).map_err(|e| {
-            let line = e.position().map(|p| p.line());
-            self.source
-                .invalid(line, None, "readable CSV", Some(&e.to_string()))
-        })?;
+        let more = self
+            .reader
+            .read_byte_record(&mut self.record)
+            .map_err(|e| {
+                let line = e.position().map(|p| p.line());
+                self.source
+                    .invalid(line, None, "readable CSV", Some(&e.to_string()))
+            })?;
         if !more {
             return Ok(None);
         }
@@ -159,14 +162,22 @@ impl Table<'_> {
     /// Builds an error about field `index` of the current record.
     pub fn bad_field(&self, line: u64, index: usize, expected: &str) -> IngestError {
         let found = shown(&self.record[index]);
-        self.source
-            .invalid(Some(line), Some(&self.header[index]), expected, Some(&found))
+        self.source.invalid(
+            Some(line),
+            Some(&self.header[index]),
+            expected,
+            Some(&found),
+        )
     }
 
     /// Builds the error for a file with a header and no data rows.
     pub fn no_rows(&self) -> IngestError {
-        self.source
-            .invalid(Some(2), None, "at least one data row after the header", Some("none"))
+        self.source.invalid(
+            Some(2),
+            None,
+            "at least one data row after the header",
+            Some("none"),
+        )
     }
 }
 
@@ -258,7 +269,20 @@ pub(crate) fn parse_timestamp(field: &[u8]) -> Option<i64> {
     let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
     let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
     let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     if !(1..=12).contains(&month) || day < 1 || day > month_days[(month - 1) as usize] {
         return None;
     }
@@ -285,7 +309,19 @@ mod tests {
 
     #[test]
     fn fast_decimal_matches_the_standard_parser() {
-        for text in ["0", "0.00", "1.00", "0.31", "-2.5", "255", "123456789012345", "9.431303287553279", "1e5", ".5", "5."] {
+        for text in [
+            "0",
+            "0.00",
+            "1.00",
+            "0.31",
+            "-2.5",
+            "255",
+            "123456789012345",
+            "9.431303287553279",
+            "1e5",
+            ".5",
+            "5.",
+        ] {
             let expected: f64 = text.parse().unwrap();
             assert_eq!(parse_f64(text.as_bytes()), Some(expected), "{text}");
         }

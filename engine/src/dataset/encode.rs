@@ -31,11 +31,19 @@ impl Encoder {
             .filter(|f| f.kind != FeatureKind::Categorical)
             .map(|f| (f.id.clone(), None))
             .collect();
-        for feature in manifest.features.iter().filter(|f| f.kind == FeatureKind::Categorical) {
+        for feature in manifest
+            .features
+            .iter()
+            .filter(|f| f.kind == FeatureKind::Categorical)
+        {
             let mut categories = feature.categories.clone();
             categories.sort();
             categories.dedup();
-            columns.extend(categories.into_iter().map(|c| (feature.id.clone(), Some(c))));
+            columns.extend(
+                categories
+                    .into_iter()
+                    .map(|c| (feature.id.clone(), Some(c))),
+            );
         }
         Encoder { columns }
     }
@@ -81,7 +89,11 @@ impl Encoder {
             }
         };
         if let Some(&bad) = rows.iter().find(|&&r| r >= frame.rows()) {
-            return Err(DatasetError::OutOfRange { what: "row", index: bad, len: frame.rows() });
+            return Err(DatasetError::OutOfRange {
+                what: "row",
+                index: bad,
+                len: frame.rows(),
+            });
         }
         let mut matrix = Array2::<f64>::zeros((rows.len(), self.columns.len()));
         for (mut out, &source_row) in matrix.rows_mut().into_iter().zip(rows) {
@@ -101,16 +113,25 @@ impl Encoder {
 
     /// Matches the encoder's columns to the frame's: (output column, source) pairs, where a
     /// categorical source maps each known category to its output column.
-    fn plan<'f>(&'f self, manifest: &Manifest, frame: &'f Frame) -> Result<Vec<(usize, Source<'f>)>, DatasetError> {
+    fn plan<'f>(
+        &'f self,
+        manifest: &Manifest,
+        frame: &'f Frame,
+    ) -> Result<Vec<(usize, Source<'f>)>, DatasetError> {
         let mut sources: Vec<(usize, Source<'f>)> = Vec::new();
         let mut categorical: HashMap<&str, usize> = HashMap::new();
         for (output, (id, category)) in self.columns.iter().enumerate() {
             let position = manifest.features.iter().position(|f| &f.id == id);
             let column = position.and_then(|p| frame.columns.get(p)).ok_or_else(|| {
-                DatasetError::Feature { column: id.clone(), expected: "a feature of the dataset".into() }
+                DatasetError::Feature {
+                    column: id.clone(),
+                    expected: "a feature of the dataset".into(),
+                }
             })?;
             match (category, column) {
-                (None, FrameColumn::Numeric(values)) => sources.push((output, Source::Numeric(values))),
+                (None, FrameColumn::Numeric(values)) => {
+                    sources.push((output, Source::Numeric(values)))
+                }
                 (Some(category), FrameColumn::Categorical(values)) => {
                     let index = *categorical.entry(id.as_str()).or_insert_with(|| {
                         sources.push((output, Source::Categorical(values, HashMap::new())));

@@ -113,7 +113,8 @@ impl Builder {
                     match parse_f64(field) {
                         Some(value) => {
                             if !value.is_finite() && first_non_finite.is_none() {
-                                *first_non_finite = Some((line, String::from_utf8_lossy(field).into_owned()));
+                                *first_non_finite =
+                                    Some((line, String::from_utf8_lossy(field).into_owned()));
                             }
                             values.push(value);
                         }
@@ -143,7 +144,11 @@ impl Builder {
                         return Err(position);
                     }
                     let binary = values.iter().all(|&v| v == 0.0 || v == 1.0);
-                    let kind = if binary { FeatureKind::Binary } else { FeatureKind::Numeric };
+                    let kind = if binary {
+                        FeatureKind::Binary
+                    } else {
+                        FeatureKind::Numeric
+                    };
                     (kind, ColumnValues::Float(values))
                 }
                 None => (FeatureKind::Categorical, ColumnValues::Text(text.finish())),
@@ -189,10 +194,20 @@ pub(crate) fn read_description(source: CsvSource) -> Result<DescriptionFile, Ing
             },
             None => None,
         };
-        rows.push(Description { id, name, description, kind, line });
+        rows.push(Description {
+            id,
+            name,
+            description,
+            kind,
+            line,
+        });
     }
     drop(table);
-    Ok(DescriptionFile { source, id_column, rows })
+    Ok(DescriptionFile {
+        source,
+        id_column,
+        rows,
+    })
 }
 
 /// Reads one features CSV; `rows` is the expected row count, a capacity hint.
@@ -204,7 +219,12 @@ pub(crate) fn read_features(
     let mut table = source.table()?;
     if table.header[0] != "instance_id" {
         let column = table.header[0].clone();
-        return Err(source.invalid(Some(1), Some(&column), "`instance_id` as the first column", None));
+        return Err(source.invalid(
+            Some(1),
+            Some(&column),
+            "`instance_id` as the first column",
+            None,
+        ));
     }
     let described: HashMap<&str, &Description> = description
         .map(|d| d.rows.iter().map(|row| (row.id.as_str(), row)).collect())
@@ -233,10 +253,19 @@ pub(crate) fn read_features(
             .ok_or_else(|| table.bad_field(line, 0, "an integer instance id"))?;
         instance_ids.push(id);
         lines.push(line);
-        for (index, builder) in builders.iter_mut().enumerate() {
-            if let Err(expected) = builder.push(&table.record[index + 1], line) {
-                return Err(table.bad_field(line, index + 1, expected));
+        let mut failed = None;
+        for (index, (builder, field)) in builders
+            .iter_mut()
+            .zip(table.record.iter().skip(1))
+            .enumerate()
+        {
+            if let Err(expected) = builder.push(field, line) {
+                failed = Some((index + 1, expected));
+                break;
             }
+        }
+        if let Some((index, expected)) = failed {
+            return Err(table.bad_field(line, index, expected));
         }
     }
     if instance_ids.is_empty() {
@@ -256,10 +285,20 @@ pub(crate) fn read_features(
             Some(d) => (d.name.clone(), d.description.clone()),
             None => (id.clone(), None),
         };
-        let meta = FeatureMeta { id, name, description, kind, categories };
+        let meta = FeatureMeta {
+            id,
+            name,
+            description,
+            kind,
+            categories,
+        };
         columns.push(FeatureColumn { meta, values });
     }
-    Ok(ParsedFeatures { instance_ids, lines, columns })
+    Ok(ParsedFeatures {
+        instance_ids,
+        lines,
+        columns,
+    })
 }
 
 /// Checks that a features CSV has the instance ids of `idents.csv`, in the same order.
@@ -269,11 +308,23 @@ pub(crate) fn check_instance_ids(
     idents: &Idents,
 ) -> Result<(), IngestError> {
     let rows = idents.instance_ids.len();
-    let pairs = parsed.instance_ids.iter().zip(&idents.instance_ids).enumerate();
+    let pairs = parsed
+        .instance_ids
+        .iter()
+        .zip(&idents.instance_ids)
+        .enumerate();
     if let Some((row, (&found, &expected))) = pairs.into_iter().find(|(_, (a, b))| a != b) {
-        let expected = format!("instance id {expected} as on line {} of idents.csv", idents.lines[row]);
+        let expected = format!(
+            "instance id {expected} as on line {} of idents.csv",
+            idents.lines[row]
+        );
         let found = found.to_string();
-        return Err(source.invalid(Some(parsed.lines[row]), Some("instance_id"), &expected, Some(&found)));
+        return Err(source.invalid(
+            Some(parsed.lines[row]),
+            Some("instance_id"),
+            &expected,
+            Some(&found),
+        ));
     }
     let found = parsed.instance_ids.len();
     if found > rows {

@@ -87,7 +87,11 @@ pub fn read_frame(dataset_dir: &Path, manifest: &Manifest) -> Result<Frame, Data
 }
 
 /// Reads shard `index` of the dataset, checking its sha256, into a frame of its rows.
-pub fn read_shard(dataset_dir: &Path, manifest: &Manifest, index: usize) -> Result<Frame, DatasetError> {
+pub fn read_shard(
+    dataset_dir: &Path,
+    manifest: &Manifest,
+    index: usize,
+) -> Result<Frame, DatasetError> {
     let shard = manifest.shards.get(index).ok_or(DatasetError::OutOfRange {
         what: "shard",
         index,
@@ -110,7 +114,9 @@ pub fn read_annotations(
 ) -> Result<Vec<Annotation>, DatasetError> {
     let meta = manifest
         .annotation(name)
-        .ok_or_else(|| DatasetError::UnknownAnnotations { name: name.to_string() })?;
+        .ok_or_else(|| DatasetError::UnknownAnnotations {
+            name: name.to_string(),
+        })?;
     let mut rows: HashMap<i64, usize> = HashMap::with_capacity(manifest.rows);
     for shard in &manifest.shards {
         let file = dataset_dir.join(&shard.file);
@@ -149,7 +155,10 @@ pub fn read_annotations(
 
 /// Reads a Parquet file after checking its sha256.
 fn read_verified(file: &Path, sha256: &str) -> Result<Vec<RecordBatch>, DatasetError> {
-    let read_error = |source| DatasetError::Read { file: file.to_path_buf(), source };
+    let read_error = |source| DatasetError::Read {
+        file: file.to_path_buf(),
+        source,
+    };
     let mut handle = std::fs::File::open(file).map_err(read_error)?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 1 << 16];
@@ -178,16 +187,25 @@ fn read_verified(file: &Path, sha256: &str) -> Result<Vec<RecordBatch>, DatasetE
         .with_batch_size(1 << 16)
         .build()
         .map_err(|e| parquet_error(&e))?;
-    reader.map(|batch| batch.map_err(|e| parquet_error(&e))).collect()
+    reader
+        .map(|batch| batch.map_err(|e| parquet_error(&e)))
+        .collect()
 }
 
 /// Converts one batch of a shard into a frame.
-fn batch_to_frame(file: &Path, batch: &RecordBatch, manifest: &Manifest) -> Result<Frame, DatasetError> {
+fn batch_to_frame(
+    file: &Path,
+    batch: &RecordBatch,
+    manifest: &Manifest,
+) -> Result<Frame, DatasetError> {
     let ids = column::<Int64Array>(file, batch, "instance_id", "Int64")?;
     let idents = column::<StringArray>(file, batch, "ident", "Utf8")?;
     let mut frame = Frame {
         instance_ids: ids.values().to_vec(),
-        idents: strings(idents).into_iter().map(|s| s.unwrap_or_default()).collect(),
+        idents: strings(idents)
+            .into_iter()
+            .map(|s| s.unwrap_or_default())
+            .collect(),
         ..Frame::default()
     };
     if manifest.has_timestamp {
@@ -199,7 +217,9 @@ fn batch_to_frame(file: &Path, batch: &RecordBatch, manifest: &Manifest) -> Resu
         frame.labels = Some(values.iter().map(|v| v.map(|l| l == 1)).collect());
     }
     if manifest.has_family {
-        frame.families = Some(strings(column::<StringArray>(file, batch, "family", "Utf8")?));
+        frame.families = Some(strings(column::<StringArray>(
+            file, batch, "family", "Utf8",
+        )?));
     }
     for feature in &manifest.features {
         frame.columns.push(match feature.kind {
@@ -209,7 +229,9 @@ fn batch_to_frame(file: &Path, batch: &RecordBatch, manifest: &Manifest) -> Resu
             }
             FeatureKind::Categorical => {
                 let values = column::<StringArray>(file, batch, &feature.id, "Utf8")?;
-                FrameColumn::Categorical(values.iter().map(|v| v.unwrap_or("").to_string()).collect())
+                FrameColumn::Categorical(
+                    values.iter().map(|v| v.unwrap_or("").to_string()).collect(),
+                )
             }
         });
     }

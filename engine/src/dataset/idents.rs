@@ -36,7 +36,12 @@ pub(crate) fn read_idents(source: &CsvSource) -> Result<Idents, IngestError> {
     let mut table = source.table()?;
     let required = |name: &str| {
         table.column(name).ok_or_else(|| {
-            source.invalid(Some(1), Some(name), &format!("a column `{name}` in the header"), None)
+            source.invalid(
+                Some(1),
+                Some(name),
+                &format!("a column `{name}` in the header"),
+                None,
+            )
         })
     };
     let id_index = required("instance_id")?;
@@ -165,5 +170,6 @@ fn text<'t>(
     line: u64,
     index: usize,
 ) -> Result<&'t str, IngestError> {
-    std::str::from_utf8(&table.record[index]).map_err(|_| table.bad_field(line, index, "UTF-8 text"))
+    std::str::from_utf8(&table.record[index])
+        .map_err(|_| table.bad_field(line, index, "UTF-8 text"))
 }

@@ -6,10 +6,15 @@ use std::time::Instant;
 
 use super::csv_input::{csv_stem, CsvSource};
 use super::error::IngestError;
-use super::features::{check_instance_ids, read_description, read_features, DescriptionFile, FeatureColumn, ParsedFeatures};
+use super::features::{
+    check_instance_ids, read_description, read_features, DescriptionFile, FeatureColumn,
+    ParsedFeatures,
+};
 use super::idents::{read_annotations, read_idents, AnnotationSet};
 use super::manifest::{Manifest, FORMAT_VERSION, MANIFEST_FILE};
-use super::shard::{dataset_batch, default_shard_rows, split_features, write_annotations, write_file, write_shards};
+use super::shard::{
+    dataset_batch, default_shard_rows, split_features, write_annotations, write_file, write_shards,
+};
 
 /// What to ingest and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,7 +69,10 @@ pub fn ingest(input: &Path, output: &Path, opts: &IngestOptions) -> Result<Manif
         let idents = find_csv(input, "idents")
             .and_then(|path| load(&path))
             .and_then(|source| Ok((read_idents(&source)?, source.meta)));
-        (idents, features.join().expect("features reader thread panicked"))
+        (
+            idents,
+            features.join().expect("features reader thread panicked"),
+        )
     });
     let (idents, idents_meta) = idents?;
     let mut sources = vec![idents_meta];
@@ -94,7 +102,9 @@ pub fn ingest(input: &Path, output: &Path, opts: &IngestOptions) -> Result<Manif
     let (features, values) = split_features(columns);
     let ids: Vec<String> = features.iter().map(|f| f.id.clone()).collect();
     let batch = dataset_batch(&idents, values, &ids)?;
-    let shard_rows = opts.shard_rows.unwrap_or_else(|| default_shard_rows(&batch));
+    let shard_rows = opts
+        .shard_rows
+        .unwrap_or_else(|| default_shard_rows(&batch));
     let mut manifest = Manifest {
         format_version: FORMAT_VERSION,
         project: opts.project.clone(),
@@ -149,16 +159,24 @@ fn read_feature_input(
 /// Checks the options and that the input folder exists.
 fn check_options(input: &Path, opts: &IngestOptions) -> Result<(), IngestError> {
     if opts.project.is_empty() || opts.dataset.is_empty() {
-        return Err(IngestError::Options("project and dataset names must not be empty".into()));
+        return Err(IngestError::Options(
+            "project and dataset names must not be empty".into(),
+        ));
     }
     if opts.shard_rows == Some(0) {
         return Err(IngestError::Options("shard_rows must be at least 1".into()));
     }
     if opts.features.is_empty() || opts.features.contains("..") {
-        return Err(IngestError::Options(format!("bad features name `{}`", opts.features)));
+        return Err(IngestError::Options(format!(
+            "bad features name `{}`",
+            opts.features
+        )));
     }
     if !input.is_dir() {
-        return Err(IngestError::Options(format!("input folder {} does not exist", input.display())));
+        return Err(IngestError::Options(format!(
+            "input folder {} does not exist",
+            input.display()
+        )));
     }
     Ok(())
 }
@@ -207,7 +225,11 @@ fn feature_inputs(input: &Path, features: &str) -> Result<Vec<FeatureInput>, Ing
         return Ok(inputs);
     }
     let stem = csv_stem(features).unwrap_or(features).to_string();
-    let data = if path.is_file() { path } else { find_csv(&features_dir, &stem)? };
+    let data = if path.is_file() {
+        path
+    } else {
+        find_csv(&features_dir, &stem)?
+    };
     let description = optional_csv(&features_dir, &format!("{stem}_description"));
     Ok(vec![FeatureInput { data, description }])
 }
@@ -223,11 +245,16 @@ fn annotation_inputs(input: &Path) -> Result<Vec<(String, PathBuf)>, IngestError
 
 /// Lists the `.csv` and `.csv.gz` files of a folder as (stem, path), sorted by name.
 fn csv_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, IngestError> {
-    let read_error = |source| IngestError::Read { file: dir.to_path_buf(), source };
+    let read_error = |source| IngestError::Read {
+        file: dir.to_path_buf(),
+        source,
+    };
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(read_error)? {
         let path = entry.map_err(read_error)?.path();
-        let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
         if let Some(stem) = csv_stem(name) {
             if path.is_file() {
                 files.push((stem.to_string(), path.clone()));
@@ -261,8 +288,15 @@ fn write_atomically(
         .ok_or_else(|| IngestError::Options(format!("bad output folder {}", output.display())))?
         .to_string_lossy()
         .into_owned();
-    let parent = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let first_created = parent.ancestors().take_while(|a| !a.exists()).last().map(Path::to_path_buf);
+    let parent = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let first_created = parent
+        .ancestors()
+        .take_while(|a| !a.exists())
+        .last()
+        .map(Path::to_path_buf);
     std::fs::create_dir_all(parent).map_err(write_error(parent))?;
     let unique = format!(
         "{}-{}",
@@ -275,7 +309,13 @@ fn write_atomically(
     let result = std::fs::create_dir(&temporary)
         .map_err(write_error(&temporary))
         .and_then(|()| fill(&temporary))
-        .and_then(|()| replace_dir(&temporary, output, &parent.join(format!(".{name}.old-{unique}"))));
+        .and_then(|()| {
+            replace_dir(
+                &temporary,
+                output,
+                &parent.join(format!(".{name}.old-{unique}")),
+            )
+        });
     if result.is_err() {
         let _ = std::fs::remove_dir_all(&temporary);
         if let Some(created) = first_created {
@@ -297,7 +337,10 @@ fn replace_dir(new: &Path, output: &Path, aside: &Path) -> Result<(), IngestErro
     std::fs::rename(output, aside).map_err(write_error(output))?;
     if let Err(source) = std::fs::rename(new, output) {
         let _ = std::fs::rename(aside, output);
-        return Err(IngestError::Write { file: output.to_path_buf(), source });
+        return Err(IngestError::Write {
+            file: output.to_path_buf(),
+            source,
+        });
     }
     std::fs::remove_dir_all(aside).map_err(write_error(aside))
 }

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float64Array, Int64Array, Int8Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
-use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowColumnWriter, ArrowLeafColumn};
+use parquet::arrow::arrow_writer::{
+    compute_leaves, ArrowColumnChunk, ArrowColumnWriter, ArrowLeafColumn,
+};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
@@ -139,7 +141,10 @@ pub(crate) fn write_shards(
             }
         }
     });
-    results.into_iter().map(|r| r.expect("every shard was written")).collect()
+    results
+        .into_iter()
+        .map(|r| r.expect("every shard was written"))
+        .collect()
 }
 
 /// Writes one annotation set to `dir/annotations/<name>.parquet`.
@@ -159,13 +164,17 @@ pub(crate) fn write_annotations(
         Arc::new(Int8Array::from(set.labels.clone())),
         Arc::new(set.families.clone()),
     ];
-    let batch = RecordBatch::try_new(Arc::new(schema), arrays).map_err(|e| IngestError::Encode {
-        file: path.clone(),
-        message: e.to_string(),
-    })?;
+    let batch =
+        RecordBatch::try_new(Arc::new(schema), arrays).map_err(|e| IngestError::Encode {
+            file: path.clone(),
+            message: e.to_string(),
+        })?;
     let bytes = encode_parquet(&batch, &path, 1)?;
     let parent = dir.join("annotations");
-    std::fs::create_dir_all(&parent).map_err(|source| IngestError::Write { file: parent, source })?;
+    std::fs::create_dir_all(&parent).map_err(|source| IngestError::Write {
+        file: parent,
+        source,
+    })?;
     write_file(&path, &bytes)?;
     Ok(AnnotationMeta {
         name: set.name.clone(),
@@ -177,7 +186,11 @@ pub(crate) fn write_annotations(
 
 /// Encodes a batch as one zstd-compressed Parquet file (one row group) in memory, encoding its
 /// columns on up to `threads` threads.
-fn encode_parquet(batch: &RecordBatch, file: &Path, threads: usize) -> Result<Vec<u8>, IngestError> {
+fn encode_parquet(
+    batch: &RecordBatch,
+    file: &Path,
+    threads: usize,
+) -> Result<Vec<u8>, IngestError> {
     let encode_error = |e: parquet::errors::ParquetError| IngestError::Encode {
         file: file.to_path_buf(),
         message: e.to_string(),
@@ -192,7 +205,10 @@ fn encode_parquet(batch: &RecordBatch, file: &Path, threads: usize) -> Result<Ve
         .map_err(encode_error)?;
     let (mut file_writer, factory) = writer.into_serialized_writer().map_err(encode_error)?;
     let mut jobs: Vec<(usize, ArrowColumnWriter, ArrowLeafColumn)> = Vec::new();
-    let mut writers = factory.create_column_writers(0).map_err(encode_error)?.into_iter();
+    let mut writers = factory
+        .create_column_writers(0)
+        .map_err(encode_error)?
+        .into_iter();
     for (field, array) in batch.schema().fields().iter().zip(batch.columns()) {
         for leaf in compute_leaves(field, array).map_err(encode_error)? {
             let writer = writers.next().expect("one column writer per leaf column");
@@ -215,7 +231,12 @@ fn encode_parquet(batch: &RecordBatch, file: &Path, threads: usize) -> Result<Ve
             .collect::<Result<Vec<(usize, ArrowColumnChunk)>, parquet::errors::ParquetError>>()
     };
     let mut chunks: Vec<(usize, ArrowColumnChunk)> = if threads == 1 {
-        groups.into_iter().map(encode_group).next().unwrap_or(Ok(Vec::new())).map_err(encode_error)?
+        groups
+            .into_iter()
+            .map(encode_group)
+            .next()
+            .unwrap_or(Ok(Vec::new()))
+            .map_err(encode_error)?
     } else {
         let results = std::thread::scope(|scope| {
             let handles: Vec<_> = groups
@@ -236,7 +257,9 @@ fn encode_parquet(batch: &RecordBatch, file: &Path, threads: usize) -> Result<Ve
     chunks.sort_by_key(|(index, _)| *index);
     let mut row_group = file_writer.next_row_group().map_err(encode_error)?;
     for (_, chunk) in chunks {
-        chunk.append_to_row_group(&mut row_group).map_err(encode_error)?;
+        chunk
+            .append_to_row_group(&mut row_group)
+            .map_err(encode_error)?;
     }
     row_group.close().map_err(encode_error)?;
     file_writer.close().map_err(encode_error)?;
