@@ -5,7 +5,7 @@
 use ndarray::{Array1, Zip};
 use tracing::debug;
 
-use super::newton::{norm, ARMIJO, MAX_HALVINGS};
+use super::newton::{negligible, norm, ARMIJO, MAX_HALVINGS};
 use super::objective::LogLoss;
 use super::{l1_optimality, Solution};
 
@@ -31,8 +31,9 @@ pub(crate) fn newton_cg_l2(loss: &LogLoss, tol: f64, max_iter: usize) -> Solutio
         let slope = gradient.dot(&step);
         let (ww, wp, pp) = (w.dot(&w), w.dot(&step), step.dot(&step));
         let mut t = 1.0;
-        let mut accepted = false;
-        for _ in 0..MAX_HALVINGS {
+        // Near the optimum the decrease falls below rounding: take the full Newton step.
+        let mut accepted = negligible(slope, objective);
+        for _ in 0..if accepted { 0 } else { MAX_HALVINGS } {
             let trial = 0.5 * (ww + 2.0 * t * wp + t * t * pp) + loss.value_along(&z, &dz, t);
             if trial <= objective + ARMIJO * t * slope {
                 accepted = true;
@@ -116,8 +117,8 @@ pub(crate) fn proximal_newton_cd_l1(loss: &LogLoss, tol: f64, max_iter: usize) -
         let full = Zip::from(&w).and(&step).fold(0.0, |acc, &a, &b| acc + (a + b).abs());
         let delta = eval.gradient.dot(&step) + full - l1;
         let mut t = 1.0;
-        let mut accepted = false;
-        for _ in 0..MAX_HALVINGS {
+        let mut accepted = negligible(delta, objective);
+        for _ in 0..if accepted { 0 } else { MAX_HALVINGS } {
             let norm1 = Zip::from(&w).and(&step).fold(0.0, |acc, &a, &b| acc + (a + t * b).abs());
             if norm1 + loss.value_along(&z, &dz, t) <= objective + ARMIJO * t * delta {
                 accepted = true;
@@ -125,7 +126,7 @@ pub(crate) fn proximal_newton_cd_l1(loss: &LogLoss, tol: f64, max_iter: usize) -
             }
             t *= 0.5;
         }
-        if !accepted || delta >= 0.0 {
+        if !accepted || delta > 0.0 {
             return Solution { w, iterations: iteration, converged: optimality <= 1e3 * tol * initial };
         }
         w.scaled_add(t, &step);

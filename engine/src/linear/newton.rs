@@ -36,8 +36,9 @@ pub(crate) fn newton_l2(loss: &LogLoss, tol: f64, max_iter: usize) -> Solution {
         let slope = gradient.dot(&step);
         let (ww, wp, pp) = (w.dot(&w), w.dot(&step), step.dot(&step));
         let mut t = 1.0;
-        let mut accepted = false;
-        for _ in 0..MAX_HALVINGS {
+        // Near the optimum the decrease falls below rounding: take the full Newton step.
+        let mut accepted = negligible(slope, objective);
+        for _ in 0..if accepted { 0 } else { MAX_HALVINGS } {
             let trial = 0.5 * (ww + 2.0 * t * wp + t * t * pp) + loss.value_along(&z, &dz, t);
             if trial <= objective + ARMIJO * t * slope {
                 accepted = true;
@@ -86,8 +87,8 @@ pub(crate) fn proximal_newton_l1(loss: &LogLoss, tol: f64, max_iter: usize) -> S
         let full = Zip::from(&w).and(&step).fold(0.0, |acc, &a, &b| acc + (a + b).abs());
         let delta = eval.gradient.dot(&step) + full - l1;
         let mut t = 1.0;
-        let mut accepted = false;
-        for _ in 0..MAX_HALVINGS {
+        let mut accepted = negligible(delta, objective);
+        for _ in 0..if accepted { 0 } else { MAX_HALVINGS } {
             let norm1 = Zip::from(&w).and(&step).fold(0.0, |acc, &a, &b| acc + (a + t * b).abs());
             let trial = norm1 + loss.value_along(&z, &dz, t);
             if trial <= objective + ARMIJO * t * delta {
@@ -96,7 +97,7 @@ pub(crate) fn proximal_newton_l1(loss: &LogLoss, tol: f64, max_iter: usize) -> S
             }
             t *= 0.5;
         }
-        if !accepted || delta >= 0.0 {
+        if !accepted || delta > 0.0 {
             return Solution { w, iterations: iteration, converged: optimality <= 1e3 * tol * initial };
         }
         w.scaled_add(t, &step);
@@ -149,6 +150,11 @@ pub(crate) fn soft_threshold(v: f64, threshold: f64) -> f64 {
     } else {
         0.0
     }
+}
+
+/// Tells whether a predicted decrease is below the rounding error of the objective.
+pub(crate) fn negligible(predicted: f64, objective: f64) -> bool {
+    predicted.abs() <= 1e-13 * objective.abs().max(1e-300)
 }
 
 /// Returns the Euclidean norm.

@@ -29,7 +29,24 @@ pub(crate) struct LogLoss<'a> {
     pub y: Array1<f64>,
     /// Weight of the summed loss.
     pub c: f64,
+    /// X minus a per-column offset, stored by sparse rows, when that is mostly zeros.
+    sparse: Option<ShiftedSparse>,
 }
+
+/// X = S + 1 mᵀ with S stored row by row (compressed sparse rows).
+///
+/// One-hot and count columns are dense once standardised but take one value on most rows;
+/// shifting each column by its majority value (Boyer–Moore vote) makes S sparse, and
+/// Xᵀ D X = Sᵀ D S + u mᵀ + m uᵀ + (Σ D) m mᵀ with u = Sᵀ D 1 costs O(Σ nnz(row)²).
+struct ShiftedSparse {
+    offsets: Vec<f64>,
+    row_starts: Vec<usize>,
+    columns: Vec<usize>,
+    values: Vec<f64>,
+}
+
+/// Largest share of nonzeros of S for which the sparse Hessian beats the dense product.
+const SPARSE_HESSIAN_MAX_DENSITY: f64 = 0.25;
 
 /// The data term and its derivatives at one point.
 pub(crate) struct Evaluation {
@@ -45,7 +62,7 @@ impl<'a> LogLoss<'a> {
     /// Builds the term from boolean labels (true = +1).
     pub fn new(x: ArrayView2<'a, f64>, labels: &[bool], c: f64) -> Self {
         let y = labels.iter().map(|&l| if l { 1.0 } else { -1.0 }).collect();
-        LogLoss { x, y, c }
+        LogLoss { sparse: ShiftedSparse::build(x), x, y, c }
     }
 
     /// Returns z = X w.
@@ -84,6 +101,9 @@ impl<'a> LogLoss<'a> {
     /// which decides optimality, stays exact).
     pub fn hessian(&self, curvature: &Array1<f64>, ridge: f64) -> Array2<f64> {
         let max = curvature.iter().cloned().fold(0.0, f64::max);
+        if let Some(sparse) = &self.sparse {
+            return sparse.hessian(curvature, 1e-10 * max, ridge);
+        }
         let keep: Vec<usize> = (0..curvature.len()).filter(|&i| curvature[i] > 1e-10 * max).collect();
         let d = self.x.ncols();
         let mut scaled = Array2::zeros((keep.len(), d));
@@ -106,4 +126,77 @@ impl<'a> LogLoss<'a> {
     pub fn hessian_diagonal(&self, curvature: &Array1<f64>) -> Array1<f64> {
         self.x.mapv(|v| v * v).t().dot(curvature)
     }
+}
+
+impl ShiftedSparse {
+    /// Shifts each column by its majority value; `None` when S would not be sparse enough.
+    fn build(x: ArrayView2<f64>) -> Option<ShiftedSparse> {
+        let (n, d) = x.dim();
+        if n == 0 || d == 0 {
+            return None;
+        }
+        let offsets: Vec<f64> = x.columns().into_iter().map(|col| majority_vote(col.iter().copied())).collect();
+        let nonzeros = x.rows().into_iter().map(|row| row.iter().zip(&offsets).filter(|(&v, &m)| v != m).count()).sum::<usize>();
+        if nonzeros as f64 > SPARSE_HESSIAN_MAX_DENSITY * (n * d) as f64 {
+            return None;
+        }
+        let mut sparse = ShiftedSparse { offsets, row_starts: Vec::with_capacity(n + 1), columns: Vec::with_capacity(nonzeros), values: Vec::with_capacity(nonzeros) };
+        sparse.row_starts.push(0);
+        for row in x.rows() {
+            for (j, (&v, &m)) in row.iter().zip(&sparse.offsets).enumerate() {
+                if v != m {
+                    sparse.columns.push(j);
+                    sparse.values.push(v - m);
+                }
+            }
+            sparse.row_starts.push(sparse.columns.len());
+        }
+        Some(sparse)
+    }
+
+    /// Returns Xᵀ diag(curvature) X + ridge I, skipping rows whose weight is below `floor`.
+    fn hessian(&self, curvature: &Array1<f64>, floor: f64, ridge: f64) -> Array2<f64> {
+        let d = self.offsets.len();
+        let mut upper = vec![0.0f64; d * d];
+        let mut u = vec![0.0f64; d];
+        let mut total = 0.0;
+        for (i, &weight) in curvature.iter().enumerate() {
+            if weight <= floor {
+                continue;
+            }
+            total += weight;
+            let (start, end) = (self.row_starts[i], self.row_starts[i + 1]);
+            let (columns, values) = (&self.columns[start..end], &self.values[start..end]);
+            for (p, (&a, &va)) in columns.iter().zip(values).enumerate() {
+                let wa = weight * va;
+                u[a] += wa;
+                let line = &mut upper[a * d..(a + 1) * d];
+                for (&b, &vb) in columns[p..].iter().zip(&values[p..]) {
+                    line[b] += wa * vb;
+                }
+            }
+        }
+        let m = &self.offsets;
+        Array2::from_shape_fn((d, d), |(a, b)| {
+            let s = if a <= b { upper[a * d + b] } else { upper[b * d + a] };
+            let diagonal = if a == b { ridge } else { 0.0 };
+            s + u[a] * m[b] + m[a] * u[b] + total * m[a] * m[b] + diagonal
+        })
+    }
+}
+
+/// Returns the majority value of `values` if one exists (more than half), else some value.
+fn majority_vote(values: impl Iterator<Item = f64>) -> f64 {
+    let (mut candidate, mut count) = (0.0, 0usize);
+    for v in values {
+        if count == 0 {
+            candidate = v;
+            count = 1;
+        } else if v == candidate {
+            count += 1;
+        } else {
+            count -= 1;
+        }
+    }
+    candidate
 }
