@@ -29,9 +29,12 @@ pub fn routes(reader: Reader) -> impl Filter<Extract = (Response,), Error = Reje
     let datasets = warp::path!("api" / "projects" / Segment / "datasets")
         .and(with_reader.clone())
         .then(|p: Segment, r: Reader| answer(async move { r.datasets(&p.0).await }));
-    let experiments = warp::path!("api" / "projects" / Segment / "datasets" / Segment / "experiments")
-        .and(with_reader.clone())
-        .then(|p: Segment, d: Segment, r: Reader| answer(async move { r.dataset_experiments(&p.0, &d.0).await }));
+    let experiments =
+        warp::path!("api" / "projects" / Segment / "datasets" / Segment / "experiments")
+            .and(with_reader.clone())
+            .then(|p: Segment, d: Segment, r: Reader| {
+                answer(async move { r.dataset_experiments(&p.0, &d.0).await })
+            });
     let experiment = warp::path!("api" / "experiments" / u64)
         .and(with_reader.clone())
         .then(|id: u64, r: Reader| answer(async move { r.experiment(id).await }));
@@ -43,10 +46,11 @@ pub fn routes(reader: Reader) -> impl Filter<Extract = (Response,), Error = Reje
         .then(|id: u64, r: Reader| answer(async move { r.detections(id).await }));
     let detection = warp::path!("api" / "experiments" / u64 / "detections" / Segment)
         .and(with_reader)
-        .then(|id: u64, name: Segment, r: Reader| answer(async move { r.detection(id, &name.0).await }));
-    let unknown = warp::path("api").then(|| async {
-        error_reply(&DashboardError::not_found("api route"))
-    });
+        .then(|id: u64, name: Segment, r: Reader| {
+            answer(async move { r.detection(id, &name.0).await })
+        });
+    let unknown =
+        warp::path("api").then(|| async { error_reply(&DashboardError::not_found("api route")) });
 
     projects
         .or(datasets)
@@ -70,13 +74,18 @@ pub fn error_reply(err: &DashboardError) -> Response {
     if err.status().is_server_error() {
         tracing::warn!(error = %err, "request failed");
     }
-    let body = ErrorBody { code: err.code(), message: err.to_string() };
+    let body = ErrorBody {
+        code: err.code(),
+        message: err.to_string(),
+    };
     warp::reply::with_status(warp::reply::json(&body), err.status()).into_response()
 }
 
 async fn answer<T: Serialize>(read: impl Future<Output = Result<T, DashboardError>>) -> Response {
     match read.await {
-        Ok(value) => warp::reply::with_status(warp::reply::json(&value), StatusCode::OK).into_response(),
+        Ok(value) => {
+            warp::reply::with_status(warp::reply::json(&value), StatusCode::OK).into_response()
+        }
         Err(err) => error_reply(&err),
     }
 }

@@ -69,7 +69,9 @@ impl Reader {
         for (field, bytes) in all {
             match serde_json::from_slice::<ExperimentRecord>(&bytes) {
                 Ok(record) => records.push(record),
-                Err(err) => tracing::warn!(key = %key, field = %field, error = %err, "skipping unreadable experiment record"),
+                Err(err) => {
+                    tracing::warn!(key = %key, field = %field, error = %err, "skipping unreadable experiment record")
+                }
             }
         }
         records.sort_by_key(|r| r.id);
@@ -85,7 +87,12 @@ impl Reader {
     /// Datasets of a project that have at least one experiment; an unknown project is not found.
     pub async fn datasets(&self, project: &str) -> Result<Vec<MenuEntry>, DashboardError> {
         let records = self.experiments().await?;
-        let datasets = count_by(records.iter().filter(|r| r.project == project).map(|r| r.dataset.as_str()));
+        let datasets = count_by(
+            records
+                .iter()
+                .filter(|r| r.project == project)
+                .map(|r| r.dataset.as_str()),
+        );
         if datasets.is_empty() {
             return Err(DashboardError::not_found(format!("project {project}")));
         }
@@ -93,7 +100,11 @@ impl Reader {
     }
 
     /// Experiments of a dataset, newest first; an unknown dataset is not found.
-    pub async fn dataset_experiments(&self, project: &str, dataset: &str) -> Result<Vec<ExperimentEntry>, DashboardError> {
+    pub async fn dataset_experiments(
+        &self,
+        project: &str,
+        dataset: &str,
+    ) -> Result<Vec<ExperimentEntry>, DashboardError> {
         let records = self.experiments().await?;
         let mut entries: Vec<ExperimentEntry> = records
             .into_iter()
@@ -108,7 +119,9 @@ impl Reader {
             })
             .collect();
         if entries.is_empty() {
-            return Err(DashboardError::not_found(format!("dataset {dataset} of project {project}")));
+            return Err(DashboardError::not_found(format!(
+                "dataset {dataset} of project {project}"
+            )));
         }
         entries.sort_by(|a, b| b.created_ms.cmp(&a.created_ms).then(b.id.cmp(&a.id)));
         Ok(entries)
@@ -128,7 +141,9 @@ impl Reader {
         self.experiment(id).await?;
         let key = keys::train_summary(id);
         let bytes = self.store.get(&key).await?;
-        let bytes = bytes.ok_or_else(|| DashboardError::not_found(format!("training summary of experiment {id}")))?;
+        let bytes = bytes.ok_or_else(|| {
+            DashboardError::not_found(format!("training summary of experiment {id}"))
+        })?;
         decode(&key, &bytes)
     }
 
@@ -147,7 +162,11 @@ impl Reader {
                 auc: detection.auc,
             });
         }
-        entries.sort_by(|a, b| detection_rank(&a.name).cmp(&detection_rank(&b.name)).then(a.name.cmp(&b.name)));
+        entries.sort_by(|a, b| {
+            detection_rank(&a.name)
+                .cmp(&detection_rank(&b.name))
+                .then(a.name.cmp(&b.name))
+        });
         Ok(entries)
     }
 
@@ -156,13 +175,18 @@ impl Reader {
         self.experiment(id).await?;
         let key = keys::detections(id);
         let bytes = self.store.hget(&key, name).await?;
-        let bytes = bytes.ok_or_else(|| DashboardError::not_found(format!("detection {name} of experiment {id}")))?;
+        let bytes = bytes.ok_or_else(|| {
+            DashboardError::not_found(format!("detection {name} of experiment {id}"))
+        })?;
         decode(&format!("{key} {name}"), &bytes)
     }
 }
 
 fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, DashboardError> {
-    serde_json::from_slice(bytes).map_err(|err| DashboardError::BadRecord { key: key.to_string(), reason: err.to_string() })
+    serde_json::from_slice(bytes).map_err(|err| DashboardError::BadRecord {
+        key: key.to_string(),
+        reason: err.to_string(),
+    })
 }
 
 fn count_by<'a>(names: impl Iterator<Item = &'a str>) -> Vec<MenuEntry> {
@@ -170,7 +194,13 @@ fn count_by<'a>(names: impl Iterator<Item = &'a str>) -> Vec<MenuEntry> {
     for name in names {
         *counts.entry(name).or_default() += 1;
     }
-    counts.into_iter().map(|(name, num_experiments)| MenuEntry { name: name.to_string(), num_experiments }).collect()
+    counts
+        .into_iter()
+        .map(|(name, num_experiments)| MenuEntry {
+            name: name.to_string(),
+            num_experiments,
+        })
+        .collect()
 }
 
 fn detection_rank(name: &str) -> u8 {

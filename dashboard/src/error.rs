@@ -52,7 +52,9 @@ impl DashboardError {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::NotFound { .. } => ErrorCode::NotFound,
-            Self::BadRequest(_) | Self::MethodNotAllowed(_) | Self::TooLarge(_) => ErrorCode::BadRequest,
+            Self::BadRequest(_) | Self::MethodNotAllowed(_) | Self::TooLarge(_) => {
+                ErrorCode::BadRequest
+            }
             Self::BadRecord { .. } => ErrorCode::BadData,
             Self::Store(StoreError::Unavailable(_)) => ErrorCode::Unavailable,
             Self::Store(StoreError::Corrupt { .. }) => ErrorCode::BadData,
@@ -95,18 +97,35 @@ pub async fn handle_rejection(rejection: Rejection) -> Result<warp::reply::Respo
         if err.status().is_server_error() {
             tracing::warn!(error = %err, "request failed");
         }
-        (err.status(), ErrorBody { code: err.code(), message: err.to_string() })
+        (
+            err.status(),
+            ErrorBody {
+                code: err.code(),
+                message: err.to_string(),
+            },
+        )
     } else if rejection.is_not_found() {
-        let body = ErrorBody { code: ErrorCode::NotFound, message: "no such page".into() };
+        let body = ErrorBody {
+            code: ErrorCode::NotFound,
+            message: "no such page".into(),
+        };
         (StatusCode::NOT_FOUND, body)
     } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
-        let body = ErrorBody { code: ErrorCode::BadRequest, message: "method not allowed".into() };
+        let body = ErrorBody {
+            code: ErrorCode::BadRequest,
+            message: "method not allowed".into(),
+        };
         (StatusCode::METHOD_NOT_ALLOWED, body)
     } else {
         tracing::debug!(?rejection, "request rejected");
-        let body = ErrorBody { code: ErrorCode::BadRequest, message: "bad request".into() };
+        let body = ErrorBody {
+            code: ErrorCode::BadRequest,
+            message: "bad request".into(),
+        };
         (StatusCode::BAD_REQUEST, body)
     };
     let reply = warp::reply::with_status(warp::reply::json(&body), status);
-    Ok(crate::security::with_security_headers(reply.into_response()))
+    Ok(crate::security::with_security_headers(
+        reply.into_response(),
+    ))
 }

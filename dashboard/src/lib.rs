@@ -26,15 +26,24 @@ pub use data::Reader;
 pub use error::DashboardError;
 
 /// Address the dashboard binds to unless told otherwise: loopback only.
-pub const DEFAULT_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 8888);
+pub const DEFAULT_ADDR: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 8888);
 
 /// Every route of the dashboard: pages, `/api/` and `/static/`, behind the request guard.
 ///
 /// Errors become JSON replies with a status from the shared code set; every reply carries the security headers.
-pub fn routes(store: Arc<dyn Store>) -> impl Filter<Extract = (Response,), Error = Infallible> + Clone {
+pub fn routes(
+    store: Arc<dyn Store>,
+) -> impl Filter<Extract = (Response,), Error = Infallible> + Clone {
     let reader = Reader::new(store);
     security::request_guard()
-        .and(api::routes(reader.clone()).or(pages::routes(reader)).unify().or(assets::routes()).unify())
+        .and(
+            api::routes(reader.clone())
+                .or(pages::routes(reader))
+                .unify()
+                .or(assets::routes())
+                .unify(),
+        )
         .map(security::with_security_headers)
         .recover(error::handle_rejection)
         .unify()
@@ -56,9 +65,16 @@ pub async fn bind_with_shutdown(
     addr: SocketAddr,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<(SocketAddr, impl Future<Output = ()> + Send + 'static)> {
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding the dashboard to {addr}"))?;
-    let bound = listener.local_addr().context("reading the dashboard's bound address")?;
-    let server = warp::serve(routes(store)).incoming(listener).graceful(shutdown).run();
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the dashboard to {addr}"))?;
+    let bound = listener
+        .local_addr()
+        .context("reading the dashboard's bound address")?;
+    let server = warp::serve(routes(store))
+        .incoming(listener)
+        .graceful(shutdown)
+        .run();
     Ok((bound, server))
 }
 

@@ -31,18 +31,29 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 pub fn routes(reader: Reader) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     let with_reader = warp::any().map(move || reader.clone());
 
-    let root = warp::path::end().or(warp::path!("SecuML")).unify().map(projects_page);
+    let root = warp::path::end()
+        .or(warp::path!("SecuML"))
+        .unify()
+        .map(projects_page);
     let datasets = warp::path!("SecuML" / Segment / "menu")
         .and(with_reader.clone())
         .then(|p: Segment, r: Reader| async move { datasets_page(&r, &p.0).await });
-    let experiments = warp::path!("SecuML" / Segment / Segment / "menu")
-        .and(with_reader.clone())
-        .then(|p: Segment, d: Segment, r: Reader| async move { experiments_page(&r, &p.0, &d.0).await });
+    let experiments =
+        warp::path!("SecuML" / Segment / Segment / "menu")
+            .and(with_reader.clone())
+            .then(|p: Segment, d: Segment, r: Reader| async move {
+                experiments_page(&r, &p.0, &d.0).await
+            });
     let experiment = warp::path!("SecuML" / u64)
         .and(with_reader)
         .then(|id: u64, r: Reader| async move { experiment_page(&r, id).await });
 
-    root.or(datasets).unify().or(experiments).unify().or(experiment).unify()
+    root.or(datasets)
+        .unify()
+        .or(experiments)
+        .unify()
+        .or(experiment)
+        .unify()
 }
 
 /// A page's title, its kind for the scripts, the values handed to them and the scripts it loads.
@@ -57,8 +68,12 @@ struct Shell<'a> {
 }
 
 const MENU_SCRIPTS: &[&str] = &["/static/common.js", "/static/menus.js"];
-const DIADEM_SCRIPTS: &[&str] =
-    &["/static/vendor/chart.umd.js", "/static/common.js", "/static/charts.js", "/static/diadem.js"];
+const DIADEM_SCRIPTS: &[&str] = &[
+    "/static/vendor/chart.umd.js",
+    "/static/common.js",
+    "/static/charts.js",
+    "/static/diadem.js",
+];
 
 fn projects_page() -> Response {
     let shell = Shell {
@@ -94,7 +109,10 @@ async fn experiments_page(reader: &Reader, project: &str, dataset: &str) -> Resp
     let shell = Shell {
         title: "Select an experiment".into(),
         page: "experiments",
-        data: vec![("project", project.to_string()), ("dataset", dataset.to_string())],
+        data: vec![
+            ("project", project.to_string()),
+            ("dataset", dataset.to_string()),
+        ],
         crumbs: vec![
             (project.to_string(), project_link(project)),
             (dataset.to_string(), dataset_link(project, dataset)),
@@ -111,7 +129,10 @@ async fn experiment_page(reader: &Reader, id: u64) -> Response {
         Err(err) => return error_page(&err),
     };
     if !record.kind.eq_ignore_ascii_case("diadem") {
-        return error_page(&DashboardError::not_found(format!("page for experiments of kind {}", record.kind)));
+        return error_page(&DashboardError::not_found(format!(
+            "page for experiments of kind {}",
+            record.kind
+        )));
     }
     html(StatusCode::OK, &diadem_shell(&record))
 }
@@ -123,7 +144,10 @@ fn diadem_shell(record: &ExperimentRecord) -> Shell<'static> {
         data: vec![("experiment", record.id.to_string())],
         crumbs: vec![
             (record.project.clone(), project_link(&record.project)),
-            (record.dataset.clone(), dataset_link(&record.project, &record.dataset)),
+            (
+                record.dataset.clone(),
+                dataset_link(&record.project, &record.dataset),
+            ),
             (record.name.clone(), format!("/SecuML/{}/", record.id)),
         ],
         scripts: DIADEM_SCRIPTS,
@@ -136,8 +160,18 @@ fn error_page(err: &DashboardError) -> Response {
         StatusCode::NOT_FOUND => "Not found".to_string(),
         status => format!("Error {}", status.as_u16()),
     };
-    let content = format!("<p class=\"error\" id=\"error-message\">{}</p>", escape_html(&err.to_string()));
-    let shell = Shell { title, page: "error", data: vec![], crumbs: vec![], scripts: &[], content };
+    let content = format!(
+        "<p class=\"error\" id=\"error-message\">{}</p>",
+        escape_html(&err.to_string())
+    );
+    let shell = Shell {
+        title,
+        page: "error",
+        data: vec![],
+        crumbs: vec![],
+        scripts: &[],
+        content,
+    };
     html(err.status(), &shell)
 }
 
@@ -160,7 +194,11 @@ fn render(shell: &Shell<'_>) -> String {
         ));
     }
     let content = &shell.content;
-    let scripts: String = shell.scripts.iter().map(|src| format!("<script src=\"{src}\"></script>\n")).collect();
+    let scripts: String = shell
+        .scripts
+        .iter()
+        .map(|src| format!("<script src=\"{src}\"></script>\n"))
+        .collect();
     format!(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
@@ -175,5 +213,9 @@ fn project_link(project: &str) -> String {
 }
 
 fn dataset_link(project: &str, dataset: &str) -> String {
-    format!("/SecuML/{}/{}/menu/", utf8_percent_encode(project, SEGMENT), utf8_percent_encode(dataset, SEGMENT))
+    format!(
+        "/SecuML/{}/{}/menu/",
+        utf8_percent_encode(project, SEGMENT),
+        utf8_percent_encode(dataset, SEGMENT)
+    )
 }

@@ -24,33 +24,48 @@ pub fn request_guard() -> impl Filter<Extract = (), Error = Rejection> + Clone {
     warp::method()
         .and(warp::path::full())
         .and(warp::header::optional::<u64>("content-length"))
-        .and_then(|method: Method, path: warp::path::FullPath, length: Option<u64>| async move {
-            if method != Method::GET {
-                return Err(warp::reject::custom(DashboardError::MethodNotAllowed(method.to_string())));
-            }
-            if path.as_str().len() > MAX_PATH_BYTES {
-                return Err(warp::reject::custom(DashboardError::TooLarge(format!(
-                    "path longer than {MAX_PATH_BYTES} bytes"
-                ))));
-            }
-            if length.is_some_and(|n| n > MAX_BODY_BYTES) {
-                return Err(warp::reject::custom(DashboardError::TooLarge(format!(
-                    "body larger than {MAX_BODY_BYTES} bytes"
-                ))));
-            }
-            Ok::<(), Rejection>(())
-        })
+        .and_then(
+            |method: Method, path: warp::path::FullPath, length: Option<u64>| async move {
+                if method != Method::GET {
+                    return Err(warp::reject::custom(DashboardError::MethodNotAllowed(
+                        method.to_string(),
+                    )));
+                }
+                if path.as_str().len() > MAX_PATH_BYTES {
+                    return Err(warp::reject::custom(DashboardError::TooLarge(format!(
+                        "path longer than {MAX_PATH_BYTES} bytes"
+                    ))));
+                }
+                if length.is_some_and(|n| n > MAX_BODY_BYTES) {
+                    return Err(warp::reject::custom(DashboardError::TooLarge(format!(
+                        "body larger than {MAX_BODY_BYTES} bytes"
+                    ))));
+                }
+                Ok::<(), Rejection>(())
+            },
+        )
         .untuple_one()
 }
 
 /// Adds the security headers to a reply.
 pub fn with_security_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
     response
 }
 
@@ -88,12 +103,18 @@ mod tests {
 
     #[test]
     fn escapes_markup_and_quotes() {
-        assert_eq!(escape_html("<script>\"a\"&'b'</script>"), "&lt;script&gt;&quot;a&quot;&amp;&#39;b&#39;&lt;/script&gt;");
+        assert_eq!(
+            escape_html("<script>\"a\"&'b'</script>"),
+            "&lt;script&gt;&quot;a&quot;&amp;&#39;b&#39;&lt;/script&gt;"
+        );
     }
 
     #[test]
     fn segments_are_percent_decoded() {
-        assert_eq!("validation%3Atest".parse::<Segment>().unwrap().0, "validation:test");
+        assert_eq!(
+            "validation%3Atest".parse::<Segment>().unwrap().0,
+            "validation:test"
+        );
         assert!("%FF".parse::<Segment>().is_err());
     }
 }

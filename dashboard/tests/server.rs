@@ -18,7 +18,9 @@ async fn http_get(addr: SocketAddr, path: &str) -> String {
 #[tokio::test]
 async fn bind_picks_a_free_loopback_port() {
     let store = support::demo_store().await;
-    let (addr, server) = secuml_dashboard::bind(store, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let (addr, server) = secuml_dashboard::bind(store, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     assert!(addr.ip().is_loopback() && addr.port() != 0);
     let server = tokio::spawn(server);
     let response = http_get(addr, "/api/projects").await;
@@ -49,13 +51,23 @@ async fn serve_stops_on_shutdown() {
     }
     assert!(response.contains("Select a project"), "{response}");
     stop.send(()).unwrap();
-    tokio::time::timeout(std::time::Duration::from_secs(5), server).await.unwrap().unwrap().unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(5), server)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
 }
 
 #[tokio::test]
 async fn binding_a_taken_port_is_an_error() {
     let store = support::demo_store().await;
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let err = secuml_dashboard::bind(store, taken.local_addr().unwrap()).await.err().expect("port is taken");
-    assert!(format!("{err:#}").contains("binding the dashboard"), "{err:#}");
+    let err = secuml_dashboard::bind(store, taken.local_addr().unwrap())
+        .await
+        .err()
+        .expect("port is taken");
+    assert!(
+        format!("{err:#}").contains("binding the dashboard"),
+        "{err:#}"
+    );
 }

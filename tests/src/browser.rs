@@ -49,12 +49,18 @@ impl BrowserTools {
     /// `tests/browser/node_modules/playwright-core`; the error lists everything missing and how to install it.
     pub fn find() -> anyhow::Result<Self> {
         let node = PathBuf::from(std::env::var_os("NODE").unwrap_or_else(|| "node".into()));
-        let chromium = PathBuf::from(std::env::var_os("CHROMIUM").unwrap_or_else(|| "/usr/bin/chromium".into()));
+        let chromium = PathBuf::from(
+            std::env::var_os("CHROMIUM").unwrap_or_else(|| "/usr/bin/chromium".into()),
+        );
         let scripts_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("browser");
         let mut missing = Vec::new();
         match std::process::Command::new(&node).arg("--version").output() {
             Ok(out) if out.status.success() => {}
-            Ok(out) => missing.push(format!("`{} --version` failed with {}", node.display(), out.status)),
+            Ok(out) => missing.push(format!(
+                "`{} --version` failed with {}",
+                node.display(),
+                out.status
+            )),
             Err(e) => missing.push(format!("node ({}) cannot run: {e}", node.display())),
         }
         if !chromium.is_file() {
@@ -65,9 +71,16 @@ impl BrowserTools {
             missing.push(format!("{} is missing", playwright.display()));
         }
         if !missing.is_empty() {
-            bail!("the browser tests cannot run: {}; {INSTALL_HINT}", missing.join("; "));
+            bail!(
+                "the browser tests cannot run: {}; {INSTALL_HINT}",
+                missing.join("; ")
+            );
         }
-        Ok(Self { node, chromium, scripts_dir })
+        Ok(Self {
+            node,
+            chromium,
+            scripts_dir,
+        })
     }
 
     /// Opens a DIADEM page, moves its slider to `threshold`, and checks that the page shows `expected_dr`;
@@ -93,7 +106,9 @@ impl BrowserTools {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        let child = command.spawn().with_context(|| format!("starting {}", script.display()))?;
+        let child = command
+            .spawn()
+            .with_context(|| format!("starting {}", script.display()))?;
         let output = tokio::time::timeout(SCRIPT_TIMEOUT, child.wait_with_output())
             .await
             .with_context(|| format!("{} ran longer than {SCRIPT_TIMEOUT:?}", script.display()))?
@@ -101,9 +116,19 @@ impl BrowserTools {
         let stdout = String::from_utf8_lossy(&output.stdout);
         let stderr = String::from_utf8_lossy(&output.stderr);
         if !output.status.success() {
-            bail!("{} failed ({}): {}{}", script.display(), output.status, stderr.trim(), stdout.trim());
+            bail!(
+                "{} failed ({}): {}{}",
+                script.display(),
+                output.status,
+                stderr.trim(),
+                stdout.trim()
+            );
         }
-        let line = stdout.lines().rev().find(|l| l.starts_with('{')).context("the script printed no reading")?;
+        let line = stdout
+            .lines()
+            .rev()
+            .find(|l| l.starts_with('{'))
+            .context("the script printed no reading")?;
         serde_json::from_str(line).with_context(|| format!("reading the script's output {line}"))
     }
 }

@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use secuml_coordinator::config::Paths;
 use secuml_coordinator::embedded::run_diadem;
-use secuml_proto::{keys, AnnotationsSource, DetectionResult, DiademSpec, ModelSpec, Objective, ValidationSpec};
+use secuml_proto::{
+    keys, AnnotationsSource, DetectionResult, DiademSpec, ModelSpec, Objective, ValidationSpec,
+};
 use secuml_runtime::{FileStore, Store};
 use secuml_tests::browser::BrowserTools;
 
@@ -49,12 +51,21 @@ async fn diadem_page_shows_the_stored_detection_rate_at_the_slider_threshold() {
 
     let tmp = tempfile::tempdir().unwrap();
     let input_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
-    let paths = Paths { input_dir, data_dir: tmp.path().join("data") };
-    let outcome = run_diadem(&paths, gaussians_spec(), 2).await.expect("the DIADEM experiment runs");
+    let paths = Paths {
+        input_dir,
+        data_dir: tmp.path().join("data"),
+    };
+    let outcome = run_diadem(&paths, gaussians_spec(), 2)
+        .await
+        .expect("the DIADEM experiment runs");
     let id = outcome.experiment_id;
 
     let store: Arc<dyn Store> = Arc::new(FileStore::open(paths.data_dir.join("store")).unwrap());
-    let bytes = store.hget(&keys::detections(id), "test").await.unwrap().expect("a test detection is stored");
+    let bytes = store
+        .hget(&keys::detections(id), "test")
+        .await
+        .unwrap()
+        .expect("a test detection is stored");
     let detection: DetectionResult = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(detection.thresholds.len(), 101);
     let default_percent = (detection.detection_threshold * 100.0).round() as u32;
@@ -65,21 +76,43 @@ async fn diadem_page_shows_the_stored_detection_rate_at_the_slider_threshold() {
         .unwrap_or(CANDIDATE_THRESHOLDS[0]);
     let expected = detection_rate_at(&detection, percent);
 
-    let (addr, server) = secuml_dashboard::bind(store, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let (addr, server) = secuml_dashboard::bind(store, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     let server = tokio::spawn(server);
     let url = format!("http://{addr}/SecuML/{id}/");
     let screenshot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser_diadem.png");
     let threshold = f64::from(percent) / 100.0;
-    let reading = tools.check_diadem_page(&url, threshold, expected, &screenshot).await;
+    let reading = tools
+        .check_diadem_page(&url, threshold, expected, &screenshot)
+        .await;
     server.abort();
     let reading = reading.unwrap_or_else(|e| panic!("{e:#}"));
 
     assert_eq!(reading.detection, "test");
-    assert_eq!(reading.initial_slider, default_percent, "the slider starts at the detection threshold");
+    assert_eq!(
+        reading.initial_slider, default_percent,
+        "the slider starts at the detection threshold"
+    );
     assert_eq!(reading.slider, percent);
-    assert_eq!(reading.detection_rate, expected, "detection rate at threshold {threshold}");
-    let shown: f64 = reading.detection_rate_text.trim_end_matches('%').parse().unwrap();
-    assert!((shown - expected * 100.0).abs() <= 0.005 + 1e-9, "{} for {expected}", reading.detection_rate_text);
+    assert_eq!(
+        reading.detection_rate, expected,
+        "detection rate at threshold {threshold}"
+    );
+    let shown: f64 = reading
+        .detection_rate_text
+        .trim_end_matches('%')
+        .parse()
+        .unwrap();
+    assert!(
+        (shown - expected * 100.0).abs() <= 0.005 + 1e-9,
+        "{} for {expected}",
+        reading.detection_rate_text
+    );
     assert_eq!(reading.charts.len(), 4, "{:?}", reading.charts);
-    assert!(screenshot.is_file(), "screenshot at {}", screenshot.display());
+    assert!(
+        screenshot.is_file(),
+        "screenshot at {}",
+        screenshot.display()
+    );
 }

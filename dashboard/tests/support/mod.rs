@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use secuml_proto::{
-    keys, AnnotationsSource, Coefficient, Confusion, CvCandidate, DetectionResult, DiademSpec, ExperimentRecord,
-    ExperimentStatus, Histogram, Hyper, JobSpec, ModelSpec, Objective, Penalty, ThresholdIndicators, TrainSummary,
-    TrainTimes, ValidationSpec,
+    keys, AnnotationsSource, Coefficient, Confusion, CvCandidate, DetectionResult, DiademSpec,
+    ExperimentRecord, ExperimentStatus, Histogram, Hyper, JobSpec, ModelSpec, Objective, Penalty,
+    ThresholdIndicators, TrainSummary, TrainTimes, ValidationSpec,
 };
 use secuml_runtime::{Store, StoreError, StreamEntry};
 
@@ -26,10 +26,18 @@ impl Store for MapStore {
         Ok(self.values.lock().unwrap().get(key).cloned())
     }
     async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.values.lock().unwrap().insert(key.to_string(), value.to_vec());
+        self.values
+            .lock()
+            .unwrap()
+            .insert(key.to_string(), value.to_vec());
         Ok(())
     }
-    async fn set_nx(&self, key: &str, value: &[u8], _ttl: Option<Duration>) -> Result<bool, StoreError> {
+    async fn set_nx(
+        &self,
+        key: &str,
+        value: &[u8],
+        _ttl: Option<Duration>,
+    ) -> Result<bool, StoreError> {
         let mut values = self.values.lock().unwrap();
         if values.contains_key(key) {
             return Ok(false);
@@ -44,32 +52,78 @@ impl Store for MapStore {
     }
     async fn incr(&self, key: &str) -> Result<i64, StoreError> {
         let mut values = self.values.lock().unwrap();
-        let next = values.get(key).map(|v| String::from_utf8_lossy(v).parse::<i64>().unwrap_or(0)).unwrap_or(0) + 1;
+        let next = values
+            .get(key)
+            .map(|v| String::from_utf8_lossy(v).parse::<i64>().unwrap_or(0))
+            .unwrap_or(0)
+            + 1;
         values.insert(key.to_string(), next.to_string().into_bytes());
         Ok(next)
     }
     async fn hset(&self, key: &str, field: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.hashes.lock().unwrap().entry(key.to_string()).or_default().insert(field.to_string(), value.to_vec());
+        self.hashes
+            .lock()
+            .unwrap()
+            .entry(key.to_string())
+            .or_default()
+            .insert(field.to_string(), value.to_vec());
         Ok(())
     }
     async fn hget(&self, key: &str, field: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.hashes.lock().unwrap().get(key).and_then(|h| h.get(field).cloned()))
+        Ok(self
+            .hashes
+            .lock()
+            .unwrap()
+            .get(key)
+            .and_then(|h| h.get(field).cloned()))
     }
     async fn hgetall(&self, key: &str) -> Result<BTreeMap<String, Vec<u8>>, StoreError> {
-        Ok(self.hashes.lock().unwrap().get(key).cloned().unwrap_or_default())
+        Ok(self
+            .hashes
+            .lock()
+            .unwrap()
+            .get(key)
+            .cloned()
+            .unwrap_or_default())
     }
     async fn hdel(&self, key: &str, field: &str) -> Result<bool, StoreError> {
-        Ok(self.hashes.lock().unwrap().get_mut(key).is_some_and(|h| h.remove(field).is_some()))
+        Ok(self
+            .hashes
+            .lock()
+            .unwrap()
+            .get_mut(key)
+            .is_some_and(|h| h.remove(field).is_some()))
     }
     async fn append(&self, _stream: &str, _value: &[u8]) -> Result<u64, StoreError> {
-        Err(StoreError::Unavailable("streams are not supported by the test store".into()))
+        Err(StoreError::Unavailable(
+            "streams are not supported by the test store".into(),
+        ))
     }
-    async fn read_stream(&self, _stream: &str, _after: u64, _limit: usize) -> Result<Vec<StreamEntry>, StoreError> {
+    async fn read_stream(
+        &self,
+        _stream: &str,
+        _after: u64,
+        _limit: usize,
+    ) -> Result<Vec<StreamEntry>, StoreError> {
         Ok(vec![])
     }
     async fn keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        let mut keys: Vec<String> = self.values.lock().unwrap().keys().filter(|k| k.starts_with(prefix)).cloned().collect();
-        keys.extend(self.hashes.lock().unwrap().keys().filter(|k| k.starts_with(prefix)).cloned());
+        let mut keys: Vec<String> = self
+            .values
+            .lock()
+            .unwrap()
+            .keys()
+            .filter(|k| k.starts_with(prefix))
+            .cloned()
+            .collect();
+        keys.extend(
+            self.hashes
+                .lock()
+                .unwrap()
+                .keys()
+                .filter(|k| k.starts_with(prefix))
+                .cloned(),
+        );
         keys.sort();
         Ok(keys)
     }
@@ -94,7 +148,14 @@ pub fn spec(project: &str, dataset: &str, validation: ValidationSpec) -> DiademS
 }
 
 /// Writes an experiment record.
-pub async fn put_record(store: &dyn Store, id: u64, kind: &str, project: &str, dataset: &str, name: &str) -> ExperimentRecord {
+pub async fn put_record(
+    store: &dyn Store,
+    id: u64,
+    kind: &str,
+    project: &str,
+    dataset: &str,
+    name: &str,
+) -> ExperimentRecord {
     let record = ExperimentRecord {
         id,
         kind: kind.into(),
@@ -106,9 +167,20 @@ pub async fn put_record(store: &dyn Store, id: u64, kind: &str, project: &str, d
         error: None,
         created_ms: 1_780_000_000_000 + id * 60_000,
         finished_ms: Some(1_780_000_000_000 + id * 60_000 + 42_000),
-        spec: JobSpec::Diadem(spec(project, dataset, ValidationSpec::RandomSplit { test_size: 0.5 })),
+        spec: JobSpec::Diadem(spec(
+            project,
+            dataset,
+            ValidationSpec::RandomSplit { test_size: 0.5 },
+        )),
     };
-    store.hset(&keys::experiments(), &id.to_string(), &serde_json::to_vec(&record).unwrap()).await.unwrap();
+    store
+        .hset(
+            &keys::experiments(),
+            &id.to_string(),
+            &serde_json::to_vec(&record).unwrap(),
+        )
+        .await
+        .unwrap();
     record
 }
 
@@ -129,40 +201,71 @@ pub fn train_summary(features: &[&str]) -> TrainSummary {
     let coefficients = features
         .iter()
         .enumerate()
-        .map(|(i, f)| Coefficient { feature: f.to_string(), value: if i % 3 == 1 { -1.0 } else { 1.0 } * 3.0 / (1.0 + i as f64) })
+        .map(|(i, f)| Coefficient {
+            feature: f.to_string(),
+            value: if i % 3 == 1 { -1.0 } else { 1.0 } * 3.0 / (1.0 + i as f64),
+        })
         .collect();
     TrainSummary {
         model_class: "LogisticRegression".into(),
         objective: Objective::RocAuc,
-        best: Hyper::LogisticRegression { c: 10.0, penalty: Penalty::L2 },
+        best: Hyper::LogisticRegression {
+            c: 10.0,
+            penalty: Penalty::L2,
+        },
         best_score: 0.933,
         candidates,
         coefficients,
         n_train: 1000,
         num_fits: 33,
-        times: TrainTimes { search_seconds: 1.25, training_seconds: 0.5, total_seconds: 2.0 },
+        times: TrainTimes {
+            search_seconds: 1.25,
+            training_seconds: 0.5,
+            total_seconds: 2.0,
+        },
     }
 }
 
 /// A detection computed from generated probabilities and labels (1 = malicious, None = unlabelled).
 pub fn detection(name: &str, dataset: &str, seed: u64) -> DetectionResult {
     let mut rows: Vec<(f64, Option<bool>)> = Vec::new();
-    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let mut next = || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((state >> 11) as f64) / ((1u64 << 53) as f64)
     };
     for i in 0..400 {
         let malicious = i % 3 == 0;
         let u = next();
-        let p = if malicious { 1.0 - u * u * 0.9 } else { u * u * 0.9 };
+        let p = if malicious {
+            1.0 - u * u * 0.9
+        } else {
+            u * u * 0.9
+        };
         rows.push((p, if i % 37 == 5 { None } else { Some(malicious) }));
     }
-    let labeled: Vec<(f64, bool)> = rows.iter().filter_map(|(p, l)| l.map(|l| (*p, l))).collect();
-    let thresholds: Vec<ThresholdIndicators> = (0..=100).map(|t| indicators(&labeled, t as f64 / 100.0)).collect();
-    let mut roc: Vec<[f64; 2]> = thresholds.iter().rev().map(|t| [t.false_positive_rate, t.detection_rate]).collect();
+    let labeled: Vec<(f64, bool)> = rows
+        .iter()
+        .filter_map(|(p, l)| l.map(|l| (*p, l)))
+        .collect();
+    let thresholds: Vec<ThresholdIndicators> = (0..=100)
+        .map(|t| indicators(&labeled, t as f64 / 100.0))
+        .collect();
+    let mut roc: Vec<[f64; 2]> = thresholds
+        .iter()
+        .rev()
+        .map(|t| [t.false_positive_rate, t.detection_rate])
+        .collect();
     roc.insert(0, [0.0, 0.0]);
-    let far_dr = thresholds.iter().rev().map(|t| [t.false_alarm_rate, t.detection_rate]).collect();
+    let far_dr = thresholds
+        .iter()
+        .rev()
+        .map(|t| [t.false_alarm_rate, t.detection_rate])
+        .collect();
     let mut histogram = Histogram {
         edges: (0..=10).map(|i| i as f64 / 10.0).collect(),
         benign: vec![0; 10],
@@ -210,7 +313,11 @@ fn indicators(rows: &[(f64, bool)], threshold: f64) -> ThresholdIndicators {
     let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
     let detection_rate = ratio(c.tp, c.tp + c.fn_);
     let precision = ratio(c.tp, c.tp + c.fp);
-    let f_score = if precision + detection_rate == 0.0 { 0.0 } else { 2.0 * precision * detection_rate / (precision + detection_rate) };
+    let f_score = if precision + detection_rate == 0.0 {
+        0.0
+    } else {
+        2.0 * precision * detection_rate / (precision + detection_rate)
+    };
     ThresholdIndicators {
         threshold,
         detection_rate,
@@ -224,12 +331,39 @@ fn indicators(rows: &[(f64, bool)], threshold: f64) -> ThresholdIndicators {
 }
 
 /// A complete DIADEM experiment: record, training summary, train and test detections.
-pub async fn put_diadem(store: &dyn Store, id: u64, project: &str, dataset: &str, features: &[&str]) -> ExperimentRecord {
-    let record = put_record(store, id, "Diadem", project, dataset, &format!("LogisticRegression__GROUND_TRUTH__RandomSplit0.5 #{id}")).await;
-    store.set(&keys::train_summary(id), &serde_json::to_vec(&train_summary(features)).unwrap()).await.unwrap();
+pub async fn put_diadem(
+    store: &dyn Store,
+    id: u64,
+    project: &str,
+    dataset: &str,
+    features: &[&str],
+) -> ExperimentRecord {
+    let record = put_record(
+        store,
+        id,
+        "Diadem",
+        project,
+        dataset,
+        &format!("LogisticRegression__GROUND_TRUTH__RandomSplit0.5 #{id}"),
+    )
+    .await;
+    store
+        .set(
+            &keys::train_summary(id),
+            &serde_json::to_vec(&train_summary(features)).unwrap(),
+        )
+        .await
+        .unwrap();
     for (name, seed) in [("train", 1), ("test", 2)] {
         let d = detection(name, dataset, seed);
-        store.hset(&keys::detections(id), name, &serde_json::to_vec(&d).unwrap()).await.unwrap();
+        store
+            .hset(
+                &keys::detections(id),
+                name,
+                &serde_json::to_vec(&d).unwrap(),
+            )
+            .await
+            .unwrap();
     }
     record
 }
