@@ -211,6 +211,10 @@ pub(crate) fn parse_i64(field: &[u8]) -> Option<i64> {
 
 /// Parses a number; the fast path is exact for plain decimals of at most 15 digits.
 pub(crate) fn parse_f64(field: &[u8]) -> Option<f64> {
+    // Single digits are the most common values of security features (counts, flags).
+    if let [digit @ b'0'..=b'9'] = field {
+        return Some(f64::from(digit - b'0'));
+    }
     let field = field.trim_ascii();
     fast_decimal(field).or_else(|| std::str::from_utf8(field).ok()?.parse().ok())
 }

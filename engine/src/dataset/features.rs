@@ -96,8 +96,8 @@ impl Builder {
                 values.push(value);
             }
             Builder::Binary(values) => match field.trim_ascii() {
-                b"0" => values.push(0.0),
-                b"1" => values.push(1.0),
+                [b'0'] => values.push(0.0),
+                [b'1'] => values.push(1.0),
                 _ => return Err(NOT_BINARY),
             },
             Builder::Categorical(text) => {

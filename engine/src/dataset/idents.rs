@@ -84,9 +84,9 @@ pub(crate) fn read_idents(source: &CsvSource) -> Result<Idents, IngestError> {
         }
         if let (Some(index), Some(values)) = (label_index, labels.as_mut()) {
             values.push(match record[index].trim_ascii() {
-                b"" => None,
-                b"0" => Some(0),
-                b"1" => Some(1),
+                [] => None,
+                [b'0'] => Some(0),
+                [b'1'] => Some(1),
                 _ => return Err(table.bad_field(line, index, LABEL)),
             });
         }
@@ -142,8 +142,8 @@ pub(crate) fn read_annotations(
             return Err(table.bad_field(line, id_index, &expected));
         }
         let label = match table.record[label_index].trim_ascii() {
-            b"0" => 0,
-            b"1" => 1,
+            [b'0'] => 0,
+            [b'1'] => 1,
             _ => return Err(table.bad_field(line, label_index, "0 (benign) or 1 (malicious)")),
         };
         instance_ids.push(id);
