@@ -130,7 +130,8 @@ fn quadratic_model_cd(h: &Array2<f64>, g: &Array1<f64>, w: &Array1<f64>, toleran
             let change = target - current;
             if change != 0.0 {
                 step[j] += change;
-                h_step.scaled_add(change, &h.column(j));
+                // H is symmetric: its contiguous row j is column j.
+                h_step.scaled_add(change, &h.row(j));
                 largest = largest.max(change.abs() * hjj);
             }
         }
