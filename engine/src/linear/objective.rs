@@ -90,7 +90,13 @@ impl<'a> LogLoss<'a> {
             residual[i] = self.c * self.y[i] * (p - 1.0);
             curvature[i] = self.c * p * q;
         }
-        let gradient = self.x.t().dot(&residual);
+        // Xᵀ r as a sum of contiguous rows (the transposed product would walk columns).
+        let mut gradient = Array1::zeros(self.x.ncols());
+        for (row, &r) in self.x.rows().into_iter().zip(&residual) {
+            if r != 0.0 {
+                gradient.scaled_add(r, &row);
+            }
+        }
         Evaluation { value: self.c * value, gradient, curvature }
     }
 
