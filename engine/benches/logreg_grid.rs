@@ -79,6 +79,16 @@ fn main() {
     let xs = scaler.transform(x.view());
     let model = LogisticRegressionParams::new(best.1, best.2).fit(xs.view(), &y).expect("refit");
     println!("refit C={} {:?}: {:.2} s, {} iterations, converged {}", best.1, best.2, t.elapsed().as_secs_f64(), model.iterations, model.converged);
+    let margins = xs.dot(&model.coefficients);
+    let data_term: f64 = margins.iter().zip(&y).map(|(&m, &l)| {
+        let t = if l { -m } else { m };
+        t.max(0.0) + (-t.abs()).exp().ln_1p()
+    }).sum();
+    let regulariser = match best.2 {
+        Penalty::L1 => model.coefficients.iter().map(|w| w.abs()).sum::<f64>(),
+        Penalty::L2 => 0.5 * model.coefficients.dot(&model.coefficients),
+    };
+    println!("refit objective: {:.6}", regulariser + best.1 * data_term);
     println!("grid + refit wall time: {:.2} s", start.elapsed().as_secs_f64());
     if let Some(path) = files.get(1) {
         let (xt, yt) = read_matrix(path);
