@@ -74,7 +74,7 @@ pub fn stratified_kfold(
         let count = labels.iter().filter(|&&l| l == class).count();
         let mut sequence = Vec::with_capacity(count);
         for fold in 0..k {
-            sequence.extend(std::iter::repeat(fold).take(dealt_count(start, count, fold, k)));
+            sequence.extend(std::iter::repeat_n(fold, dealt_count(start, count, fold, k)));
         }
         if let Some(rng) = rng.as_mut() {
             shuffle(&mut sequence, rng);

@@ -173,7 +173,7 @@ pub(crate) fn cholesky_solve(mut a: Array2<f64>, b: &Array1<f64>) -> Option<Arra
         for k in 0..j {
             diag -= a[[j, k]] * a[[j, k]];
         }
-        if !(diag > 0.0) {
+        if diag.is_nan() || diag <= 0.0 {
             return None;
         }
         let ljj = diag.sqrt();

@@ -138,7 +138,7 @@ pub fn indicators_at_thresholds(labels: &[bool], scores: &[f64], thresholds: &[f
     let (mut pos_below, mut neg_below, mut next) = (0usize, 0usize, 0usize);
     let mut points = Vec::with_capacity(thresholds.len());
     for &threshold in thresholds {
-        while next < n && !(scores[order[next]] > threshold) {
+        while next < n && (scores[order[next]].is_nan() || scores[order[next]] <= threshold) {
             if labels[order[next]] {
                 pos_below += 1;
             } else {
