@@ -22,29 +22,39 @@ impl StandardScaler {
     pub fn fit(x: ArrayView2<f64>) -> StandardScaler {
         let (n, d) = x.dim();
         if n == 0 {
-            return StandardScaler { mean: Array1::zeros(d), scale: Array1::ones(d) };
+            return StandardScaler {
+                mean: Array1::zeros(d),
+                scale: Array1::ones(d),
+            };
         }
         let nf = n as f64;
         let mean = x.sum_axis(Axis(0)) / nf;
         let mut sum_sq = Array1::<f64>::zeros(d);
         let mut sum_dev = Array1::<f64>::zeros(d);
         for row in x.rows() {
-            Zip::from(&mut sum_sq).and(&mut sum_dev).and(&row).and(&mean).for_each(|sq, dev, &v, &m| {
-                let delta = v - m;
-                *sq += delta * delta;
-                *dev += delta;
-            });
+            Zip::from(&mut sum_sq)
+                .and(&mut sum_dev)
+                .and(&row)
+                .and(&mean)
+                .for_each(|sq, dev, &v, &m| {
+                    let delta = v - m;
+                    *sq += delta * delta;
+                    *dev += delta;
+                });
         }
-        let scale = Zip::from(&sum_sq).and(&sum_dev).and(&mean).map_collect(|&sq, &dev, &m| {
-            let variance = ((sq - dev * dev / nf) / nf).max(0.0);
-            // A column constant up to the rounding error of its mean counts as constant.
-            let noise = nf * f64::EPSILON * variance + (nf * m * f64::EPSILON).powi(2);
-            if variance <= noise || !variance.is_finite() {
-                1.0
-            } else {
-                variance.sqrt()
-            }
-        });
+        let scale = Zip::from(&sum_sq)
+            .and(&sum_dev)
+            .and(&mean)
+            .map_collect(|&sq, &dev, &m| {
+                let variance = ((sq - dev * dev / nf) / nf).max(0.0);
+                // A column constant up to the rounding error of its mean counts as constant.
+                let noise = nf * f64::EPSILON * variance + (nf * m * f64::EPSILON).powi(2);
+                if variance <= noise || !variance.is_finite() {
+                    1.0
+                } else {
+                    variance.sqrt()
+                }
+            });
         StandardScaler { mean, scale }
     }
 
@@ -64,7 +74,10 @@ impl StandardScaler {
     pub fn transform_inplace(&self, x: &mut Array2<f64>) {
         let inverse = self.scale.mapv(|s| 1.0 / s);
         for mut row in x.rows_mut() {
-            Zip::from(&mut row).and(&self.mean).and(&inverse).for_each(|v, &m, &inv| *v = (*v - m) * inv);
+            Zip::from(&mut row)
+                .and(&self.mean)
+                .and(&inverse)
+                .for_each(|v, &m, &inv| *v = (*v - m) * inv);
         }
     }
 }
@@ -81,7 +94,11 @@ mod tests {
         let x = array![[1.0, 5.0], [2.0, 5.0], [3.0, 5.0]];
         let scaler = StandardScaler::fit(x.view());
         assert_abs_diff_eq!(scaler.mean, array![2.0, 5.0], epsilon = 1e-15);
-        assert_abs_diff_eq!(scaler.scale, array![(2.0f64 / 3.0).sqrt(), 1.0], epsilon = 1e-15);
+        assert_abs_diff_eq!(
+            scaler.scale,
+            array![(2.0f64 / 3.0).sqrt(), 1.0],
+            epsilon = 1e-15
+        );
         let z = scaler.transform(x.view());
         let s = (1.5f64).sqrt();
         assert_abs_diff_eq!(z, array![[-s, 0.0], [0.0, 0.0], [s, 0.0]], epsilon = 1e-12);
@@ -96,14 +113,23 @@ mod tests {
 
     #[test]
     fn inplace_equals_copy_and_parts_round_trip() {
-        let x = array![[0.5, -2.0, 7.0], [1.5, 4.0, 7.0], [-3.0, 0.0, 7.0], [2.0, 1.0, 7.0]];
+        let x = array![
+            [0.5, -2.0, 7.0],
+            [1.5, 4.0, 7.0],
+            [-3.0, 0.0, 7.0],
+            [2.0, 1.0, 7.0]
+        ];
         let scaler = StandardScaler::fit(x.view());
         let mut y = x.clone();
         scaler.transform_inplace(&mut y);
         assert_eq!(y, scaler.transform(x.view()));
         let again = StandardScaler::from_parts(scaler.mean.clone(), scaler.scale.clone());
         assert_eq!(again, scaler);
-        assert_abs_diff_eq!(y.mean_axis(Axis(0)).unwrap(), Array1::zeros(3), epsilon = 1e-12);
+        assert_abs_diff_eq!(
+            y.mean_axis(Axis(0)).unwrap(),
+            Array1::zeros(3),
+            epsilon = 1e-12
+        );
     }
 
     #[test]

@@ -64,7 +64,11 @@ pub fn stratified_kfold(
     }
     // A single class present means the other one has no members.
     if classes.len() == 1 {
-        return Err(SplitError::ClassTooSmall { class: !classes[0], count: 0, k });
+        return Err(SplitError::ClassTooSmall {
+            class: !classes[0],
+            count: 0,
+            k,
+        });
     }
     let mut rng = shuffle_seed.map(ChaCha8Rng::seed_from_u64);
     let mut folds = vec![0usize; labels.len()];
@@ -74,12 +78,19 @@ pub fn stratified_kfold(
         let count = labels.iter().filter(|&&l| l == class).count();
         let mut sequence = Vec::with_capacity(count);
         for fold in 0..k {
-            sequence.extend(std::iter::repeat_n(fold, dealt_count(start, count, fold, k)));
+            sequence.extend(std::iter::repeat_n(
+                fold,
+                dealt_count(start, count, fold, k),
+            ));
         }
         if let Some(rng) = rng.as_mut() {
             shuffle(&mut sequence, rng);
         }
-        let rows = labels.iter().enumerate().filter(|(_, &l)| l == class).map(|(i, _)| i);
+        let rows = labels
+            .iter()
+            .enumerate()
+            .filter(|(_, &l)| l == class)
+            .map(|(i, _)| i);
         for (row, fold) in rows.zip(sequence) {
             folds[row] = fold;
         }
@@ -92,7 +103,11 @@ pub fn stratified_kfold(
 ///
 /// Per class, the rows are shuffled with a ChaCha8 generator seeded by `seed` and the first
 /// `round(test_size × n_class)` of them are held out.
-pub fn stratified_split(labels: &[bool], test_size: f64, seed: u64) -> Result<Vec<bool>, SplitError> {
+pub fn stratified_split(
+    labels: &[bool],
+    test_size: f64,
+    seed: u64,
+) -> Result<Vec<bool>, SplitError> {
     if !(test_size > 0.0 && test_size < 1.0) {
         return Err(SplitError::InvalidTestSize(test_size));
     }
@@ -162,7 +177,11 @@ mod tests {
     #[test]
     fn unshuffled_folds_match_sklearn() {
         for (labels, k, expected) in sklearn_cases() {
-            assert_eq!(stratified_kfold(&labels, k, None).unwrap(), expected, "k={k}");
+            assert_eq!(
+                stratified_kfold(&labels, k, None).unwrap(),
+                expected,
+                "k={k}"
+            );
         }
     }
 
@@ -211,14 +230,25 @@ mod tests {
     #[test]
     fn bad_fold_parameters_are_errors() {
         let labels = [true, false, false, true, false];
-        assert_eq!(stratified_kfold(&labels, 1, None), Err(SplitError::TooFewFolds(1)));
+        assert_eq!(
+            stratified_kfold(&labels, 1, None),
+            Err(SplitError::TooFewFolds(1))
+        );
         assert_eq!(
             stratified_kfold(&labels, 3, None),
-            Err(SplitError::ClassTooSmall { class: true, count: 2, k: 3 })
+            Err(SplitError::ClassTooSmall {
+                class: true,
+                count: 2,
+                k: 3
+            })
         );
         assert_eq!(
             stratified_kfold(&[true; 6], 2, None),
-            Err(SplitError::ClassTooSmall { class: false, count: 0, k: 2 })
+            Err(SplitError::ClassTooSmall {
+                class: false,
+                count: 0,
+                k: 2
+            })
         );
         assert_eq!(stratified_kfold(&[], 2, None), Err(SplitError::Empty));
         let message = stratified_kfold(&labels, 3, None).unwrap_err().to_string();
@@ -234,18 +264,28 @@ mod tests {
             assert_eq!(mask, stratified_split(&labels, test_size, seed).unwrap());
             for class in [false, true] {
                 let n_class = labels.iter().filter(|&&l| l == class).count();
-                let held = labels.iter().zip(&mask).filter(|(&l, &m)| l == class && m).count();
+                let held = labels
+                    .iter()
+                    .zip(&mask)
+                    .filter(|(&l, &m)| l == class && m)
+                    .count();
                 assert_eq!(held, (test_size * n_class as f64).round() as usize);
             }
         }
         let labels = random_labels(100, 0.5, 1);
-        assert_ne!(stratified_split(&labels, 0.3, 1), stratified_split(&labels, 0.3, 2));
+        assert_ne!(
+            stratified_split(&labels, 0.3, 1),
+            stratified_split(&labels, 0.3, 2)
+        );
     }
 
     #[test]
     fn bad_test_size_is_an_error() {
         for bad in [0.0, 1.0, -0.1, f64::NAN] {
-            assert!(matches!(stratified_split(&[true, false], bad, 0), Err(SplitError::InvalidTestSize(_))));
+            assert!(matches!(
+                stratified_split(&[true, false], bad, 0),
+                Err(SplitError::InvalidTestSize(_))
+            ));
         }
     }
 }

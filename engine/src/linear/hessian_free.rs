@@ -23,10 +23,18 @@ pub(crate) fn newton_cg_l2(loss: &LogLoss, tol: f64, max_iter: usize) -> Solutio
         let gnorm = norm(&gradient);
         debug!(iteration, objective, gnorm, "newton-cg l2");
         if gnorm <= tol * initial_norm {
-            return Solution { w, iterations: iteration, converged: true };
+            return Solution {
+                w,
+                iterations: iteration,
+                converged: true,
+            };
         }
         let forcing = 0.1f64.min((gnorm / initial_norm).sqrt());
-        let step = conjugate_gradient(|v| loss.hessian_times(&eval.curvature, v.view()) + v, &gradient, forcing);
+        let step = conjugate_gradient(
+            |v| loss.hessian_times(&eval.curvature, v.view()) + v,
+            &gradient,
+            forcing,
+        );
         let dz = loss.scores(step.view());
         let slope = gradient.dot(&step);
         let (ww, wp, pp) = (w.dot(&w), w.dot(&step), step.dot(&step));
@@ -42,7 +50,11 @@ pub(crate) fn newton_cg_l2(loss: &LogLoss, tol: f64, max_iter: usize) -> Solutio
             t *= 0.5;
         }
         if !accepted {
-            return Solution { w, iterations: iteration, converged: gnorm <= 1e3 * tol * initial_norm };
+            return Solution {
+                w,
+                iterations: iteration,
+                converged: gnorm <= 1e3 * tol * initial_norm,
+            };
         }
         w.scaled_add(t, &step);
         z.scaled_add(t, &dz);
@@ -50,12 +62,20 @@ pub(crate) fn newton_cg_l2(loss: &LogLoss, tol: f64, max_iter: usize) -> Solutio
         objective = 0.5 * w.dot(&w) + eval.value;
     }
     let converged = norm(&(&eval.gradient + &w)) <= tol * initial_norm;
-    Solution { w, iterations: max_iter, converged }
+    Solution {
+        w,
+        iterations: max_iter,
+        converged,
+    }
 }
 
 /// Solves A p = −g for a symmetric positive definite operator A by conjugate gradient,
 /// until ‖A p + g‖ ≤ forcing · ‖g‖ (at most 250 iterations).
-fn conjugate_gradient(apply: impl Fn(&Array1<f64>) -> Array1<f64>, g: &Array1<f64>, forcing: f64) -> Array1<f64> {
+fn conjugate_gradient(
+    apply: impl Fn(&Array1<f64>) -> Array1<f64>,
+    g: &Array1<f64>,
+    forcing: f64,
+) -> Array1<f64> {
     let mut p = Array1::zeros(g.len());
     let mut residual = g.mapv(|v| -v);
     let mut direction = residual.clone();
@@ -86,14 +106,22 @@ pub(crate) fn proximal_newton_cd_l1(loss: &LogLoss, tol: f64, max_iter: usize) -
     let mut objective = eval.value;
     let initial = l1_optimality(&w, &eval.gradient);
     if initial == 0.0 {
-        return Solution { w, iterations: 0, converged: true };
+        return Solution {
+            w,
+            iterations: 0,
+            converged: true,
+        };
     }
     let mut inner_sweeps = 1;
     for iteration in 0..max_iter {
         let optimality = l1_optimality(&w, &eval.gradient);
         debug!(iteration, objective, optimality, "proximal newton-cd l1");
         if optimality <= tol * initial {
-            return Solution { w, iterations: iteration, converged: true };
+            return Solution {
+                w,
+                iterations: iteration,
+                converged: true,
+            };
         }
         let diagonal = loss.hessian_diagonal(&eval.curvature) + 1e-12;
         let mut step = Array1::<f64>::zeros(d);
@@ -101,7 +129,10 @@ pub(crate) fn proximal_newton_cd_l1(loss: &LogLoss, tol: f64, max_iter: usize) -
         for _ in 0..inner_sweeps {
             for j in 0..d {
                 let column = loss.x.column(j);
-                let h_step = Zip::from(&column).and(&eval.curvature).and(&dz).fold(0.0, |a, &x, &c, &q| a + x * c * q);
+                let h_step = Zip::from(&column)
+                    .and(&eval.curvature)
+                    .and(&dz)
+                    .fold(0.0, |a, &x, &c, &q| a + x * c * q);
                 let slope = eval.gradient[j] + h_step + 1e-12 * step[j];
                 let current = w[j] + step[j];
                 let hjj = diagonal[j];
@@ -114,12 +145,16 @@ pub(crate) fn proximal_newton_cd_l1(loss: &LogLoss, tol: f64, max_iter: usize) -
             }
         }
         let l1 = w.iter().map(|v| v.abs()).sum::<f64>();
-        let full = Zip::from(&w).and(&step).fold(0.0, |acc, &a, &b| acc + (a + b).abs());
+        let full = Zip::from(&w)
+            .and(&step)
+            .fold(0.0, |acc, &a, &b| acc + (a + b).abs());
         let delta = eval.gradient.dot(&step) + full - l1;
         let mut t = 1.0;
         let mut accepted = negligible(delta, objective);
         for _ in 0..if accepted { 0 } else { MAX_HALVINGS } {
-            let norm1 = Zip::from(&w).and(&step).fold(0.0, |acc, &a, &b| acc + (a + t * b).abs());
+            let norm1 = Zip::from(&w)
+                .and(&step)
+                .fold(0.0, |acc, &a, &b| acc + (a + t * b).abs());
             if norm1 + loss.value_along(&z, &dz, t) <= objective + ARMIJO * t * delta {
                 accepted = true;
                 break;
@@ -127,7 +162,11 @@ pub(crate) fn proximal_newton_cd_l1(loss: &LogLoss, tol: f64, max_iter: usize) -
             t *= 0.5;
         }
         if !accepted || delta > 0.0 {
-            return Solution { w, iterations: iteration, converged: optimality <= 1e3 * tol * initial };
+            return Solution {
+                w,
+                iterations: iteration,
+                converged: optimality <= 1e3 * tol * initial,
+            };
         }
         w.scaled_add(t, &step);
         z.scaled_add(t, &dz);
@@ -136,5 +175,9 @@ pub(crate) fn proximal_newton_cd_l1(loss: &LogLoss, tol: f64, max_iter: usize) -
         inner_sweeps = (inner_sweeps + 1).min(20);
     }
     let converged = l1_optimality(&w, &eval.gradient) <= tol * initial;
-    Solution { w, iterations: max_iter, converged }
+    Solution {
+        w,
+        iterations: max_iter,
+        converged,
+    }
 }

@@ -29,7 +29,9 @@ mod params;
 #[cfg(test)]
 mod tests;
 
-pub use params::{LinearError, LogisticRegressionParams, ParamsError, Penalty, ValidLogisticRegressionParams};
+pub use params::{
+    LinearError, LogisticRegressionParams, ParamsError, Penalty, ValidLogisticRegressionParams,
+};
 
 use linfa::dataset::DatasetBase;
 use linfa::traits::{Fit, PredictInplace};
@@ -71,11 +73,20 @@ impl ValidLogisticRegressionParams {
     /// Fits the model on features `x` (n × d, typically standardised) and labels `y`
     /// (true = malicious = +1).
     pub fn fit(&self, x: ArrayView2<f64>, y: &[bool]) -> Result<LogisticRegression, LinearError> {
-        let solver = if x.ncols() <= DENSE_HESSIAN_MAX_FEATURES { Solver::DenseHessian } else { Solver::HessianFree };
+        let solver = if x.ncols() <= DENSE_HESSIAN_MAX_FEATURES {
+            Solver::DenseHessian
+        } else {
+            Solver::HessianFree
+        };
         self.fit_with(x, y, solver)
     }
 
-    pub(crate) fn fit_with(&self, x: ArrayView2<f64>, y: &[bool], solver: Solver) -> Result<LogisticRegression, LinearError> {
+    pub(crate) fn fit_with(
+        &self,
+        x: ArrayView2<f64>,
+        y: &[bool],
+        solver: Solver,
+    ) -> Result<LogisticRegression, LinearError> {
         check_training_set(x, y)?;
         let loss = LogLoss::new(x, y, self.c());
         let (tol, max_iter) = (self.tol(), self.max_iter());
@@ -83,13 +94,24 @@ impl ValidLogisticRegressionParams {
             (Penalty::L2, Solver::DenseHessian) => newton::newton_l2(&loss, tol, max_iter),
             (Penalty::L1, Solver::DenseHessian) => newton::proximal_newton_l1(&loss, tol, max_iter),
             (Penalty::L2, Solver::HessianFree) => hessian_free::newton_cg_l2(&loss, tol, max_iter),
-            (Penalty::L1, Solver::HessianFree) => hessian_free::proximal_newton_cd_l1(&loss, tol, max_iter),
+            (Penalty::L1, Solver::HessianFree) => {
+                hessian_free::proximal_newton_cd_l1(&loss, tol, max_iter)
+            }
         };
         if solution.w.iter().any(|v| !v.is_finite()) {
             return Err(LinearError::Numerical("non-finite coefficients"));
         }
-        debug!(iterations = solution.iterations, converged = solution.converged, c = self.c(), "logistic regression fitted");
-        Ok(LogisticRegression { coefficients: solution.w, iterations: solution.iterations, converged: solution.converged })
+        debug!(
+            iterations = solution.iterations,
+            converged = solution.converged,
+            c = self.c(),
+            "logistic regression fitted"
+        );
+        Ok(LogisticRegression {
+            coefficients: solution.w,
+            iterations: solution.iterations,
+            converged: solution.converged,
+        })
     }
 }
 
@@ -115,7 +137,10 @@ impl LogisticRegression {
 impl Fit<Array2<f64>, Array1<bool>, LinearError> for ValidLogisticRegressionParams {
     type Object = LogisticRegression;
 
-    fn fit(&self, dataset: &DatasetBase<Array2<f64>, Array1<bool>>) -> Result<LogisticRegression, LinearError> {
+    fn fit(
+        &self,
+        dataset: &DatasetBase<Array2<f64>, Array1<bool>>,
+    ) -> Result<LogisticRegression, LinearError> {
         let labels = dataset.targets.to_vec();
         ValidLogisticRegressionParams::fit(self, dataset.records.view(), &labels)
     }
@@ -136,7 +161,10 @@ impl<D: Data<Elem = f64>> PredictInplace<ArrayBase<D, Ix2>, Array1<bool>> for Lo
 /// Rejects training sets the solvers cannot use.
 fn check_training_set(x: ArrayView2<f64>, y: &[bool]) -> Result<(), LinearError> {
     if x.nrows() != y.len() {
-        return Err(LinearError::LengthMismatch { rows: x.nrows(), labels: y.len() });
+        return Err(LinearError::LengthMismatch {
+            rows: x.nrows(),
+            labels: y.len(),
+        });
     }
     if y.is_empty() {
         return Err(LinearError::NoRows);
@@ -157,6 +185,14 @@ fn check_training_set(x: ArrayView2<f64>, y: &[bool]) -> Result<(), LinearError>
 pub(crate) fn l1_optimality(w: &Array1<f64>, g: &Array1<f64>) -> f64 {
     w.iter()
         .zip(g)
-        .map(|(&w, &g)| if w > 0.0 { (g + 1.0).abs() } else if w < 0.0 { (g - 1.0).abs() } else { (g.abs() - 1.0).max(0.0) })
+        .map(|(&w, &g)| {
+            if w > 0.0 {
+                (g + 1.0).abs()
+            } else if w < 0.0 {
+                (g - 1.0).abs()
+            } else {
+                (g.abs() - 1.0).max(0.0)
+            }
+        })
         .sum()
 }

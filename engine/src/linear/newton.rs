@@ -26,11 +26,19 @@ pub(crate) fn newton_l2(loss: &LogLoss, tol: f64, max_iter: usize) -> Solution {
         let gnorm = norm(&gradient);
         debug!(iteration, objective, gnorm, "newton l2");
         if gnorm <= tol * initial_norm {
-            return Solution { w, iterations: iteration, converged: true };
+            return Solution {
+                w,
+                iterations: iteration,
+                converged: true,
+            };
         }
         let hessian = loss.hessian(&eval.curvature, 1.0);
         let Some(step) = cholesky_solve(hessian, &gradient.mapv(|g| -g)) else {
-            return Solution { w, iterations: iteration, converged: false };
+            return Solution {
+                w,
+                iterations: iteration,
+                converged: false,
+            };
         };
         let dz = loss.scores(step.view());
         let slope = gradient.dot(&step);
@@ -48,7 +56,11 @@ pub(crate) fn newton_l2(loss: &LogLoss, tol: f64, max_iter: usize) -> Solution {
         }
         if !accepted {
             // No decrease is measurable any more: the iterate is optimal to rounding.
-            return Solution { w, iterations: iteration, converged: gnorm <= 1e3 * tol * initial_norm };
+            return Solution {
+                w,
+                iterations: iteration,
+                converged: gnorm <= 1e3 * tol * initial_norm,
+            };
         }
         w.scaled_add(t, &step);
         z.scaled_add(t, &dz);
@@ -56,7 +68,11 @@ pub(crate) fn newton_l2(loss: &LogLoss, tol: f64, max_iter: usize) -> Solution {
         objective = 0.5 * w.dot(&w) + eval.value;
     }
     let converged = norm(&(&eval.gradient + &w)) <= tol * initial_norm;
-    Solution { w, iterations: max_iter, converged }
+    Solution {
+        w,
+        iterations: max_iter,
+        converged,
+    }
 }
 
 /// Minimises ‖w‖₁ + loss by a proximal Newton method: at each iterate, minimise the quadratic
@@ -70,26 +86,38 @@ pub(crate) fn proximal_newton_l1(loss: &LogLoss, tol: f64, max_iter: usize) -> S
     let mut objective = eval.value;
     let initial = l1_optimality(&w, &eval.gradient);
     if initial == 0.0 {
-        return Solution { w, iterations: 0, converged: true };
+        return Solution {
+            w,
+            iterations: 0,
+            converged: true,
+        };
     }
     let mut inner_tol = 1e-2;
     for iteration in 0..max_iter {
         let optimality = l1_optimality(&w, &eval.gradient);
         debug!(iteration, objective, optimality, "proximal newton l1");
         if optimality <= tol * initial {
-            return Solution { w, iterations: iteration, converged: true };
+            return Solution {
+                w,
+                iterations: iteration,
+                converged: true,
+            };
         }
         let hessian = loss.hessian(&eval.curvature, 1e-12);
         let step = quadratic_model_cd(&hessian, &eval.gradient, &w, inner_tol * optimality);
         let dz = loss.scores(step.view());
         let l1 = w.iter().map(|v| v.abs()).sum::<f64>();
         // Predicted decrease of the model's linear part, which drives the Armijo test.
-        let full = Zip::from(&w).and(&step).fold(0.0, |acc, &a, &b| acc + (a + b).abs());
+        let full = Zip::from(&w)
+            .and(&step)
+            .fold(0.0, |acc, &a, &b| acc + (a + b).abs());
         let delta = eval.gradient.dot(&step) + full - l1;
         let mut t = 1.0;
         let mut accepted = negligible(delta, objective);
         for _ in 0..if accepted { 0 } else { MAX_HALVINGS } {
-            let norm1 = Zip::from(&w).and(&step).fold(0.0, |acc, &a, &b| acc + (a + t * b).abs());
+            let norm1 = Zip::from(&w)
+                .and(&step)
+                .fold(0.0, |acc, &a, &b| acc + (a + t * b).abs());
             let trial = norm1 + loss.value_along(&z, &dz, t);
             if trial <= objective + ARMIJO * t * delta {
                 accepted = true;
@@ -98,7 +126,11 @@ pub(crate) fn proximal_newton_l1(loss: &LogLoss, tol: f64, max_iter: usize) -> S
             t *= 0.5;
         }
         if !accepted || delta > 0.0 {
-            return Solution { w, iterations: iteration, converged: optimality <= 1e3 * tol * initial };
+            return Solution {
+                w,
+                iterations: iteration,
+                converged: optimality <= 1e3 * tol * initial,
+            };
         }
         w.scaled_add(t, &step);
         z.scaled_add(t, &dz);
@@ -107,12 +139,21 @@ pub(crate) fn proximal_newton_l1(loss: &LogLoss, tol: f64, max_iter: usize) -> S
         inner_tol = (inner_tol * 0.1).max(1e-3 * tol);
     }
     let converged = l1_optimality(&w, &eval.gradient) <= tol * initial;
-    Solution { w, iterations: max_iter, converged }
+    Solution {
+        w,
+        iterations: max_iter,
+        converged,
+    }
 }
 
 /// Minimises gᵀΔ + ½ΔᵀHΔ + ‖w + Δ‖₁ over Δ by cyclic coordinate descent, until a sweep's
 /// largest change, weighted by the diagonal, is below `tolerance` (at most 1,000 sweeps).
-fn quadratic_model_cd(h: &Array2<f64>, g: &Array1<f64>, w: &Array1<f64>, tolerance: f64) -> Array1<f64> {
+fn quadratic_model_cd(
+    h: &Array2<f64>,
+    g: &Array1<f64>,
+    w: &Array1<f64>,
+    tolerance: f64,
+) -> Array1<f64> {
     let d = w.len();
     let mut step = Array1::<f64>::zeros(d);
     // H Δ, kept up to date.

@@ -62,7 +62,12 @@ impl<'a> LogLoss<'a> {
     /// Builds the term from boolean labels (true = +1).
     pub fn new(x: ArrayView2<'a, f64>, labels: &[bool], c: f64) -> Self {
         let y = labels.iter().map(|&l| if l { 1.0 } else { -1.0 }).collect();
-        LogLoss { sparse: ShiftedSparse::build(x), x, y, c }
+        LogLoss {
+            sparse: ShiftedSparse::build(x),
+            x,
+            y,
+            c,
+        }
     }
 
     /// Returns z = X w.
@@ -72,7 +77,12 @@ impl<'a> LogLoss<'a> {
 
     /// Returns the value at the scores `z + step · dz`, without allocating.
     pub fn value_along(&self, z: &Array1<f64>, dz: &Array1<f64>, step: f64) -> f64 {
-        let sum: f64 = z.iter().zip(dz).zip(&self.y).map(|((&z, &dz), &y)| log_loss(y * (z + step * dz))).sum();
+        let sum: f64 = z
+            .iter()
+            .zip(dz)
+            .zip(&self.y)
+            .map(|((&z, &dz), &y)| log_loss(y * (z + step * dz)))
+            .sum();
         self.c * sum
     }
 
@@ -97,7 +107,11 @@ impl<'a> LogLoss<'a> {
                 gradient.scaled_add(r, &row);
             }
         }
-        Evaluation { value: self.c * value, gradient, curvature }
+        Evaluation {
+            value: self.c * value,
+            gradient,
+            curvature,
+        }
     }
 
     /// Returns the d × d Hessian Xᵀ diag(curvature) X plus `ridge` on the diagonal.
@@ -110,12 +124,16 @@ impl<'a> LogLoss<'a> {
         if let Some(sparse) = &self.sparse {
             return sparse.hessian(curvature, 1e-10 * max, ridge);
         }
-        let keep: Vec<usize> = (0..curvature.len()).filter(|&i| curvature[i] > 1e-10 * max).collect();
+        let keep: Vec<usize> = (0..curvature.len())
+            .filter(|&i| curvature[i] > 1e-10 * max)
+            .collect();
         let d = self.x.ncols();
         let mut scaled = Array2::zeros((keep.len(), d));
         for (k, &i) in keep.iter().enumerate() {
             let s = curvature[i].sqrt();
-            scaled.row_mut(k).zip_mut_with(&self.x.row(i), |a, &b| *a = s * b);
+            scaled
+                .row_mut(k)
+                .zip_mut_with(&self.x.row(i), |a, &b| *a = s * b);
         }
         let mut h = scaled.t().dot(&scaled);
         h.diag_mut().mapv_inplace(|v| v + ridge);
@@ -141,12 +159,25 @@ impl ShiftedSparse {
         if n == 0 || d == 0 {
             return None;
         }
-        let offsets: Vec<f64> = x.columns().into_iter().map(|col| majority_vote(col.iter().copied())).collect();
-        let nonzeros = x.rows().into_iter().map(|row| row.iter().zip(&offsets).filter(|(&v, &m)| v != m).count()).sum::<usize>();
+        let offsets: Vec<f64> = x
+            .columns()
+            .into_iter()
+            .map(|col| majority_vote(col.iter().copied()))
+            .collect();
+        let nonzeros = x
+            .rows()
+            .into_iter()
+            .map(|row| row.iter().zip(&offsets).filter(|(&v, &m)| v != m).count())
+            .sum::<usize>();
         if nonzeros as f64 > SPARSE_HESSIAN_MAX_DENSITY * (n * d) as f64 {
             return None;
         }
-        let mut sparse = ShiftedSparse { offsets, row_starts: Vec::with_capacity(n + 1), columns: Vec::with_capacity(nonzeros), values: Vec::with_capacity(nonzeros) };
+        let mut sparse = ShiftedSparse {
+            offsets,
+            row_starts: Vec::with_capacity(n + 1),
+            columns: Vec::with_capacity(nonzeros),
+            values: Vec::with_capacity(nonzeros),
+        };
         sparse.row_starts.push(0);
         for row in x.rows() {
             for (j, (&v, &m)) in row.iter().zip(&sparse.offsets).enumerate() {
@@ -184,7 +215,11 @@ impl ShiftedSparse {
         }
         let m = &self.offsets;
         Array2::from_shape_fn((d, d), |(a, b)| {
-            let s = if a <= b { upper[a * d + b] } else { upper[b * d + a] };
+            let s = if a <= b {
+                upper[a * d + b]
+            } else {
+                upper[b * d + a]
+            };
             let diagonal = if a == b { ridge } else { 0.0 };
             s + u[a] * m[b] + m[a] * u[b] + total * m[a] * m[b] + diagonal
         })

@@ -79,14 +79,23 @@ pub enum LinearError {
 
 impl Default for LogisticRegressionParams {
     fn default() -> Self {
-        LogisticRegressionParams { c: 1.0, penalty: Penalty::L2, tol: 1e-8, max_iter: 100 }
+        LogisticRegressionParams {
+            c: 1.0,
+            penalty: Penalty::L2,
+            tol: 1e-8,
+            max_iter: 100,
+        }
     }
 }
 
 impl LogisticRegressionParams {
     /// Default parameters (tol 1e-8, 100 iterations) with the given `c` and `penalty`.
     pub fn new(c: f64, penalty: Penalty) -> Self {
-        LogisticRegressionParams { c, penalty, ..Default::default() }
+        LogisticRegressionParams {
+            c,
+            penalty,
+            ..Default::default()
+        }
     }
 
     /// Validates the hyperparameters.

@@ -34,12 +34,21 @@ fn sklearn_coefficients() -> Vec<(Penalty, f64, [f64; 4])> {
 fn both_solver_families_match_sklearn() {
     let (x, y) = fixture();
     for (penalty, c, expected) in sklearn_coefficients() {
-        let params = LogisticRegressionParams { tol: 1e-10, ..LogisticRegressionParams::new(c, penalty) }.check().unwrap();
+        let params = LogisticRegressionParams {
+            tol: 1e-10,
+            ..LogisticRegressionParams::new(c, penalty)
+        }
+        .check()
+        .unwrap();
         for solver in [Solver::DenseHessian, Solver::HessianFree] {
             let model = params.fit_with(x.view(), &y, solver).unwrap();
             assert!(model.converged, "{penalty:?} C={c} {solver:?}");
             // liblinear's own solution is exact to about 1e-7 at tol 1e-10.
-            assert_abs_diff_eq!(model.coefficients, Array1::from(expected.to_vec()), epsilon = 1e-5);
+            assert_abs_diff_eq!(
+                model.coefficients,
+                Array1::from(expected.to_vec()),
+                epsilon = 1e-5
+            );
         }
     }
 }
@@ -49,11 +58,21 @@ fn l2_gradient_vanishes_and_l1_subgradient_conditions_hold() {
     let (x, y) = fixture();
     let c = 1.0;
     let loss = objective::LogLoss::new(x.view(), &y, c);
-    let l2 = LogisticRegressionParams { tol: 1e-12, ..LogisticRegressionParams::new(c, Penalty::L2) }.fit(x.view(), &y).unwrap();
+    let l2 = LogisticRegressionParams {
+        tol: 1e-12,
+        ..LogisticRegressionParams::new(c, Penalty::L2)
+    }
+    .fit(x.view(), &y)
+    .unwrap();
     let eval = loss.evaluate(&loss.scores(l2.coefficients.view()));
     let gradient = &eval.gradient + &l2.coefficients;
     assert!(newton::norm(&gradient) < 1e-8);
-    let l1 = LogisticRegressionParams { tol: 1e-12, ..LogisticRegressionParams::new(c, Penalty::L1) }.fit(x.view(), &y).unwrap();
+    let l1 = LogisticRegressionParams {
+        tol: 1e-12,
+        ..LogisticRegressionParams::new(c, Penalty::L1)
+    }
+    .fit(x.view(), &y)
+    .unwrap();
     let eval = loss.evaluate(&loss.scores(l1.coefficients.view()));
     assert!(l1_optimality(&l1.coefficients, &eval.gradient) < 1e-8);
 }
@@ -64,11 +83,17 @@ fn probability_is_that_of_the_positive_class() {
     // majority-class probability would be high on the left.
     let x = array![[-2.0], [-1.5], [-1.0], [-0.5], [-0.2], [0.4], [1.0], [2.0]];
     let y = [false, false, false, false, true, false, true, true];
-    let model = LogisticRegressionParams::new(1.0, Penalty::L2).fit(x.view(), &y).unwrap();
+    let model = LogisticRegressionParams::new(1.0, Penalty::L2)
+        .fit(x.view(), &y)
+        .unwrap();
     assert!(model.coefficients[0] > 0.0);
     let p = model.predict_proba(array![[-3.0], [3.0]].view());
     assert!(p[0] < 0.1 && p[1] > 0.9, "{p}");
-    assert_abs_diff_eq!(p[1], sigmoid(model.decision_function(array![[3.0]].view())[0]), epsilon = 1e-15);
+    assert_abs_diff_eq!(
+        p[1],
+        sigmoid(model.decision_function(array![[3.0]].view())[0]),
+        epsilon = 1e-15
+    );
     let predicted: Array1<bool> = model.predict(&array![[-3.0], [3.0]]);
     assert_eq!(predicted, array![false, true]);
 }
@@ -76,7 +101,9 @@ fn probability_is_that_of_the_positive_class() {
 #[test]
 fn linfa_fit_trait_gives_the_same_model() {
     let (x, y) = fixture();
-    let params = LogisticRegressionParams::new(1.0, Penalty::L1).check().unwrap();
+    let params = LogisticRegressionParams::new(1.0, Penalty::L1)
+        .check()
+        .unwrap();
     let direct = params.fit(x.view(), &y).unwrap();
     let dataset = DatasetBase::new(x, Array1::from(y));
     let via_trait = Fit::fit(&params, &dataset).unwrap();
@@ -86,10 +113,30 @@ fn linfa_fit_trait_gives_the_same_model() {
 #[test]
 fn bad_params_name_the_parameter() {
     let base = LogisticRegressionParams::new(1.0, Penalty::L2);
-    assert_eq!(LogisticRegressionParams { c: 0.0, ..base }.check(), Err(ParamsError::C(0.0)));
-    assert!(matches!(LogisticRegressionParams { c: f64::NAN, ..base }.check(), Err(ParamsError::C(_))));
-    assert_eq!(LogisticRegressionParams { tol: 1.5, ..base }.check(), Err(ParamsError::Tol(1.5)));
-    assert_eq!(LogisticRegressionParams { max_iter: 0, ..base }.check(), Err(ParamsError::MaxIter));
+    assert_eq!(
+        LogisticRegressionParams { c: 0.0, ..base }.check(),
+        Err(ParamsError::C(0.0))
+    );
+    assert!(matches!(
+        LogisticRegressionParams {
+            c: f64::NAN,
+            ..base
+        }
+        .check(),
+        Err(ParamsError::C(_))
+    ));
+    assert_eq!(
+        LogisticRegressionParams { tol: 1.5, ..base }.check(),
+        Err(ParamsError::Tol(1.5))
+    );
+    assert_eq!(
+        LogisticRegressionParams {
+            max_iter: 0,
+            ..base
+        }
+        .check(),
+        Err(ParamsError::MaxIter)
+    );
     assert!(ParamsError::C(-1.0).to_string().starts_with("c must be"));
 }
 
@@ -97,23 +144,42 @@ fn bad_params_name_the_parameter() {
 fn degenerate_training_sets_are_errors() {
     let params = LogisticRegressionParams::new(1.0, Penalty::L1);
     let x = array![[1.0], [2.0]];
-    assert!(matches!(params.fit(x.view(), &[true, true]), Err(LinearError::SingleClass("malicious"))));
-    assert!(matches!(params.fit(x.view(), &[false, false]), Err(LinearError::SingleClass("benign"))));
-    assert!(matches!(params.fit(Array2::zeros((0, 3)).view(), &[]), Err(LinearError::NoRows)));
-    assert!(matches!(params.fit(x.view(), &[true]), Err(LinearError::LengthMismatch { rows: 2, labels: 1 })));
+    assert!(matches!(
+        params.fit(x.view(), &[true, true]),
+        Err(LinearError::SingleClass("malicious"))
+    ));
+    assert!(matches!(
+        params.fit(x.view(), &[false, false]),
+        Err(LinearError::SingleClass("benign"))
+    ));
+    assert!(matches!(
+        params.fit(Array2::zeros((0, 3)).view(), &[]),
+        Err(LinearError::NoRows)
+    ));
+    assert!(matches!(
+        params.fit(x.view(), &[true]),
+        Err(LinearError::LengthMismatch { rows: 2, labels: 1 })
+    ));
     let bad = array![[1.0], [f64::INFINITY]];
-    assert!(matches!(params.fit(bad.view(), &[true, false]), Err(LinearError::NonFinite)));
+    assert!(matches!(
+        params.fit(bad.view(), &[true, false]),
+        Err(LinearError::NonFinite)
+    ));
 }
 
 #[test]
 fn strong_l1_penalty_gives_zero_weights_and_separable_data_stays_finite() {
     let (x, y) = fixture();
-    let model = LogisticRegressionParams::new(1e-4, Penalty::L1).fit(x.view(), &y).unwrap();
+    let model = LogisticRegressionParams::new(1e-4, Penalty::L1)
+        .fit(x.view(), &y)
+        .unwrap();
     assert_eq!(model.coefficients, Array1::<f64>::zeros(4));
     assert!(model.converged);
     // Separable data: the L2 optimum is finite and the solver gets there.
     let x = array![[-2.0], [-1.0], [1.0], [2.0]];
-    let model = LogisticRegressionParams::new(1e3, Penalty::L2).fit(x.view(), &[false, false, true, true]).unwrap();
+    let model = LogisticRegressionParams::new(1e3, Penalty::L2)
+        .fit(x.view(), &[false, false, true, true])
+        .unwrap();
     assert!(model.converged && model.coefficients[0].is_finite() && model.coefficients[0] > 0.0);
 }
 
@@ -131,7 +197,13 @@ fn loss_and_sigmoid_are_stable() {
 #[test]
 fn shifted_sparse_hessian_equals_the_dense_product() {
     // Mostly-constant columns (so the sparse form is used) with a few departures.
-    let x = Array2::from_shape_fn((60, 5), |(i, j)| if (i * 7 + j * 3) % 11 == 0 { 1.0 + j as f64 * 0.5 } else { -0.25 * j as f64 });
+    let x = Array2::from_shape_fn((60, 5), |(i, j)| {
+        if (i * 7 + j * 3) % 11 == 0 {
+            1.0 + j as f64 * 0.5
+        } else {
+            -0.25 * j as f64
+        }
+    });
     let y: Vec<bool> = (0..60).map(|i| i % 3 == 0).collect();
     let loss = objective::LogLoss::new(x.view(), &y, 2.0);
     let eval = loss.evaluate(&loss.scores(Array1::from(vec![0.3, -0.2, 0.5, 0.1, -0.4]).view()));

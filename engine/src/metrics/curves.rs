@@ -55,7 +55,12 @@ pub fn far_dr_curve(labels: &[bool], scores: &[f64]) -> Option<Curve> {
 /// gives empty counts.
 pub fn histogram(probas: &[f64], labels: &[Option<bool>], bins: usize) -> Histogram {
     let edges: Vec<f64> = (0..=bins).map(|i| i as f64 / bins as f64).collect();
-    let mut h = Histogram { benign: vec![0; bins], malicious: vec![0; bins], unlabelled: vec![0; bins], edges };
+    let mut h = Histogram {
+        benign: vec![0; bins],
+        malicious: vec![0; bins],
+        unlabelled: vec![0; bins],
+        edges,
+    };
     if bins == 0 {
         return h;
     }
@@ -92,7 +97,12 @@ fn sweep(labels: &[bool], scores: &[f64], x_of: impl Fn(&Confusion) -> f64) -> O
     }
     let mut order: Vec<usize> = (0..scores.len()).collect();
     order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
-    let mut confusion = Confusion { tp: 0, fp: 0, tn: n_neg, fn_: n_pos };
+    let mut confusion = Confusion {
+        tp: 0,
+        fp: 0,
+        tn: n_neg,
+        fn_: n_pos,
+    };
     let mut curve = Curve::default();
     let push = |c: &Confusion, threshold: f64, curve: &mut Curve| {
         curve.x.push(x_of(c));

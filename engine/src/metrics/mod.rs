@@ -75,7 +75,13 @@ impl Confusion {
 
     /// Derives the indicators (0 where a denominator is 0).
     pub fn indicators(&self) -> Indicators {
-        let ratio = |num: usize, den: usize| if den == 0 { 0.0 } else { num as f64 / den as f64 };
+        let ratio = |num: usize, den: usize| {
+            if den == 0 {
+                0.0
+            } else {
+                num as f64 / den as f64
+            }
+        };
         let detection_rate = ratio(self.tp, self.tp + self.fn_);
         let precision = ratio(self.tp, self.tp + self.fp);
         let f_score = if precision + detection_rate > 0.0 {
@@ -128,7 +134,11 @@ pub fn roc_auc(labels: &[bool], scores: &[f64]) -> Option<f64> {
 
 /// Computes the confusion and indicators at each of `thresholds`, which must be sorted
 /// ascending, in one pass over the sorted scores.
-pub fn indicators_at_thresholds(labels: &[bool], scores: &[f64], thresholds: &[f64]) -> Vec<ThresholdPoint> {
+pub fn indicators_at_thresholds(
+    labels: &[bool],
+    scores: &[f64],
+    thresholds: &[f64],
+) -> Vec<ThresholdPoint> {
     let n = labels.len().min(scores.len());
     let (labels, scores) = (&labels[..n], &scores[..n]);
     let order = sorted_order(scores);
@@ -146,8 +156,17 @@ pub fn indicators_at_thresholds(labels: &[bool], scores: &[f64], thresholds: &[f
             }
             next += 1;
         }
-        let confusion = Confusion { tp: n_pos - pos_below, fn_: pos_below, fp: n_neg - neg_below, tn: neg_below };
-        points.push(ThresholdPoint { threshold, confusion, indicators: confusion.indicators() });
+        let confusion = Confusion {
+            tp: n_pos - pos_below,
+            fn_: pos_below,
+            fp: n_neg - neg_below,
+            tn: neg_below,
+        };
+        points.push(ThresholdPoint {
+            threshold,
+            confusion,
+            indicators: confusion.indicators(),
+        });
     }
     points
 }
@@ -163,7 +182,9 @@ fn sorted_order(scores: &[f64]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..scores.len()).collect();
     order.sort_by(|&a, &b| {
         let (x, y) = (scores[a], scores[b]);
-        (!x.is_nan()).cmp(&!y.is_nan()).then(x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal))
+        (!x.is_nan())
+            .cmp(&!y.is_nan())
+            .then(x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal))
     });
     order
 }

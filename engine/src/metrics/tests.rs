@@ -18,7 +18,11 @@ const SCORES: [f64; 5] = [0.9, 0.8, 0.4, 0.4, 0.1];
 
 #[test]
 fn auc_of_the_hand_example() {
-    assert_abs_diff_eq!(roc_auc(&LABELS, &SCORES).unwrap(), 2.5 / 6.0, epsilon = 1e-15);
+    assert_abs_diff_eq!(
+        roc_auc(&LABELS, &SCORES).unwrap(),
+        2.5 / 6.0,
+        epsilon = 1e-15
+    );
 }
 
 #[test]
@@ -36,7 +40,15 @@ fn auc_orientation_and_degenerate_cases() {
 fn confusion_and_indicators_of_the_hand_example() {
     for threshold in [0.5, 0.4] {
         let c = Confusion::at_threshold(&LABELS, &SCORES, threshold);
-        assert_eq!(c, Confusion { tp: 1, fp: 1, tn: 1, fn_: 2 });
+        assert_eq!(
+            c,
+            Confusion {
+                tp: 1,
+                fp: 1,
+                tn: 1,
+                fn_: 2
+            }
+        );
         let i = c.indicators();
         assert_abs_diff_eq!(i.detection_rate, 1.0 / 3.0, epsilon = 1e-15);
         assert_abs_diff_eq!(i.false_alarm_rate, 0.5, epsilon = 1e-15);
@@ -45,13 +57,33 @@ fn confusion_and_indicators_of_the_hand_example() {
         assert_abs_diff_eq!(i.false_positive_rate, 0.5, epsilon = 1e-15);
         assert_abs_diff_eq!(i.accuracy, 0.4, epsilon = 1e-15);
     }
-    assert_eq!(Confusion::at_threshold(&LABELS, &SCORES, 0.39), Confusion { tp: 2, fp: 2, tn: 0, fn_: 1 });
+    assert_eq!(
+        Confusion::at_threshold(&LABELS, &SCORES, 0.39),
+        Confusion {
+            tp: 2,
+            fp: 2,
+            tn: 0,
+            fn_: 1
+        }
+    );
 }
 
 #[test]
 fn empty_denominators_give_zero() {
-    let nothing_flagged = Confusion { tp: 0, fp: 0, tn: 3, fn_: 0 }.indicators();
-    assert_eq!(nothing_flagged, Indicators { accuracy: 1.0, ..Indicators::default() });
+    let nothing_flagged = Confusion {
+        tp: 0,
+        fp: 0,
+        tn: 3,
+        fn_: 0,
+    }
+    .indicators();
+    assert_eq!(
+        nothing_flagged,
+        Indicators {
+            accuracy: 1.0,
+            ..Indicators::default()
+        }
+    );
     assert_eq!(Confusion::default().indicators(), Indicators::default());
 }
 
@@ -60,13 +92,18 @@ fn one_pass_thresholds_match_direct_counts() {
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     let labels: Vec<bool> = (0..500).map(|_| rng.gen_bool(0.4)).collect();
     // Scores on a 1/100 grid, so many sit exactly on a threshold.
-    let mut scores: Vec<f64> = (0..500).map(|_| rng.gen_range(0..=100) as f64 / 100.0).collect();
+    let mut scores: Vec<f64> = (0..500)
+        .map(|_| rng.gen_range(0..=100) as f64 / 100.0)
+        .collect();
     scores[7] = f64::NAN;
     let points = indicators_at_percent_thresholds(&labels, &scores);
     assert_eq!(points.len(), 101);
     for (t, point) in points.iter().enumerate() {
         assert_eq!(point.threshold, t as f64 / 100.0);
-        assert_eq!(point.confusion, Confusion::at_threshold(&labels, &scores, point.threshold));
+        assert_eq!(
+            point.confusion,
+            Confusion::at_threshold(&labels, &scores, point.threshold)
+        );
         assert_eq!(point.indicators, point.confusion.indicators());
     }
 }
@@ -120,7 +157,16 @@ fn auc_and_roc_match_sklearn_with_ties() {
 #[test]
 fn histogram_bins_by_label() {
     let probas = [0.0, 0.1, 0.3, 0.95, 1.0, 0.7, 0.6, f64::NAN];
-    let labels = [Some(false), Some(true), None, Some(true), Some(true), Some(false), None, Some(true)];
+    let labels = [
+        Some(false),
+        Some(true),
+        None,
+        Some(true),
+        Some(true),
+        Some(false),
+        None,
+        Some(true),
+    ];
     let h = histogram(&probas, &labels, 10);
     assert_eq!(h.edges.len(), 11);
     assert_eq!(h.edges[3], 0.3);
