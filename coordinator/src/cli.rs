@@ -189,7 +189,10 @@ impl DiademArgs {
     /// The job spec these arguments describe (validated later, once, by the spec itself).
     pub fn to_spec(&self) -> DiademSpec {
         let model = match &self.model {
-            ModelCommand::LogisticRegression { regularization, penalty } => ModelSpec::LogisticRegression {
+            ModelCommand::LogisticRegression {
+                regularization,
+                penalty,
+            } => ModelSpec::LogisticRegression {
                 c: regularization.clone(),
                 penalty: penalty
                     .iter()
@@ -205,10 +208,12 @@ impl DiademArgs {
             file => AnnotationsSource::File(file.to_string()),
         };
         let validation = match self.validation_mode {
-            ValidationMode::RandomSplit => ValidationSpec::RandomSplit { test_size: self.test_size },
-            ValidationMode::ValidationDatasets => {
-                ValidationSpec::ValidationDatasets { datasets: self.validation_datasets.clone() }
-            }
+            ValidationMode::RandomSplit => ValidationSpec::RandomSplit {
+                test_size: self.test_size,
+            },
+            ValidationMode::ValidationDatasets => ValidationSpec::ValidationDatasets {
+                datasets: self.validation_datasets.clone(),
+            },
         };
         DiademSpec {
             project: self.project.clone(),
@@ -231,7 +236,11 @@ impl DiademArgs {
 
 fn settings(cli: &Cli, extra: Overrides) -> anyhow::Result<Settings> {
     let env: HashMap<String, String> = std::env::vars().collect();
-    let overrides = Overrides { config: cli.config.clone(), data_dir: cli.data_dir.clone(), ..extra };
+    let overrides = Overrides {
+        config: cli.config.clone(),
+        data_dir: cli.data_dir.clone(),
+        ..extra
+    };
     config::load(&overrides, &env)
 }
 
@@ -259,7 +268,9 @@ fn demo_input_dir(given: Option<PathBuf>) -> PathBuf {
     if local.join("NSL-KDD").join("train20").is_dir() {
         return local;
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("data")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("data")
 }
 
 /// The demo's DIADEM spec: LogisticRegression trained on NSL-KDD train20, validated on test.
@@ -270,7 +281,9 @@ pub fn demo_spec() -> DiademSpec {
         exp_name: None,
         model: ModelSpec::default_logistic_regression(),
         annotations: AnnotationsSource::GroundTruth,
-        validation: ValidationSpec::ValidationDatasets { datasets: vec!["test".into()] },
+        validation: ValidationSpec::ValidationDatasets {
+            datasets: vec!["test".into()],
+        },
         num_folds: 4,
         objective: Objective::RocAuc,
         seed: 0,
@@ -296,7 +309,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = settings(&cli, Overrides::default())?;
             let input = datasets_input(&args.input_dir, &args.project, &args.dataset);
             let started = std::time::Instant::now();
-            let manifest = datasets::ingest(&settings.paths, &input, &args.project, &args.dataset, args.shard_rows)?;
+            let manifest = datasets::ingest(
+                &settings.paths,
+                &input,
+                &args.project,
+                &args.dataset,
+                args.shard_rows,
+            )?;
             let seconds = started.elapsed().as_secs_f64();
             let dir = datasets::ingested_dataset_dir(&settings.paths, &args.project, &args.dataset);
             if args.json {
@@ -321,8 +340,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Diadem(args) => {
-            let settings = settings(&cli, Overrides { input_dir: args.input_dir.clone(), ..Default::default() })?;
-            let outcome = embedded::run_diadem(&settings.paths, args.to_spec(), workers(args.n_jobs)?).await?;
+            let settings = settings(
+                &cli,
+                Overrides {
+                    input_dir: args.input_dir.clone(),
+                    ..Default::default()
+                },
+            )?;
+            let outcome =
+                embedded::run_diadem(&settings.paths, args.to_spec(), workers(args.n_jobs)?)
+                    .await?;
             let url = settings.experiment_url(outcome.experiment_id);
             if args.json {
                 print_stdout(&format!("{}\n", report::diadem_json(&outcome, &url)))?;
@@ -332,24 +359,40 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Dashboard(args) => {
-            let settings = settings(&cli, Overrides { host: args.host, port: args.port, ..Default::default() })?;
+            let settings = settings(
+                &cli,
+                Overrides {
+                    host: args.host,
+                    port: args.port,
+                    ..Default::default()
+                },
+            )?;
             serve_dashboard(&settings).await
         }
         Command::Demo(args) => {
             let input_dir = demo_input_dir(args.input_dir.clone());
             let settings = settings(
                 &cli,
-                Overrides { input_dir: Some(input_dir), host: args.host, port: args.port, ..Default::default() },
+                Overrides {
+                    input_dir: Some(input_dir),
+                    host: args.host,
+                    port: args.port,
+                    ..Default::default()
+                },
             )?;
-            let outcome = embedded::run_diadem(&settings.paths, demo_spec(), embedded::default_workers())
-                .await
-                .context("running the demo")?;
+            let outcome =
+                embedded::run_diadem(&settings.paths, demo_spec(), embedded::default_workers())
+                    .await
+                    .context("running the demo")?;
             let url = settings.experiment_url(outcome.experiment_id);
             print_stdout(&report::diadem_text(&outcome, &url))?;
             if args.no_serve {
                 return Ok(());
             }
-            print_stdout(&format!("serving the dashboard on {} (Ctrl-C to stop)\n", settings.dashboard_url()))?;
+            print_stdout(&format!(
+                "serving the dashboard on {} (Ctrl-C to stop)\n",
+                settings.dashboard_url()
+            ))?;
             serve_dashboard(&settings).await
         }
     }
@@ -367,25 +410,56 @@ mod tests {
     #[test]
     fn options_work_before_and_after_the_model_class() {
         let cli = Cli::try_parse_from([
-            "secuml", "diadem", "NSL-KDD", "train20", "--seed", "3", "LogisticRegression", "--validation-mode",
-            "ValidationDatasets", "--validation-datasets", "test", "--regularization", "1", "10",
+            "secuml",
+            "diadem",
+            "NSL-KDD",
+            "train20",
+            "--seed",
+            "3",
+            "LogisticRegression",
+            "--validation-mode",
+            "ValidationDatasets",
+            "--validation-datasets",
+            "test",
+            "--regularization",
+            "1",
+            "10",
         ])
         .unwrap();
-        let Command::Diadem(args) = cli.command else { panic!("not diadem") };
+        let Command::Diadem(args) = cli.command else {
+            panic!("not diadem")
+        };
         let spec = args.to_spec();
         assert_eq!(spec.seed, 3);
-        assert_eq!(spec.validation, ValidationSpec::ValidationDatasets { datasets: vec!["test".into()] });
-        assert_eq!(spec.model, ModelSpec::LogisticRegression { c: vec![1.0, 10.0], penalty: vec![Penalty::L1, Penalty::L2] });
+        assert_eq!(
+            spec.validation,
+            ValidationSpec::ValidationDatasets {
+                datasets: vec!["test".into()]
+            }
+        );
+        assert_eq!(
+            spec.model,
+            ModelSpec::LogisticRegression {
+                c: vec![1.0, 10.0],
+                penalty: vec![Penalty::L1, Penalty::L2]
+            }
+        );
         assert_eq!(spec.annotations, AnnotationsSource::GroundTruth);
     }
 
     #[test]
     fn defaults_are_secuml_defaults() {
-        let cli = Cli::try_parse_from(["secuml", "diadem", "p", "d", "LogisticRegression"]).unwrap();
-        let Command::Diadem(args) = cli.command else { panic!("not diadem") };
+        let cli =
+            Cli::try_parse_from(["secuml", "diadem", "p", "d", "LogisticRegression"]).unwrap();
+        let Command::Diadem(args) = cli.command else {
+            panic!("not diadem")
+        };
         let spec = args.to_spec();
         assert_eq!(spec.model, ModelSpec::default_logistic_regression());
-        assert_eq!(spec.validation, ValidationSpec::RandomSplit { test_size: 0.1 });
+        assert_eq!(
+            spec.validation,
+            ValidationSpec::RandomSplit { test_size: 0.1 }
+        );
         assert_eq!(spec.num_folds, 4);
         assert_eq!(spec.detection_threshold, 0.5);
         assert_eq!(args.n_jobs, -1);
@@ -393,8 +467,26 @@ mod tests {
 
     #[test]
     fn unknown_modes_and_bad_numbers_are_refused() {
-        assert!(Cli::try_parse_from(["secuml", "diadem", "p", "d", "LogisticRegression", "--validation-mode", "Nope"]).is_err());
-        assert!(Cli::try_parse_from(["secuml", "diadem", "p", "d", "LogisticRegression", "--test-size", "x"]).is_err());
+        assert!(Cli::try_parse_from([
+            "secuml",
+            "diadem",
+            "p",
+            "d",
+            "LogisticRegression",
+            "--validation-mode",
+            "Nope"
+        ])
+        .is_err());
+        assert!(Cli::try_parse_from([
+            "secuml",
+            "diadem",
+            "p",
+            "d",
+            "LogisticRegression",
+            "--test-size",
+            "x"
+        ])
+        .is_err());
         assert!(workers(0).is_err());
     }
 }

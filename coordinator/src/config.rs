@@ -102,22 +102,32 @@ pub struct Overrides {
 /// Default data folder: `<user data dir>/secuml` (e.g. `~/.local/share/secuml`),
 /// or `./secuml-data` when the system has no user data directory.
 pub fn default_data_dir() -> PathBuf {
-    dirs::data_dir().map(|d| d.join("secuml")).unwrap_or_else(|| PathBuf::from("secuml-data"))
+    dirs::data_dir()
+        .map(|d| d.join("secuml"))
+        .unwrap_or_else(|| PathBuf::from("secuml-data"))
 }
 
 fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading config file {}", path.display()))?;
     let config: FileConfig =
         toml::from_str(&text).with_context(|| format!("parsing config file {}", path.display()))?;
     if config.version != 1 {
-        bail!("config file {}: `version` is {}, expected 1", path.display(), config.version);
+        bail!(
+            "config file {}: `version` is {}, expected 1",
+            path.display(),
+            config.version
+        );
     }
     Ok(config)
 }
 
 /// Resolves the settings; `env` is the process environment (a map, so tests never touch it).
 pub fn load(overrides: &Overrides, env: &HashMap<String, String>) -> anyhow::Result<Settings> {
-    let config_path = overrides.config.clone().or_else(|| env.get(env_vars::CONFIG).map(PathBuf::from));
+    let config_path = overrides
+        .config
+        .clone()
+        .or_else(|| env.get(env_vars::CONFIG).map(PathBuf::from));
     let file = match config_path {
         Some(path) => read_file_config(&path)?,
         None => FileConfig::default(),
@@ -137,15 +147,26 @@ pub fn load(overrides: &Overrides, env: &HashMap<String, String>) -> anyhow::Res
         .unwrap_or_else(default_data_dir);
     let host = match (overrides.host, env.get(env_vars::HOST)) {
         (Some(h), _) => h,
-        (None, Some(h)) => h.parse().with_context(|| format!("{}: `{h}` is not an IP address", env_vars::HOST))?,
+        (None, Some(h)) => h
+            .parse()
+            .with_context(|| format!("{}: `{h}` is not an IP address", env_vars::HOST))?,
         (None, None) => file.host.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)),
     };
     let port = match (overrides.port, env.get(env_vars::PORT)) {
         (Some(p), _) => p,
-        (None, Some(p)) => p.parse().with_context(|| format!("{}: `{p}` is not a port number", env_vars::PORT))?,
+        (None, Some(p)) => p
+            .parse()
+            .with_context(|| format!("{}: `{p}` is not a port number", env_vars::PORT))?,
         (None, None) => file.port.unwrap_or(8080),
     };
-    Ok(Settings { paths: Paths { input_dir, data_dir }, host, port })
+    Ok(Settings {
+        paths: Paths {
+            input_dir,
+            data_dir,
+        },
+        host,
+        port,
+    })
 }
 
 #[cfg(test)]
@@ -153,7 +174,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -162,14 +186,20 @@ mod tests {
         let file = dir.path().join("secuml.toml");
         std::fs::write(&file, "version = 1\ninput_data_dir = \"/from/file\"\ndata_dir = \"/data/file\"\nport = 9000\n")
             .unwrap();
-        let overrides = Overrides { config: Some(file.clone()), ..Default::default() };
+        let overrides = Overrides {
+            config: Some(file.clone()),
+            ..Default::default()
+        };
         let s = load(&overrides, &env(&[])).unwrap();
         assert_eq!(s.paths.input_dir, PathBuf::from("/from/file"));
         assert_eq!(s.port, 9000);
         let s = load(&overrides, &env(&[(env_vars::INPUT_DIR, "/from/env")])).unwrap();
         assert_eq!(s.paths.input_dir, PathBuf::from("/from/env"));
         assert_eq!(s.paths.data_dir, PathBuf::from("/data/file"));
-        let o = Overrides { input_dir: Some("/from/flag".into()), ..overrides };
+        let o = Overrides {
+            input_dir: Some("/from/flag".into()),
+            ..overrides
+        };
         let s = load(&o, &env(&[(env_vars::INPUT_DIR, "/from/env")])).unwrap();
         assert_eq!(s.paths.input_dir, PathBuf::from("/from/flag"));
     }
@@ -179,12 +209,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("bad.toml");
         std::fs::write(&file, "version = 1\ninput_dir = \"x\"\n").unwrap();
-        let o = Overrides { config: Some(file), ..Default::default() };
+        let o = Overrides {
+            config: Some(file),
+            ..Default::default()
+        };
         let err = format!("{:#}", load(&o, &env(&[])).unwrap_err());
-        assert!(err.contains("bad.toml") && err.contains("input_dir"), "{err}");
+        assert!(
+            err.contains("bad.toml") && err.contains("input_dir"),
+            "{err}"
+        );
         let file = dir.path().join("v2.toml");
         std::fs::write(&file, "version = 2\n").unwrap();
-        let o = Overrides { config: Some(file), ..Default::default() };
+        let o = Overrides {
+            config: Some(file),
+            ..Default::default()
+        };
         assert!(format!("{:#}", load(&o, &env(&[])).unwrap_err()).contains("expected 1"));
     }
 

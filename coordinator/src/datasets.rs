@@ -37,14 +37,26 @@ fn is_current(input: &Path, manifest: &Manifest) -> anyhow::Result<bool> {
 }
 
 /// Ingests `input` into the data folder (always, replacing any previous copy atomically).
-pub fn ingest(paths: &Paths, input: &Path, project: &str, dataset: &str, shard_rows: Option<usize>) -> anyhow::Result<Manifest> {
+pub fn ingest(
+    paths: &Paths,
+    input: &Path,
+    project: &str,
+    dataset: &str,
+    shard_rows: Option<usize>,
+) -> anyhow::Result<Manifest> {
     let output = ingested_dataset_dir(paths, project, dataset);
     let mut options = IngestOptions::new(project, dataset);
     options.shard_rows = shard_rows;
     let started = std::time::Instant::now();
     let manifest = dataset::ingest(input, &output, &options)
         .with_context(|| format!("ingesting {}", input.display()))?;
-    info!(project, dataset, rows = manifest.rows, seconds = started.elapsed().as_secs_f64(), "dataset ingested");
+    info!(
+        project,
+        dataset,
+        rows = manifest.rows,
+        seconds = started.elapsed().as_secs_f64(),
+        "dataset ingested"
+    );
     Ok(manifest)
 }
 
@@ -75,5 +87,9 @@ pub fn ensure(paths: &Paths, project: &str, dataset: &str) -> anyhow::Result<Dat
     }
     let (_, sha) = dataset::read_manifest(&output)
         .with_context(|| format!("reading the manifest of {project}/{dataset}"))?;
-    Ok(DataRef { project: project.into(), dataset: dataset.into(), manifest_sha256: sha })
+    Ok(DataRef {
+        project: project.into(),
+        dataset: dataset.into(),
+        manifest_sha256: sha,
+    })
 }

@@ -15,8 +15,9 @@ use anyhow::Context;
 use secuml_proto::result::{Coefficient, CvCandidate, TrainTimes};
 use secuml_proto::task::FoldSpec;
 use secuml_proto::{
-    keys, AnnotationsSource, DataRef, DetectionResult, DiademSpec, FitScoreResult, Hyper, LogisticModel, ModelSpec,
-    OuterSplit, RowSelection, Side, TaskKind, TrainSummary, ValidationSpec,
+    keys, AnnotationsSource, DataRef, DetectionResult, DiademSpec, FitScoreResult, Hyper,
+    LogisticModel, ModelSpec, OuterSplit, RowSelection, Side, TaskKind, TrainSummary,
+    ValidationSpec,
 };
 
 use crate::driver::{JobDriver, JobError};
@@ -44,30 +45,49 @@ pub fn candidates(model: &ModelSpec) -> Vec<Hyper> {
     match model {
         ModelSpec::LogisticRegression { c, penalty } => c
             .iter()
-            .flat_map(|c| penalty.iter().map(move |p| Hyper::LogisticRegression { c: *c, penalty: *p }))
+            .flat_map(|c| {
+                penalty
+                    .iter()
+                    .map(move |p| Hyper::LogisticRegression { c: *c, penalty: *p })
+            })
             .collect(),
     }
 }
 
 fn outer_split(spec: &DiademSpec) -> OuterSplit {
     match &spec.validation {
-        ValidationSpec::RandomSplit { test_size } => OuterSplit::RandomSplit { test_size: *test_size, seed: spec.seed },
+        ValidationSpec::RandomSplit { test_size } => OuterSplit::RandomSplit {
+            test_size: *test_size,
+            seed: spec.seed,
+        },
         ValidationSpec::ValidationDatasets { .. } => OuterSplit::Whole,
     }
 }
 
 /// Mean and population standard deviation of each candidate; the best is the first with the highest mean.
-pub fn aggregate(hypers: &[Hyper], num_folds: u32, results: &[FitScoreResult]) -> anyhow::Result<(usize, Vec<CvCandidate>)> {
+pub fn aggregate(
+    hypers: &[Hyper],
+    num_folds: u32,
+    results: &[FitScoreResult],
+) -> anyhow::Result<(usize, Vec<CvCandidate>)> {
     let mut table = Vec::with_capacity(hypers.len());
     for hyper in hypers {
         let mut per_fold = vec![f64::NAN; num_folds as usize];
         for r in results.iter().filter(|r| &r.hyper == hyper) {
             per_fold[r.fold as usize] = r.score;
         }
-        anyhow::ensure!(per_fold.iter().all(|s| s.is_finite()), "missing fold results for candidate {hyper}");
+        anyhow::ensure!(
+            per_fold.iter().all(|s| s.is_finite()),
+            "missing fold results for candidate {hyper}"
+        );
         let mean = per_fold.iter().sum::<f64>() / per_fold.len() as f64;
         let var = per_fold.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / per_fold.len() as f64;
-        table.push(CvCandidate { hyper: *hyper, mean, std: var.sqrt(), per_fold });
+        table.push(CvCandidate {
+            hyper: *hyper,
+            mean,
+            std: var.sqrt(),
+            per_fold,
+        });
     }
     let best = table
         .iter()
@@ -90,8 +110,15 @@ pub async fn run(
 ) -> Result<DiademResults, JobError> {
     let started = Instant::now();
     let hypers = candidates(&spec.model);
-    let train_rows = RowSelection { outer: outer_split(spec), side: Side::Train };
-    let folds = FoldSpec { num_folds: spec.num_folds, shuffle: spec.shuffle_folds, seed: spec.seed };
+    let train_rows = RowSelection {
+        outer: outer_split(spec),
+        side: Side::Train,
+    };
+    let folds = FoldSpec {
+        num_folds: spec.num_folds,
+        shuffle: spec.shuffle_folds,
+        seed: spec.seed,
+    };
 
     // Stage 1: the grid search.
     let mut tasks = Vec::new();
@@ -117,9 +144,11 @@ pub async fn run(
     for (ci, _) in hypers.iter().enumerate() {
         for fold in 0..spec.num_folds {
             let id = format!("fit-{ci}-{fold}");
-            let bytes = stored.get(&id).with_context(|| format!("result of task {id} is missing"))?;
-            let r: FitScoreResult =
-                serde_json::from_slice(bytes).with_context(|| format!("result of task {id} does not parse"))?;
+            let bytes = stored
+                .get(&id)
+                .with_context(|| format!("result of task {id} is missing"))?;
+            let r: FitScoreResult = serde_json::from_slice(bytes)
+                .with_context(|| format!("result of task {id} does not parse"))?;
             fits.push(r);
         }
     }
@@ -143,7 +172,10 @@ pub async fn run(
 
     // Stage 3: the detections.
     let mut planned = Vec::new();
-    let detect = |name: String, data: DataRef, annotations: AnnotationsSource, rows: RowSelection| TaskKind::Detect {
+    let detect = |name: String,
+                  data: DataRef,
+                  annotations: AnnotationsSource,
+                  rows: RowSelection| TaskKind::Detect {
         experiment_id,
         detection: name,
         data,
@@ -152,7 +184,15 @@ pub async fn run(
         detection_threshold: spec.detection_threshold,
     };
     if !spec.no_training_detection {
-        planned.push(("detect-train".to_string(), detect("train".into(), data.train.clone(), spec.annotations.clone(), train_rows.clone())));
+        planned.push((
+            "detect-train".to_string(),
+            detect(
+                "train".into(),
+                data.train.clone(),
+                spec.annotations.clone(),
+                train_rows.clone(),
+            ),
+        ));
     }
     match &spec.validation {
         ValidationSpec::RandomSplit { .. } => planned.push((
@@ -161,7 +201,10 @@ pub async fn run(
                 "test".into(),
                 data.train.clone(),
                 spec.annotations.clone(),
-                RowSelection { outer: outer_split(spec), side: Side::Test },
+                RowSelection {
+                    outer: outer_split(spec),
+                    side: Side::Test,
+                },
             ),
         )),
         ValidationSpec::ValidationDatasets { .. } => {
@@ -172,7 +215,10 @@ pub async fn run(
                         format!("validation:{}", v.dataset),
                         v.clone(),
                         AnnotationsSource::GroundTruth,
-                        RowSelection { outer: OuterSplit::Whole, side: Side::All },
+                        RowSelection {
+                            outer: OuterSplit::Whole,
+                            side: Side::All,
+                        },
                     ),
                 ));
             }
@@ -193,7 +239,10 @@ pub async fn run(
         .columns
         .iter()
         .zip(&model.coefficients)
-        .map(|(c, v)| Coefficient { feature: c.name(), value: *v })
+        .map(|(c, v)| Coefficient {
+            feature: c.name(),
+            value: *v,
+        })
         .collect();
     coefficients.sort_by(|a, b| b.value.abs().total_cmp(&a.value.abs()));
     let summary = TrainSummary {
@@ -205,24 +254,46 @@ pub async fn run(
         coefficients,
         n_train: model.n_train,
         num_fits: (hypers.len() as u32) * spec.num_folds + 1,
-        times: TrainTimes { search_seconds, training_seconds, total_seconds: started.elapsed().as_secs_f64() },
+        times: TrainTimes {
+            search_seconds,
+            training_seconds,
+            total_seconds: started.elapsed().as_secs_f64(),
+        },
     };
     store
-        .set(&keys::train_summary(experiment_id), &serde_json::to_vec(&summary).map_err(anyhow::Error::from)?)
+        .set(
+            &keys::train_summary(experiment_id),
+            &serde_json::to_vec(&summary).map_err(anyhow::Error::from)?,
+        )
         .await
         .map_err(anyhow::Error::from)?;
-    let all = store.hgetall(&keys::detections(experiment_id)).await.map_err(anyhow::Error::from)?;
+    let all = store
+        .hgetall(&keys::detections(experiment_id))
+        .await
+        .map_err(anyhow::Error::from)?;
     let mut detections = Vec::new();
     for name in names {
-        let bytes = all.get(&name).with_context(|| format!("detection {name} is missing"))?;
-        let d: DetectionResult = serde_json::from_slice(bytes).with_context(|| format!("detection {name} does not parse"))?;
+        let bytes = all
+            .get(&name)
+            .with_context(|| format!("detection {name} is missing"))?;
+        let d: DetectionResult = serde_json::from_slice(bytes)
+            .with_context(|| format!("detection {name} does not parse"))?;
         detections.push(d);
     }
-    Ok(DiademResults { train: summary, detections })
+    Ok(DiademResults {
+        train: summary,
+        detections,
+    })
 }
 
-async fn read_json<T: serde::de::DeserializeOwned>(store: &dyn secuml_runtime::Store, key: &str) -> anyhow::Result<T> {
-    let bytes = store.get(key).await?.with_context(|| format!("{key} is missing from the store"))?;
+async fn read_json<T: serde::de::DeserializeOwned>(
+    store: &dyn secuml_runtime::Store,
+    key: &str,
+) -> anyhow::Result<T> {
+    let bytes = store
+        .get(key)
+        .await?
+        .with_context(|| format!("{key} is missing from the store"))?;
     serde_json::from_slice(&bytes).with_context(|| format!("{key} does not parse"))
 }
 
@@ -235,26 +306,66 @@ mod tests {
     fn grid_order_is_c_outer_penalty_inner() {
         let hypers = candidates(&ModelSpec::default_logistic_regression());
         assert_eq!(hypers.len(), 8);
-        assert_eq!(hypers[0], Hyper::LogisticRegression { c: 0.01, penalty: Penalty::L1 });
-        assert_eq!(hypers[1], Hyper::LogisticRegression { c: 0.01, penalty: Penalty::L2 });
-        assert_eq!(hypers[7], Hyper::LogisticRegression { c: 10.0, penalty: Penalty::L2 });
+        assert_eq!(
+            hypers[0],
+            Hyper::LogisticRegression {
+                c: 0.01,
+                penalty: Penalty::L1
+            }
+        );
+        assert_eq!(
+            hypers[1],
+            Hyper::LogisticRegression {
+                c: 0.01,
+                penalty: Penalty::L2
+            }
+        );
+        assert_eq!(
+            hypers[7],
+            Hyper::LogisticRegression {
+                c: 10.0,
+                penalty: Penalty::L2
+            }
+        );
     }
 
     fn fit(hyper: Hyper, fold: u32, score: f64) -> FitScoreResult {
-        FitScoreResult { hyper, fold, score, n_train: 3, n_test: 1, fit_seconds: 0.0, iterations: 1 }
+        FitScoreResult {
+            hyper,
+            fold,
+            score,
+            n_train: 3,
+            n_test: 1,
+            fit_seconds: 0.0,
+            iterations: 1,
+        }
     }
 
     #[test]
     fn aggregate_takes_the_first_best_mean_whatever_the_result_order() {
-        let a = Hyper::LogisticRegression { c: 1.0, penalty: Penalty::L1 };
-        let b = Hyper::LogisticRegression { c: 1.0, penalty: Penalty::L2 };
-        let mut results = vec![fit(a, 0, 0.8), fit(a, 1, 0.6), fit(b, 0, 0.7), fit(b, 1, 0.7)];
+        let a = Hyper::LogisticRegression {
+            c: 1.0,
+            penalty: Penalty::L1,
+        };
+        let b = Hyper::LogisticRegression {
+            c: 1.0,
+            penalty: Penalty::L2,
+        };
+        let mut results = vec![
+            fit(a, 0, 0.8),
+            fit(a, 1, 0.6),
+            fit(b, 0, 0.7),
+            fit(b, 1, 0.7),
+        ];
         let (best, table) = aggregate(&[a, b], 2, &results).unwrap();
         assert_eq!(best, 0, "ties go to the first candidate in grid order");
         assert!((table[0].mean - 0.7).abs() < 1e-12 && (table[0].std - 0.1).abs() < 1e-12);
         results.reverse();
         assert_eq!(aggregate(&[a, b], 2, &results).unwrap().1, table);
         results.pop();
-        assert!(aggregate(&[a, b], 2, &results).is_err(), "a missing fold is an error, not a silent mean");
+        assert!(
+            aggregate(&[a, b], 2, &results).is_err(),
+            "a missing fold is an error, not a silent mean"
+        );
     }
 }

@@ -67,11 +67,22 @@ pub struct JobDriver {
 
 impl JobDriver {
     /// A driver for `job_id`, consuming the outcome queue.
-    pub async fn new(job_id: &str, store: Arc<dyn Store>, queue: Arc<dyn TaskQueue>) -> anyhow::Result<Self> {
+    pub async fn new(
+        job_id: &str,
+        store: Arc<dyn Store>,
+        queue: Arc<dyn TaskQueue>,
+    ) -> anyhow::Result<Self> {
         queue.declare(keys::TASK_QUEUE).await?;
         queue.declare(keys::OUTCOME_QUEUE).await?;
         let outcomes = queue.consume(keys::OUTCOME_QUEUE, 64).await?;
-        Ok(Self { job_id: job_id.to_string(), store, queue, outcomes, done: 0, planned: 0 })
+        Ok(Self {
+            job_id: job_id.to_string(),
+            store,
+            queue,
+            outcomes,
+            done: 0,
+            planned: 0,
+        })
     }
 
     /// The store the driver records into.
@@ -87,12 +98,23 @@ impl JobDriver {
     /// Appends an event to the job's stream.
     pub async fn event(&self, kind: EventKind) -> anyhow::Result<()> {
         let event = Event::now(&self.job_id, kind);
-        self.store.append(&keys::job_events(&self.job_id), &serde_json::to_vec(&event)?).await?;
+        self.store
+            .append(
+                &keys::job_events(&self.job_id),
+                &serde_json::to_vec(&event)?,
+            )
+            .await?;
         Ok(())
     }
 
     async fn record(&self, task_id: &str, state: &TaskState) -> anyhow::Result<()> {
-        self.store.hset(&keys::job_tasks(&self.job_id), task_id, &serde_json::to_vec(state)?).await?;
+        self.store
+            .hset(
+                &keys::job_tasks(&self.job_id),
+                task_id,
+                &serde_json::to_vec(state)?,
+            )
+            .await?;
         Ok(())
     }
 
@@ -104,13 +126,18 @@ impl JobDriver {
             attempt,
             kind: kind.clone(),
         };
-        self.queue.publish(keys::TASK_QUEUE, &serde_json::to_vec(&message)?).await?;
+        self.queue
+            .publish(keys::TASK_QUEUE, &serde_json::to_vec(&message)?)
+            .await?;
         Ok(())
     }
 
     /// Runs one stage: publishes every task, waits until all are done, retrying
     /// retryable failures up to [`MAX_ATTEMPTS`]. Returns each task's seconds.
-    pub async fn run_stage(&mut self, tasks: Vec<(String, TaskKind)>) -> Result<HashMap<String, f64>, JobError> {
+    pub async fn run_stage(
+        &mut self,
+        tasks: Vec<(String, TaskKind)>,
+    ) -> Result<HashMap<String, f64>, JobError> {
         let mut pending: BTreeMap<String, (TaskKind, TaskState)> = BTreeMap::new();
         self.planned += tasks.len();
         for (task_id, kind) in tasks {
@@ -123,7 +150,11 @@ impl JobDriver {
                 worker: None,
             };
             self.record(&task_id, &state).await?;
-            self.event(EventKind::TaskQueued { task_id: task_id.clone(), label: state.label.clone() }).await?;
+            self.event(EventKind::TaskQueued {
+                task_id: task_id.clone(),
+                label: state.label.clone(),
+            })
+            .await?;
             self.publish(&task_id, 1, &kind).await?;
             pending.insert(task_id, (kind, state));
         }
@@ -139,7 +170,10 @@ impl JobDriver {
                 Ok(o) => o,
                 Err(e) => {
                     warn!(error = %e, "dead-lettering an outcome that does not parse");
-                    delivery.nack(false, &format!("outcome does not parse: {e}")).await.map_err(anyhow::Error::from)?;
+                    delivery
+                        .nack(false, &format!("outcome does not parse: {e}"))
+                        .await
+                        .map_err(anyhow::Error::from)?;
                     continue;
                 }
             };
@@ -197,6 +231,9 @@ impl JobDriver {
 
     /// Reads the stored results of a job's tasks.
     pub async fn results(&self) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
-        Ok(self.store.hgetall(&keys::task_results(&self.job_id)).await?)
+        Ok(self
+            .store
+            .hgetall(&keys::task_results(&self.job_id))
+            .await?)
     }
 }

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use secuml_proto::{keys, DiademSpec, EventKind, ExperimentRecord, ExperimentStatus, JobSpec, ValidationSpec};
+use secuml_proto::{
+    keys, DiademSpec, EventKind, ExperimentRecord, ExperimentStatus, JobSpec, ValidationSpec,
+};
 use secuml_runtime::{Durability, FileStore, MemoryQueue, Store, TaskQueue};
 use secuml_worker::{run_worker, DataCache, TaskContext, WorkerConfig};
 use tokio::sync::watch;
@@ -30,7 +32,9 @@ pub struct DiademOutcome {
 
 /// Number of workers the embedded mode runs by default: one per core.
 pub fn default_workers() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
 }
 
 /// Opens the file store of `paths`.
@@ -47,12 +51,22 @@ pub fn open_store(paths: &Paths) -> anyhow::Result<Arc<dyn Store>> {
 }
 
 async fn save_record(store: &dyn Store, record: &ExperimentRecord) -> anyhow::Result<()> {
-    store.hset(&keys::experiments(), &record.id.to_string(), &serde_json::to_vec(record)?).await?;
+    store
+        .hset(
+            &keys::experiments(),
+            &record.id.to_string(),
+            &serde_json::to_vec(record)?,
+        )
+        .await?;
     Ok(())
 }
 
 /// Runs a DIADEM job end to end with `workers` in-process workers.
-pub async fn run_diadem(paths: &Paths, spec: DiademSpec, workers: usize) -> anyhow::Result<DiademOutcome> {
+pub async fn run_diadem(
+    paths: &Paths,
+    spec: DiademSpec,
+    workers: usize,
+) -> anyhow::Result<DiademOutcome> {
     let job = JobSpec::Diadem(spec.clone());
     job.validate()?;
     let train = datasets::ensure(paths, &spec.project, &spec.dataset)?;
@@ -86,15 +100,23 @@ pub async fn run_diadem(paths: &Paths, spec: DiademSpec, workers: usize) -> anyh
     let queue: Arc<dyn TaskQueue> = Arc::new(MemoryQueue::new());
     let mut driver = JobDriver::new(&job_id, store.clone(), queue.clone()).await?;
     let (stop, stopped) = watch::channel(false);
-    let ctx = TaskContext { cache: Arc::new(DataCache::new(paths.datasets_dir(), 4)), store: store.clone() };
+    let ctx = TaskContext {
+        cache: Arc::new(DataCache::new(paths.datasets_dir(), 4)),
+        store: store.clone(),
+    };
     let worker = tokio::spawn(run_worker(
         queue.clone(),
         ctx,
-        WorkerConfig { worker_id: "embedded".into(), slots: workers.max(1) },
+        WorkerConfig {
+            worker_id: "embedded".into(),
+            slots: workers.max(1),
+        },
         stopped,
     ));
 
-    driver.event(EventKind::JobStarted { planned_tasks: 0 }).await?;
+    driver
+        .event(EventKind::JobStarted { planned_tasks: 0 })
+        .await?;
     let result = diadem::run(&mut driver, experiment_id, &spec, &data).await;
     let _ = stop.send(true);
     worker.await.context("worker task")??;
@@ -106,7 +128,12 @@ pub async fn run_diadem(paths: &Paths, spec: DiademSpec, workers: usize) -> anyh
             save_record(&*store, &record).await?;
             driver.event(EventKind::JobDone { experiment_id }).await?;
             info!(experiment_id, "diadem job done");
-            Ok(DiademOutcome { experiment_id, job_id, results, record })
+            Ok(DiademOutcome {
+                experiment_id,
+                job_id,
+                results,
+                record,
+            })
         }
         Err(e) => {
             let message = e.to_string();
@@ -114,8 +141,14 @@ pub async fn run_diadem(paths: &Paths, spec: DiademSpec, workers: usize) -> anyh
             record.status = ExperimentStatus::Failed;
             record.error = Some(message.clone());
             save_record(&*store, &record).await?;
-            driver.event(EventKind::JobFailed { error: message.clone() }).await?;
-            Err(anyhow::anyhow!("experiment {experiment_id} failed: {message}"))
+            driver
+                .event(EventKind::JobFailed {
+                    error: message.clone(),
+                })
+                .await?;
+            Err(anyhow::anyhow!(
+                "experiment {experiment_id} failed: {message}"
+            ))
         }
     }
 }

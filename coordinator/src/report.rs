@@ -33,14 +33,22 @@ pub fn detection_metrics(d: &DetectionResult) -> Value {
 
 /// The held-out detection: the test side (RandomSplit) or the first validation dataset.
 pub fn validation_detection(outcome: &DiademOutcome) -> Option<&DetectionResult> {
-    outcome.results.detections.iter().find(|d| d.name != "train")
+    outcome
+        .results
+        .detections
+        .iter()
+        .find(|d| d.name != "train")
 }
 
 /// The JSON object `secuml diadem --json` prints.
 pub fn diadem_json(outcome: &DiademOutcome, experiment_url: &str) -> Value {
     let train = &outcome.results.train;
-    let detections: serde_json::Map<String, Value> =
-        outcome.results.detections.iter().map(|d| (d.name.clone(), detection_metrics(d))).collect();
+    let detections: serde_json::Map<String, Value> = outcome
+        .results
+        .detections
+        .iter()
+        .map(|d| (d.name.clone(), detection_metrics(d)))
+        .collect();
     json!({
         "experiment_id": outcome.experiment_id,
         "job_id": outcome.job_id,

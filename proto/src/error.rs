@@ -34,12 +34,20 @@ pub struct TaskFailure {
 impl TaskFailure {
     /// A failure that retrying cannot fix.
     pub fn permanent(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), retryable: false }
+        Self {
+            code,
+            message: message.into(),
+            retryable: false,
+        }
     }
 
     /// A failure that a retry may fix.
     pub fn transient(message: impl Into<String>) -> Self {
-        Self { code: ErrorCode::Unavailable, message: message.into(), retryable: true }
+        Self {
+            code: ErrorCode::Unavailable,
+            message: message.into(),
+            retryable: true,
+        }
     }
 }
 

@@ -71,7 +71,11 @@ pub enum EventKind {
 impl Event {
     /// An event stamped with the current time.
     pub fn now(job_id: &str, kind: EventKind) -> Self {
-        Self { job_id: job_id.to_string(), time_ms: now_ms(), kind }
+        Self {
+            job_id: job_id.to_string(),
+            time_ms: now_ms(),
+            kind,
+        }
     }
 }
 

@@ -31,7 +31,10 @@ pub struct SpecError {
 
 impl SpecError {
     fn new(param: &str, reason: impl Into<String>) -> Self {
-        Self { param: param.to_string(), reason: reason.into() }
+        Self {
+            param: param.to_string(),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -153,11 +156,16 @@ fn check_name(param: &str, value: &str) -> Result<(), SpecError> {
     let ok = !value.is_empty()
         && value != "."
         && value != ".."
-        && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if ok {
         Ok(())
     } else {
-        Err(SpecError::new(param, format!("`{value}` is not a name of letters, digits, `-`, `_`, `.`")))
+        Err(SpecError::new(
+            param,
+            format!("`{value}` is not a name of letters, digits, `-`, `_`, `.`"),
+        ))
     }
 }
 
@@ -172,10 +180,16 @@ impl DiademSpec {
         match &self.model {
             ModelSpec::LogisticRegression { c, penalty } => {
                 if c.is_empty() {
-                    return Err(SpecError::new("regularization", "expected at least one value"));
+                    return Err(SpecError::new(
+                        "regularization",
+                        "expected at least one value",
+                    ));
                 }
                 if let Some(bad) = c.iter().find(|v| !(v.is_finite() && **v > 0.0)) {
-                    return Err(SpecError::new("regularization", format!("{bad} is not a positive finite number")));
+                    return Err(SpecError::new(
+                        "regularization",
+                        format!("{bad} is not a positive finite number"),
+                    ));
                 }
                 if penalty.is_empty() {
                     return Err(SpecError::new("penalty", "expected at least one of l1, l2"));
@@ -185,23 +199,35 @@ impl DiademSpec {
         match &self.validation {
             ValidationSpec::RandomSplit { test_size } => {
                 if !(*test_size > 0.0 && *test_size < 1.0) {
-                    return Err(SpecError::new("test-size", format!("{test_size} is not in (0, 1)")));
+                    return Err(SpecError::new(
+                        "test-size",
+                        format!("{test_size} is not in (0, 1)"),
+                    ));
                 }
             }
             ValidationSpec::ValidationDatasets { datasets } => {
                 if datasets.is_empty() {
-                    return Err(SpecError::new("validation-datasets", "expected at least one dataset"));
+                    return Err(SpecError::new(
+                        "validation-datasets",
+                        "expected at least one dataset",
+                    ));
                 }
                 for (i, d) in datasets.iter().enumerate() {
                     check_name("validation-datasets", d)?;
                     if datasets[..i].contains(d) {
-                        return Err(SpecError::new("validation-datasets", format!("`{d}` is given twice")));
+                        return Err(SpecError::new(
+                            "validation-datasets",
+                            format!("`{d}` is given twice"),
+                        ));
                     }
                 }
             }
         }
         if self.num_folds < 2 {
-            return Err(SpecError::new("num-folds", format!("{} is below 2", self.num_folds)));
+            return Err(SpecError::new(
+                "num-folds",
+                format!("{} is below 2", self.num_folds),
+            ));
         }
         if !(0.0..=1.0).contains(&self.detection_threshold) {
             return Err(SpecError::new(
@@ -224,13 +250,20 @@ impl DiademSpec {
         }
         let validation = match &self.validation {
             ValidationSpec::RandomSplit { test_size } => format!("RandomSplit{test_size}"),
-            ValidationSpec::ValidationDatasets { datasets } => format!("Validation-{}", datasets.join("+")),
+            ValidationSpec::ValidationDatasets { datasets } => {
+                format!("Validation-{}", datasets.join("+"))
+            }
         };
         let annotations = match &self.annotations {
             AnnotationsSource::GroundTruth => "GROUND_TRUTH".to_string(),
             AnnotationsSource::File(f) => f.clone(),
         };
-        format!("{}__{}__{}", self.model.class_name(), annotations, validation)
+        format!(
+            "{}__{}__{}",
+            self.model.class_name(),
+            annotations,
+            validation
+        )
     }
 }
 
@@ -276,15 +309,23 @@ mod tests {
         s.project = "../etc".into();
         assert_eq!(s.validate().unwrap_err().param, "project");
         let mut s = spec();
-        s.validation = ValidationSpec::ValidationDatasets { datasets: vec!["a".into(), "a".into()] };
+        s.validation = ValidationSpec::ValidationDatasets {
+            datasets: vec!["a".into(), "a".into()],
+        };
         assert_eq!(s.validate().unwrap_err().param, "validation-datasets");
         let mut s = spec();
-        s.model = ModelSpec::LogisticRegression { c: vec![0.0], penalty: vec![Penalty::L1] };
+        s.model = ModelSpec::LogisticRegression {
+            c: vec![0.0],
+            penalty: vec![Penalty::L1],
+        };
         assert_eq!(s.validate().unwrap_err().param, "regularization");
     }
 
     #[test]
     fn generated_name_names_the_parameters() {
-        assert_eq!(spec().name(), "LogisticRegression__GROUND_TRUTH__RandomSplit0.1");
+        assert_eq!(
+            spec().name(),
+            "LogisticRegression__GROUND_TRUTH__RandomSplit0.1"
+        );
     }
 }

@@ -202,7 +202,10 @@ pub fn decode_task(bytes: &[u8]) -> Result<TaskMessage, DecodeError> {
     }
     let v: VersionOnly = serde_json::from_slice(bytes)?;
     if v.protocol_version != crate::PROTOCOL_VERSION {
-        return Err(DecodeError::Version { found: v.protocol_version, expected: crate::PROTOCOL_VERSION });
+        return Err(DecodeError::Version {
+            found: v.protocol_version,
+            expected: crate::PROTOCOL_VERSION,
+        });
     }
     Ok(serde_json::from_slice(bytes)?)
 }
@@ -218,12 +221,26 @@ mod tests {
             task_id: "fit-0-0".into(),
             attempt: 1,
             kind: TaskKind::FitScore {
-                data: DataRef { project: "p".into(), dataset: "d".into(), manifest_sha256: "00".into() },
+                data: DataRef {
+                    project: "p".into(),
+                    dataset: "d".into(),
+                    manifest_sha256: "00".into(),
+                },
                 annotations: AnnotationsSource::GroundTruth,
-                rows: RowSelection { outer: OuterSplit::Whole, side: Side::Train },
-                folds: FoldSpec { num_folds: 4, shuffle: false, seed: 0 },
+                rows: RowSelection {
+                    outer: OuterSplit::Whole,
+                    side: Side::Train,
+                },
+                folds: FoldSpec {
+                    num_folds: 4,
+                    shuffle: false,
+                    seed: 0,
+                },
                 fold: 0,
-                hyper: Hyper::LogisticRegression { c: 0.1, penalty: Penalty::L1 },
+                hyper: Hyper::LogisticRegression {
+                    c: 0.1,
+                    penalty: Penalty::L1,
+                },
             },
         }
     }
@@ -241,7 +258,13 @@ mod tests {
         let mut m = message();
         m.protocol_version = 99;
         let bytes = serde_json::to_vec(&m).unwrap();
-        assert!(matches!(decode_task(&bytes), Err(DecodeError::Version { found: 99, .. })));
-        assert!(matches!(decode_task(b"{not json"), Err(DecodeError::Parse(_))));
+        assert!(matches!(
+            decode_task(&bytes),
+            Err(DecodeError::Version { found: 99, .. })
+        ));
+        assert!(matches!(
+            decode_task(b"{not json"),
+            Err(DecodeError::Parse(_))
+        ));
     }
 }

@@ -8,7 +8,10 @@ use secuml_coordinator::config::Paths;
 
 /// The repository's root folder.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 /// The bundled datasets in SecuML's layout (`data/<project>/<dataset>/`).
@@ -18,7 +21,10 @@ pub fn input_dir() -> PathBuf {
 
 /// Paths over the bundled inputs and a fresh data folder inside `tmp`.
 pub fn paths_in(tmp: &Path) -> Paths {
-    Paths { input_dir: input_dir(), data_dir: tmp.join("data") }
+    Paths {
+        input_dir: input_dir(),
+        data_dir: tmp.join("data"),
+    }
 }
 
 /// The `secuml` binary of the current build profile.
@@ -27,7 +33,10 @@ pub fn paths_in(tmp: &Path) -> Paths {
 /// is built by `cargo test --workspace` (and by `scripts/test-all`, which builds it first).
 pub fn secuml_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("current test executable");
-    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps/<test>");
     let bin = profile_dir.join(format!("secuml{}", std::env::consts::EXE_SUFFIX));
     assert!(
         bin.is_file(),
@@ -41,6 +50,7 @@ pub fn secuml_bin() -> PathBuf {
 /// (`diadem_logreg.py --variant secuml`, see `tests/fixtures/README.md`).
 pub fn sklearn_logreg_reference() -> serde_json::Value {
     let path = repo_root().join("tests/fixtures/sklearn_diadem_logreg_secuml.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     serde_json::from_str(&text).expect("reference JSON parses")
 }

@@ -10,7 +10,13 @@ fn diadem_json_prints_one_object_with_the_validation_metrics() {
     let out = Command::new(secuml_bin())
         .args(["--data-dir"])
         .arg(tmp.path())
-        .args(["diadem", "Gaussians", "test", "LogisticRegression", "--input-dir"])
+        .args([
+            "diadem",
+            "Gaussians",
+            "test",
+            "LogisticRegression",
+            "--input-dir",
+        ])
         .arg(input_dir())
         .args(["--test-size", "0.3", "--regularization", "1", "--json"])
         .output()
@@ -18,15 +24,25 @@ fn diadem_json_prints_one_object_with_the_validation_metrics() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "exit {:?}: {stderr}", out.status);
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(stdout.trim().lines().count(), 1, "one JSON line on stdout, logs on stderr: {stdout}");
+    assert_eq!(
+        stdout.trim().lines().count(),
+        1,
+        "one JSON line on stdout, logs on stderr: {stdout}"
+    );
     let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     let id = v["experiment_id"].as_u64().unwrap();
-    assert!(v["dashboard_url"].as_str().unwrap().ends_with(&format!("/SecuML/{id}/")));
+    assert!(v["dashboard_url"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/SecuML/{id}/")));
     for key in ["auc", "detection_rate", "false_alarm_rate", "f_score"] {
         assert!(v["validation"][key].is_number(), "validation.{key} in {v}");
     }
     assert_eq!(v["num_fits"], 9, "1 C x 2 penalties x 4 folds + refit");
-    assert!(stderr.contains("diadem job done"), "progress goes to stderr: {stderr}");
+    assert!(
+        stderr.contains("diadem job done"),
+        "progress goes to stderr: {stderr}"
+    );
 }
 
 #[test]
@@ -35,13 +51,22 @@ fn a_missing_dataset_is_an_error_naming_where_it_was_looked_for() {
     let out = Command::new(secuml_bin())
         .arg("--data-dir")
         .arg(tmp.path())
-        .args(["diadem", "NoSuchProject", "train", "LogisticRegression", "--input-dir"])
+        .args([
+            "diadem",
+            "NoSuchProject",
+            "train",
+            "LogisticRegression",
+            "--input-dir",
+        ])
         .arg(tmp.path())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("NoSuchProject/train") && stderr.contains("idents.csv"), "{stderr}");
+    assert!(
+        stderr.contains("NoSuchProject/train") && stderr.contains("idents.csv"),
+        "{stderr}"
+    );
     assert!(out.stdout.is_empty());
 }
 
@@ -51,14 +76,26 @@ fn a_bad_parameter_is_refused_before_any_work() {
     let out = Command::new(secuml_bin())
         .arg("--data-dir")
         .arg(tmp.path())
-        .args(["diadem", "Gaussians", "test", "LogisticRegression", "--test-size", "1.5", "--input-dir"])
+        .args([
+            "diadem",
+            "Gaussians",
+            "test",
+            "LogisticRegression",
+            "--test-size",
+            "1.5",
+            "--input-dir",
+        ])
         .arg(input_dir())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("test-size"), "{stderr}");
-    assert!(!tmp.path().join("data").exists() && std::fs::read_dir(tmp.path()).unwrap().next().is_none(), "nothing written");
+    assert!(
+        !tmp.path().join("data").exists()
+            && std::fs::read_dir(tmp.path()).unwrap().next().is_none(),
+        "nothing written"
+    );
 }
 
 #[test]
@@ -66,8 +103,16 @@ fn ingest_refuses_bad_input_with_file_line_and_column() {
     let tmp = tempfile::tempdir().unwrap();
     let input = tmp.path().join("in/P/D");
     std::fs::create_dir_all(input.join("features")).unwrap();
-    std::fs::write(input.join("idents.csv"), "instance_id,ident,label\n0,a,0\n1,b,1\n").unwrap();
-    std::fs::write(input.join("features/features.csv"), "instance_id,f1\n0,1.5\n1,abc\n").unwrap();
+    std::fs::write(
+        input.join("idents.csv"),
+        "instance_id,ident,label\n0,a,0\n1,b,1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        input.join("features/features.csv"),
+        "instance_id,f1\n0,1.5\n1,abc\n",
+    )
+    .unwrap();
     let out = Command::new(secuml_bin())
         .arg("--data-dir")
         .arg(tmp.path().join("out"))
@@ -78,6 +123,12 @@ fn ingest_refuses_bad_input_with_file_line_and_column() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("features.csv") && stderr.contains("line 3") && stderr.contains("f1"), "{stderr}");
-    assert!(!tmp.path().join("out/datasets/P/D").exists(), "nothing half-written");
+    assert!(
+        stderr.contains("features.csv") && stderr.contains("line 3") && stderr.contains("f1"),
+        "{stderr}"
+    );
+    assert!(
+        !tmp.path().join("out/datasets/P/D").exists(),
+        "nothing half-written"
+    );
 }

@@ -9,7 +9,10 @@ fn spec(seed: u64) -> DiademSpec {
         project: "NSL-KDD".into(),
         dataset: "train20".into(),
         exp_name: Some(format!("determinism-{seed}")),
-        model: ModelSpec::LogisticRegression { c: vec![0.1, 1.0], penalty: vec![Penalty::L1, Penalty::L2] },
+        model: ModelSpec::LogisticRegression {
+            c: vec![0.1, 1.0],
+            penalty: vec![Penalty::L1, Penalty::L2],
+        },
         annotations: AnnotationsSource::GroundTruth,
         validation: ValidationSpec::RandomSplit { test_size: 0.2 },
         num_folds: 3,
@@ -29,16 +32,37 @@ async fn results_do_not_depend_on_the_number_of_workers() {
     let three = run_diadem(&paths, spec(7), 3).await.unwrap();
     assert_ne!(one.experiment_id, three.experiment_id);
     assert_eq!(one.results.train.candidates, three.results.train.candidates);
-    assert_eq!(one.results.train.coefficients, three.results.train.coefficients);
+    assert_eq!(
+        one.results.train.coefficients,
+        three.results.train.coefficients
+    );
     let strip = |ds: &[secuml_proto::DetectionResult]| {
-        ds.iter().map(|d| (d.name.clone(), d.auc, d.thresholds.clone(), d.histogram.clone())).collect::<Vec<_>>()
+        ds.iter()
+            .map(|d| {
+                (
+                    d.name.clone(),
+                    d.auc,
+                    d.thresholds.clone(),
+                    d.histogram.clone(),
+                )
+            })
+            .collect::<Vec<_>>()
     };
-    assert_eq!(strip(&one.results.detections), strip(&three.results.detections));
+    assert_eq!(
+        strip(&one.results.detections),
+        strip(&three.results.detections)
+    );
 
     // Another seed gives another split: the held-out side differs.
     let other = run_diadem(&paths, spec(8), 2).await.unwrap();
     let test = |o: &secuml_coordinator::embedded::DiademOutcome| {
-        o.results.detections.iter().find(|d| d.name == "test").unwrap().histogram.clone()
+        o.results
+            .detections
+            .iter()
+            .find(|d| d.name == "test")
+            .unwrap()
+            .histogram
+            .clone()
     };
     assert_ne!(test(&one), test(&other), "the seed drives the split");
 }

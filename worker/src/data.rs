@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 use ndarray::Array2;
 use secuml_engine::dataset::{self, Encoder, Manifest};
 use secuml_engine::split;
-use secuml_proto::{AnnotationsSource, DataRef, ErrorCode, OuterSplit, RowSelection, Side, TaskFailure};
+use secuml_proto::{
+    AnnotationsSource, DataRef, ErrorCode, OuterSplit, RowSelection, Side, TaskFailure,
+};
 
 /// A dataset as tasks use it: encoded features and per-row labels.
 pub struct LoadedData {
@@ -50,7 +52,11 @@ fn bad_data(message: String) -> TaskFailure {
 impl DataCache {
     /// A cache over the datasets folder `root` (`<root>/<project>/<dataset>/`).
     pub fn new(root: impl Into<PathBuf>, capacity: usize) -> Self {
-        Self { root: root.into(), capacity: capacity.max(1), entries: Mutex::new(Vec::new()) }
+        Self {
+            root: root.into(),
+            capacity: capacity.max(1),
+            entries: Mutex::new(Vec::new()),
+        }
     }
 
     /// Folder of an ingested dataset.
@@ -64,30 +70,45 @@ impl DataCache {
     }
 
     /// Loads `data`, encoded with `encoder` (or with an encoder fitted on its own manifest).
-    pub fn load(&self, data: &DataRef, encoder: Option<&Encoder>) -> Result<Arc<LoadedData>, TaskFailure> {
+    pub fn load(
+        &self,
+        data: &DataRef,
+        encoder: Option<&Encoder>,
+    ) -> Result<Arc<LoadedData>, TaskFailure> {
         let dir = self.dataset_dir(data);
         let columns = encoder.map(|e| e.columns().to_vec()).unwrap_or_default();
         let key: CacheKey = (dir.clone(), data.manifest_sha256.clone(), columns);
         if let Some(hit) = self.lookup(&key) {
             return Ok(hit);
         }
-        let (manifest, sha) = dataset::read_manifest(&dir)
-            .map_err(|e| bad_data(format!("cannot read dataset {}/{}: {e}", data.project, data.dataset)))?;
+        let (manifest, sha) = dataset::read_manifest(&dir).map_err(|e| {
+            bad_data(format!(
+                "cannot read dataset {}/{}: {e}",
+                data.project, data.dataset
+            ))
+        })?;
         if sha != data.manifest_sha256 {
             return Err(bad_data(format!(
                 "dataset {}/{} changed since the job was planned (manifest {} instead of {})",
                 data.project, data.dataset, sha, data.manifest_sha256
             )));
         }
-        let frame = dataset::read_frame(&dir, &manifest)
-            .map_err(|e| bad_data(format!("cannot read shards of {}/{}: {e}", data.project, data.dataset)))?;
+        let frame = dataset::read_frame(&dir, &manifest).map_err(|e| {
+            bad_data(format!(
+                "cannot read shards of {}/{}: {e}",
+                data.project, data.dataset
+            ))
+        })?;
         let encoder = match encoder {
             Some(e) => e.clone(),
             None => Encoder::fit(&manifest),
         };
-        let x = encoder
-            .transform(&manifest, &frame, None)
-            .map_err(|e| bad_data(format!("cannot encode {}/{}: {e}", data.project, data.dataset)))?;
+        let x = encoder.transform(&manifest, &frame, None).map_err(|e| {
+            bad_data(format!(
+                "cannot encode {}/{}: {e}",
+                data.project, data.dataset
+            ))
+        })?;
         let loaded = Arc::new(LoadedData {
             x,
             encoder,
@@ -101,7 +122,10 @@ impl DataCache {
 
     fn lookup(&self, key: &CacheKey) -> Option<Arc<LoadedData>> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+        entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
     }
 
     fn insert(&self, key: CacheKey, value: Arc<LoadedData>) {
@@ -146,15 +170,25 @@ impl DataCache {
 }
 
 /// The labelled rows of one side of the outer split.
-pub fn select_rows(labels: &[Option<bool>], selection: &RowSelection) -> Result<Labeled, TaskFailure> {
-    let (rows, labels): (Vec<usize>, Vec<bool>) =
-        labels.iter().enumerate().filter_map(|(i, l)| l.map(|l| (i, l))).unzip();
+pub fn select_rows(
+    labels: &[Option<bool>],
+    selection: &RowSelection,
+) -> Result<Labeled, TaskFailure> {
+    let (rows, labels): (Vec<usize>, Vec<bool>) = labels
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| l.map(|l| (i, l)))
+        .unzip();
     match (&selection.outer, selection.side) {
         (_, Side::All) | (OuterSplit::Whole, Side::Train) => Ok(Labeled { rows, labels }),
-        (OuterSplit::Whole, Side::Test) => Ok(Labeled { rows: Vec::new(), labels: Vec::new() }),
+        (OuterSplit::Whole, Side::Test) => Ok(Labeled {
+            rows: Vec::new(),
+            labels: Vec::new(),
+        }),
         (OuterSplit::RandomSplit { test_size, seed }, side) => {
-            let held_out = split::stratified_split(&labels, *test_size, *seed)
-                .map_err(|e| TaskFailure::permanent(ErrorCode::BadRequest, format!("cannot split: {e}")))?;
+            let held_out = split::stratified_split(&labels, *test_size, *seed).map_err(|e| {
+                TaskFailure::permanent(ErrorCode::BadRequest, format!("cannot split: {e}"))
+            })?;
             let want_test = side == Side::Test;
             let (rows, labels) = rows
                 .into_iter()
@@ -178,23 +212,56 @@ mod tests {
     use super::*;
 
     fn labels() -> Vec<Option<bool>> {
-        (0..40).map(|i| if i % 5 == 4 { None } else { Some(i % 3 == 0) }).collect()
+        (0..40)
+            .map(|i| if i % 5 == 4 { None } else { Some(i % 3 == 0) })
+            .collect()
     }
 
     #[test]
     fn unlabelled_rows_never_train() {
-        let all = select_rows(&labels(), &RowSelection { outer: OuterSplit::Whole, side: Side::Train }).unwrap();
+        let all = select_rows(
+            &labels(),
+            &RowSelection {
+                outer: OuterSplit::Whole,
+                side: Side::Train,
+            },
+        )
+        .unwrap();
         assert_eq!(all.rows.len(), 32);
         assert!(all.rows.iter().all(|r| r % 5 != 4));
-        let none = select_rows(&labels(), &RowSelection { outer: OuterSplit::Whole, side: Side::Test }).unwrap();
+        let none = select_rows(
+            &labels(),
+            &RowSelection {
+                outer: OuterSplit::Whole,
+                side: Side::Test,
+            },
+        )
+        .unwrap();
         assert!(none.rows.is_empty());
     }
 
     #[test]
     fn random_split_sides_are_disjoint_and_cover_the_labelled_rows() {
-        let outer = OuterSplit::RandomSplit { test_size: 0.25, seed: 3 };
-        let train = select_rows(&labels(), &RowSelection { outer: outer.clone(), side: Side::Train }).unwrap();
-        let test = select_rows(&labels(), &RowSelection { outer, side: Side::Test }).unwrap();
+        let outer = OuterSplit::RandomSplit {
+            test_size: 0.25,
+            seed: 3,
+        };
+        let train = select_rows(
+            &labels(),
+            &RowSelection {
+                outer: outer.clone(),
+                side: Side::Train,
+            },
+        )
+        .unwrap();
+        let test = select_rows(
+            &labels(),
+            &RowSelection {
+                outer,
+                side: Side::Test,
+            },
+        )
+        .unwrap();
         assert_eq!(train.rows.len() + test.rows.len(), 32);
         assert!(train.rows.iter().all(|r| !test.rows.contains(r)));
         assert_eq!(test.rows.len(), 8);

@@ -6,7 +6,9 @@ use ndarray::Array1;
 use secuml_engine::dataset::Encoder;
 use secuml_engine::metrics;
 use secuml_proto::result::{Confusion, Histogram, ThresholdIndicators};
-use secuml_proto::{AnnotationsSource, DataRef, DetectionResult, LogisticModel, RowSelection, Side, TaskFailure};
+use secuml_proto::{
+    AnnotationsSource, DataRef, DetectionResult, LogisticModel, RowSelection, Side, TaskFailure,
+};
 
 use crate::data::{select_rows, take_rows, DataCache};
 
@@ -61,7 +63,12 @@ fn to_proto_indicators(threshold: f64, c: &metrics::Confusion) -> ThresholdIndic
         f_score: i.f_score,
         false_positive_rate: i.false_positive_rate,
         accuracy: i.accuracy,
-        confusion: Confusion { tp: c.tp as u64, fp: c.fp as u64, tn: c.tn as u64, fn_: c.fn_ as u64 },
+        confusion: Confusion {
+            tp: c.tp as u64,
+            fp: c.fp as u64,
+            tn: c.tn as u64,
+            fn_: c.fn_ as u64,
+        },
     }
 }
 
@@ -89,14 +96,20 @@ pub fn run(
         (0..labels.len()).zip(labels.iter().copied()).unzip()
     } else {
         let selected = select_rows(&labels, rows)?;
-        (selected.rows, selected.labels.into_iter().map(Some).collect())
+        (
+            selected.rows,
+            selected.labels.into_iter().map(Some).collect(),
+        )
     };
     let x = take_rows(&loaded.x, &row_ids);
     let proba = predict_proba(model, &x);
     let proba = proba.to_vec();
 
-    let (known_labels, known_proba): (Vec<bool>, Vec<f64>) =
-        row_labels.iter().zip(&proba).filter_map(|(l, p)| l.map(|l| (l, *p))).unzip();
+    let (known_labels, known_proba): (Vec<bool>, Vec<f64>) = row_labels
+        .iter()
+        .zip(&proba)
+        .filter_map(|(l, p)| l.map(|l| (l, *p)))
+        .unzip();
     let n_malicious = known_labels.iter().filter(|l| **l).count() as u64;
     let has_truth = !known_labels.is_empty();
     let thresholds: Vec<ThresholdIndicators> = if has_truth {
@@ -107,10 +120,17 @@ pub fn run(
     } else {
         Vec::new()
     };
-    let indicators = has_truth
-        .then(|| to_proto_indicators(threshold, &metrics::Confusion::at_threshold(&known_labels, &known_proba, threshold)));
+    let indicators = has_truth.then(|| {
+        to_proto_indicators(
+            threshold,
+            &metrics::Confusion::at_threshold(&known_labels, &known_proba, threshold),
+        )
+    });
     let auc = metrics::roc_auc(&known_labels, &known_proba);
-    let thin = |c: Option<metrics::Curve>| c.map(|c| thin_curve(&c.x, &c.y, MAX_CURVE_POINTS)).unwrap_or_default();
+    let thin = |c: Option<metrics::Curve>| {
+        c.map(|c| thin_curve(&c.x, &c.y, MAX_CURVE_POINTS))
+            .unwrap_or_default()
+    };
     let roc = thin(metrics::roc_curve(&known_labels, &known_proba));
     let far_dr = thin(metrics::far_dr_curve(&known_labels, &known_proba));
     let h = metrics::histogram(&proba, &row_labels, HISTOGRAM_BINS);

@@ -10,8 +10,8 @@ use secuml_engine::preprocess::StandardScaler;
 use secuml_engine::split;
 use secuml_proto::result::MODEL_FORMAT_VERSION;
 use secuml_proto::{
-    keys, EncodedColumn, ErrorCode, FitScoreResult, Hyper, LogisticModel, Penalty, StandardScaling, TaskFailure,
-    TaskKind, TaskMessage,
+    keys, EncodedColumn, ErrorCode, FitScoreResult, Hyper, LogisticModel, Penalty, StandardScaling,
+    TaskFailure, TaskKind, TaskMessage,
 };
 use secuml_runtime::Store;
 
@@ -29,8 +29,15 @@ pub struct TaskContext {
 
 /// One write a task makes once it has computed its result.
 pub(crate) enum Write {
-    Set { key: String, value: Vec<u8> },
-    HSet { key: String, field: String, value: Vec<u8> },
+    Set {
+        key: String,
+        value: Vec<u8>,
+    },
+    HSet {
+        key: String,
+        field: String,
+        value: Vec<u8>,
+    },
 }
 
 fn internal(message: String) -> TaskFailure {
@@ -57,10 +64,16 @@ pub async fn execute(ctx: &TaskContext, task: &TaskMessage) -> Result<(), TaskFa
                 .await
                 .map_err(store_failure)?
                 .ok_or_else(|| {
-                    TaskFailure::permanent(ErrorCode::NotFound, format!("experiment {experiment_id} has no model"))
+                    TaskFailure::permanent(
+                        ErrorCode::NotFound,
+                        format!("experiment {experiment_id} has no model"),
+                    )
                 })?;
-            let model: LogisticModel = serde_json::from_slice(&bytes)
-                .map_err(|e| internal(format!("stored model of experiment {experiment_id} does not parse: {e}")))?;
+            let model: LogisticModel = serde_json::from_slice(&bytes).map_err(|e| {
+                internal(format!(
+                    "stored model of experiment {experiment_id} does not parse: {e}"
+                ))
+            })?;
             Some(model)
         }
         _ => None,
@@ -80,7 +93,9 @@ pub async fn execute(ctx: &TaskContext, task: &TaskMessage) -> Result<(), TaskFa
     Ok(())
 }
 
-fn engine_params(hyper: &Hyper) -> Result<secuml_engine::linear::ValidLogisticRegressionParams, TaskFailure> {
+fn engine_params(
+    hyper: &Hyper,
+) -> Result<secuml_engine::linear::ValidLogisticRegressionParams, TaskFailure> {
     let Hyper::LogisticRegression { c, penalty } = hyper;
     let penalty = match penalty {
         Penalty::L1 => EnginePenalty::L1,
@@ -91,19 +106,36 @@ fn engine_params(hyper: &Hyper) -> Result<secuml_engine::linear::ValidLogisticRe
         .map_err(|e| TaskFailure::permanent(ErrorCode::BadRequest, e.to_string()))
 }
 
-fn compute(cache: &DataCache, task: &TaskMessage, model: Option<LogisticModel>) -> Result<Vec<Write>, TaskFailure> {
+fn compute(
+    cache: &DataCache,
+    task: &TaskMessage,
+    model: Option<LogisticModel>,
+) -> Result<Vec<Write>, TaskFailure> {
     let result_key = keys::task_results(&task.job_id);
     let field = keys::task_result(&task.task_id);
     match &task.kind {
-        TaskKind::FitScore { data, annotations, rows, folds, fold, hyper } => {
+        TaskKind::FitScore {
+            data,
+            annotations,
+            rows,
+            folds,
+            fold,
+            hyper,
+        } => {
             let started = Instant::now();
             let loaded = cache.load(data, None)?;
             let labels = cache.labels(data, &loaded, annotations)?;
             let train = select_rows(&labels, rows)?;
             let shuffle = folds.shuffle.then_some(folds.seed);
             let fold_of = split::stratified_kfold(&train.labels, folds.num_folds as usize, shuffle)
-                .map_err(|e| TaskFailure::permanent(ErrorCode::BadRequest, format!("cannot build folds: {e}")))?;
-            let (mut fit_rows, mut fit_y, mut score_rows, mut score_y) = (vec![], vec![], vec![], vec![]);
+                .map_err(|e| {
+                    TaskFailure::permanent(
+                        ErrorCode::BadRequest,
+                        format!("cannot build folds: {e}"),
+                    )
+                })?;
+            let (mut fit_rows, mut fit_y, mut score_rows, mut score_y) =
+                (vec![], vec![], vec![], vec![]);
             for ((row, label), f) in train.rows.iter().zip(&train.labels).zip(&fold_of) {
                 if *f == *fold as usize {
                     score_rows.push(*row);
@@ -120,11 +152,17 @@ fn compute(cache: &DataCache, task: &TaskMessage, model: Option<LogisticModel>) 
             scaler.transform_inplace(&mut x_score);
             let fitted = engine_params(hyper)?
                 .fit(x_fit.view(), &fit_y)
-                .map_err(|e| TaskFailure::permanent(ErrorCode::BadData, format!("fit failed: {e}")))?;
+                .map_err(|e| {
+                    TaskFailure::permanent(ErrorCode::BadData, format!("fit failed: {e}"))
+                })?;
             let proba = fitted.predict_proba(x_score.view());
-            let score = metrics::roc_auc(&score_y, proba.as_slice().unwrap_or(&proba.to_vec())).ok_or_else(|| {
-                TaskFailure::permanent(ErrorCode::BadData, format!("fold {fold} holds a single class: no ROC AUC"))
-            })?;
+            let score = metrics::roc_auc(&score_y, proba.as_slice().unwrap_or(&proba.to_vec()))
+                .ok_or_else(|| {
+                    TaskFailure::permanent(
+                        ErrorCode::BadData,
+                        format!("fold {fold} holds a single class: no ROC AUC"),
+                    )
+                })?;
             let result = FitScoreResult {
                 hyper: *hyper,
                 fold: *fold,
@@ -134,9 +172,19 @@ fn compute(cache: &DataCache, task: &TaskMessage, model: Option<LogisticModel>) 
                 fit_seconds: started.elapsed().as_secs_f64(),
                 iterations: fitted.iterations as u32,
             };
-            Ok(vec![Write::HSet { key: result_key, field, value: to_json(&result)? }])
+            Ok(vec![Write::HSet {
+                key: result_key,
+                field,
+                value: to_json(&result)?,
+            }])
         }
-        TaskKind::Refit { experiment_id, data, annotations, rows, hyper } => {
+        TaskKind::Refit {
+            experiment_id,
+            data,
+            annotations,
+            rows,
+            hyper,
+        } => {
             let loaded = cache.load(data, None)?;
             let labels = cache.labels(data, &loaded, annotations)?;
             let train = select_rows(&labels, rows)?;
@@ -145,34 +193,54 @@ fn compute(cache: &DataCache, task: &TaskMessage, model: Option<LogisticModel>) 
             scaler.transform_inplace(&mut x);
             let fitted = engine_params(hyper)?
                 .fit(x.view(), &train.labels)
-                .map_err(|e| TaskFailure::permanent(ErrorCode::BadData, format!("fit failed: {e}")))?;
+                .map_err(|e| {
+                    TaskFailure::permanent(ErrorCode::BadData, format!("fit failed: {e}"))
+                })?;
             let columns = loaded
                 .encoder
                 .columns()
                 .iter()
-                .map(|(feature, category)| EncodedColumn { feature: feature.clone(), category: category.clone() })
+                .map(|(feature, category)| EncodedColumn {
+                    feature: feature.clone(),
+                    category: category.clone(),
+                })
                 .collect();
             let model = LogisticModel {
                 format_version: MODEL_FORMAT_VERSION,
                 hyper: *hyper,
                 trained_on: data.clone(),
                 columns,
-                scaling: StandardScaling { mean: scaler.mean.to_vec(), scale: scaler.scale.to_vec() },
+                scaling: StandardScaling {
+                    mean: scaler.mean.to_vec(),
+                    scale: scaler.scale.to_vec(),
+                },
                 coefficients: fitted.coefficients.to_vec(),
                 n_train: train.rows.len() as u64,
                 iterations: fitted.iterations as u32,
             };
             let bytes = to_json(&model)?;
             Ok(vec![
-                Write::Set { key: keys::model(*experiment_id), value: bytes },
+                Write::Set {
+                    key: keys::model(*experiment_id),
+                    value: bytes,
+                },
                 Write::HSet {
                     key: result_key,
                     field,
-                    value: to_json(&serde_json::json!({ "n_train": model.n_train, "iterations": model.iterations }))?,
+                    value: to_json(
+                        &serde_json::json!({ "n_train": model.n_train, "iterations": model.iterations }),
+                    )?,
                 },
             ])
         }
-        TaskKind::Detect { experiment_id, detection, data, annotations, rows, detection_threshold } => {
+        TaskKind::Detect {
+            experiment_id,
+            detection,
+            data,
+            annotations,
+            rows,
+            detection_threshold,
+        } => {
             let model = model.ok_or_else(|| internal("detect task without its model".into()))?;
             if model.format_version != MODEL_FORMAT_VERSION {
                 return Err(TaskFailure::permanent(
@@ -183,13 +251,35 @@ fn compute(cache: &DataCache, task: &TaskMessage, model: Option<LogisticModel>) 
                     ),
                 ));
             }
-            let encoder =
-                Encoder::from_columns(model.columns.iter().map(|c| (c.feature.clone(), c.category.clone())).collect());
-            let result = detect::run(cache, &model, &encoder, detection, data, annotations, rows, *detection_threshold)?;
+            let encoder = Encoder::from_columns(
+                model
+                    .columns
+                    .iter()
+                    .map(|c| (c.feature.clone(), c.category.clone()))
+                    .collect(),
+            );
+            let result = detect::run(
+                cache,
+                &model,
+                &encoder,
+                detection,
+                data,
+                annotations,
+                rows,
+                *detection_threshold,
+            )?;
             let bytes = to_json(&result)?;
             Ok(vec![
-                Write::HSet { key: keys::detections(*experiment_id), field: detection.clone(), value: bytes },
-                Write::HSet { key: result_key, field, value: to_json(&serde_json::json!({ "detection": detection }))? },
+                Write::HSet {
+                    key: keys::detections(*experiment_id),
+                    field: detection.clone(),
+                    value: bytes,
+                },
+                Write::HSet {
+                    key: result_key,
+                    field,
+                    value: to_json(&serde_json::json!({ "detection": detection }))?,
+                },
             ])
         }
     }

@@ -35,8 +35,18 @@ pub async fn run_worker(
     let mut slots = Vec::new();
     for slot in 0..config.slots.max(1) {
         let consumer = queue.consume(keys::TASK_QUEUE, 1).await?;
-        let worker = if config.slots > 1 { format!("{}/{}", config.worker_id, slot) } else { config.worker_id.clone() };
-        slots.push(tokio::spawn(run_slot(queue.clone(), consumer, ctx.clone(), worker, shutdown.clone())));
+        let worker = if config.slots > 1 {
+            format!("{}/{}", config.worker_id, slot)
+        } else {
+            config.worker_id.clone()
+        };
+        slots.push(tokio::spawn(run_slot(
+            queue.clone(),
+            consumer,
+            ctx.clone(),
+            worker,
+            shutdown.clone(),
+        )));
     }
     for slot in slots {
         slot.await??;
@@ -66,7 +76,12 @@ async fn run_slot(
     }
 }
 
-async fn handle(queue: &dyn TaskQueue, ctx: &TaskContext, worker: &str, delivery: Delivery) -> anyhow::Result<()> {
+async fn handle(
+    queue: &dyn TaskQueue,
+    ctx: &TaskContext,
+    worker: &str,
+    delivery: Delivery,
+) -> anyhow::Result<()> {
     let task = match decode_task(&delivery.payload) {
         Ok(task) => task,
         Err(e) => {
@@ -78,16 +93,36 @@ async fn handle(queue: &dyn TaskQueue, ctx: &TaskContext, worker: &str, delivery
     let started = Instant::now();
     let event = Event::now(
         &task.job_id,
-        EventKind::TaskStarted { task_id: task.task_id.clone(), attempt: task.attempt, worker: worker.to_string() },
+        EventKind::TaskStarted {
+            task_id: task.task_id.clone(),
+            attempt: task.attempt,
+            worker: worker.to_string(),
+        },
     );
-    ctx.store.append(&keys::job_events(&task.job_id), &serde_json::to_vec(&event)?).await?;
+    ctx.store
+        .append(
+            &keys::job_events(&task.job_id),
+            &serde_json::to_vec(&event)?,
+        )
+        .await?;
     let result = execute(ctx, &task).await;
     let seconds = started.elapsed().as_secs_f64();
     match &result {
         Ok(()) => {
             info!(job_id = %task.job_id, task_id = %task.task_id, attempt = task.attempt, seconds, "task done");
-            let event = Event::now(&task.job_id, EventKind::TaskDone { task_id: task.task_id.clone(), seconds });
-            ctx.store.append(&keys::job_events(&task.job_id), &serde_json::to_vec(&event)?).await?;
+            let event = Event::now(
+                &task.job_id,
+                EventKind::TaskDone {
+                    task_id: task.task_id.clone(),
+                    seconds,
+                },
+            );
+            ctx.store
+                .append(
+                    &keys::job_events(&task.job_id),
+                    &serde_json::to_vec(&event)?,
+                )
+                .await?;
         }
         Err(failure) => {
             warn!(job_id = %task.job_id, task_id = %task.task_id, attempt = task.attempt, error = %failure, "task failed");
@@ -104,7 +139,9 @@ async fn handle(queue: &dyn TaskQueue, ctx: &TaskContext, worker: &str, delivery
     };
     // The outcome is published before the acknowledgement: if the worker dies in between,
     // the task is redelivered and its result overwritten, never lost.
-    queue.publish(keys::OUTCOME_QUEUE, &serde_json::to_vec(&outcome)?).await?;
+    queue
+        .publish(keys::OUTCOME_QUEUE, &serde_json::to_vec(&outcome)?)
+        .await?;
     delivery.ack().await?;
     Ok(())
 }
