@@ -158,6 +158,8 @@ impl JobDriver {
             self.publish(&task_id, 1, &kind).await?;
             pending.insert(task_id, (kind, state));
         }
+        let stage_tasks = pending.len();
+        let started = std::time::Instant::now();
         let mut seconds = HashMap::new();
         while !pending.is_empty() {
             let delivery = self
@@ -192,7 +194,7 @@ impl JobDriver {
                     state.state = "done".into();
                     self.record(&outcome.task_id, &state).await?;
                     self.done += 1;
-                    info!(job_id = %self.job_id, task_id = %outcome.task_id, done = self.done, planned = self.planned, "task done");
+                    debug!(job_id = %self.job_id, task_id = %outcome.task_id, done = self.done, planned = self.planned, "task done");
                     seconds.insert(outcome.task_id.clone(), outcome.seconds);
                 }
                 Err(failure) => {
@@ -226,6 +228,14 @@ impl JobDriver {
             }
             delivery.ack().await.map_err(anyhow::Error::from)?;
         }
+        info!(
+            job_id = %self.job_id,
+            tasks = stage_tasks,
+            done = self.done,
+            planned = self.planned,
+            seconds = started.elapsed().as_secs_f64(),
+            "stage done"
+        );
         Ok(seconds)
     }
 

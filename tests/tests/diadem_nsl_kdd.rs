@@ -1,15 +1,78 @@
 //! DIADEM LogisticRegression on NSL-KDD end to end, compared with scikit-learn on the same grid.
+//!
+//! Two references (see `tests/fixtures/README.md`):
+//! - scikit-learn as SecuML runs it (liblinear, tol 1e-4) for the cross-validation AUC of every
+//!   candidate: the folds are the same, and at these AUCs the solvers' stopping points hardly matter;
+//! - scikit-learn solved to convergence (tol 1e-8) for the refitted model: its objective value and
+//!   its test AUC. liblinear's default stopping point is far from the optimum for C=10, l1, and on
+//!   the shifted NSL-KDD test set that model's AUC depends on where the solver stopped (0.7818 to
+//!   0.7896 between tolerances and coordinate orders, 0.7846 in SecuML's configuration), so the
+//!   optimum is the reference an exact solver is held to.
 
 use secuml_coordinator::cli::demo_spec;
 use secuml_coordinator::embedded::run_diadem;
-use secuml_proto::{Hyper, Penalty};
-use secuml_tests::{paths_in, sklearn_logreg_reference};
+use secuml_engine::dataset::{read_frame, read_manifest, Encoder};
+use secuml_proto::{keys, Hyper, LogisticModel, Penalty};
+use secuml_runtime::{FileStore, Store};
+use secuml_tests::{paths_in, repo_root, sklearn_logreg_reference};
 
-/// Tolerance on each candidate's mean cross-validation ROC AUC (the folds are the same as
-/// scikit-learn's; only the solvers' stopping points differ).
+/// Tolerance on each candidate's mean cross-validation ROC AUC.
 const CV_AUC_TOLERANCE: f64 = 0.002;
-/// Tolerance on the validation ROC AUC on NSL-KDD test.
+/// Tolerance on the validation ROC AUC on NSL-KDD test, against the converged reference.
 const TEST_AUC_TOLERANCE: f64 = 0.005;
+/// Our refit must reach the optimum at least as closely as scikit-learn at tol 1e-8.
+const OBJECTIVE_RELATIVE_SLACK: f64 = 1e-6;
+
+fn converged_reference(c: f64, penalty: &str) -> serde_json::Value {
+    let path = repo_root().join("tests/fixtures/sklearn_logreg_converged.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["C"].as_f64() == Some(c) && x["penalty"].as_str() == Some(penalty))
+        .cloned()
+        .unwrap_or_else(|| panic!("no converged reference for C={c} {penalty}"))
+}
+
+/// liblinear's objective (no intercept) of a stored model on its training rows.
+fn objective(paths: &secuml_coordinator::config::Paths, model: &LogisticModel) -> f64 {
+    let dir = paths.datasets_dir().join("NSL-KDD/train20");
+    let (manifest, _) = read_manifest(&dir).unwrap();
+    let frame = read_frame(&dir, &manifest).unwrap();
+    let encoder = Encoder::from_columns(
+        model
+            .columns
+            .iter()
+            .map(|c| (c.feature.clone(), c.category.clone()))
+            .collect(),
+    );
+    let x = encoder.transform(&manifest, &frame, None).unwrap();
+    let labels = frame.labels.unwrap();
+    let Hyper::LogisticRegression { c, penalty } = model.hyper;
+    let mut loss = 0.0;
+    for (row, label) in x.rows().into_iter().zip(labels) {
+        let z: f64 = row
+            .iter()
+            .zip(&model.coefficients)
+            .enumerate()
+            .map(|(j, (v, w))| (v - model.scaling.mean[j]) / model.scaling.scale[j] * w)
+            .sum();
+        let margin = if label.unwrap() { z } else { -z };
+        loss += if margin > 0.0 {
+            (-margin).exp().ln_1p()
+        } else {
+            -margin + margin.exp().ln_1p()
+        };
+    }
+    let reg = match penalty {
+        Penalty::L1 => model.coefficients.iter().map(|w| w.abs()).sum::<f64>(),
+        Penalty::L2 => 0.5 * model.coefficients.iter().map(|w| w * w).sum::<f64>(),
+    };
+    reg + c * loss
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logistic_regression_matches_scikit_learn_on_nsl_kdd() {
@@ -56,28 +119,42 @@ async fn logistic_regression_matches_scikit_learn_on_nsl_kdd() {
         "one coefficient per encoded column"
     );
 
+    let store = FileStore::open(paths.store_dir()).unwrap();
+    let bytes = store
+        .get(&keys::model(outcome.experiment_id))
+        .await
+        .unwrap()
+        .expect("stored model");
+    let model: LogisticModel = serde_json::from_slice(&bytes).unwrap();
+    let converged = converged_reference(10.0, "l1");
+    let ours = objective(&paths, &model);
+    let theirs = converged["objective"].as_f64().unwrap();
+    assert!(
+        ours <= theirs * (1.0 + OBJECTIVE_RELATIVE_SLACK),
+        "refit objective: ours {ours:.4}, scikit-learn converged {theirs:.4}"
+    );
+
     let validation = outcome
         .results
         .detections
         .iter()
         .find(|d| d.name == "validation:test")
         .expect("validation");
-    let expected = reference["test_metrics"]["roc_auc"].as_f64().unwrap();
     let auc = validation.auc.expect("test has labels");
+    let expected = converged["test_auc"].as_f64().unwrap();
     assert!(
         (auc - expected).abs() <= TEST_AUC_TOLERANCE,
-        "test AUC: ours {auc:.5}, scikit-learn {expected:.5}"
+        "test AUC: ours {auc:.5}, scikit-learn converged {expected:.5} (scikit-learn at tol 1e-4: {:.5})",
+        reference["test_metrics"]["roc_auc"].as_f64().unwrap()
     );
     assert_eq!(validation.n_instances, 22_544);
     assert_eq!(validation.thresholds.len(), 101);
     let at_half = validation.indicators.as_ref().unwrap();
-    let dr = reference["test_metrics"]["detection_rate_tpr"]
-        .as_f64()
-        .unwrap();
-    assert!(
-        (at_half.detection_rate - dr).abs() < 0.02,
-        "detection rate {} vs {dr}",
-        at_half.detection_rate
+    assert_eq!(at_half.threshold, 0.5);
+    let at_half_table = &validation.thresholds[50];
+    assert_eq!(
+        at_half_table.confusion, at_half.confusion,
+        "the table's 0.50 row is the detection threshold's"
     );
     let train_detection = outcome
         .results

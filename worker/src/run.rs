@@ -6,7 +6,7 @@ use std::time::Instant;
 use secuml_proto::{decode_task, keys, Event, EventKind, TaskOutcome, PROTOCOL_VERSION};
 use secuml_runtime::{Consumer, Delivery, TaskQueue};
 use tokio::sync::watch;
-use tracing::{info, warn};
+use tracing::{debug, warn};
 
 use crate::execute::{execute, TaskContext};
 
@@ -109,7 +109,7 @@ async fn handle(
     let seconds = started.elapsed().as_secs_f64();
     match &result {
         Ok(()) => {
-            info!(job_id = %task.job_id, task_id = %task.task_id, attempt = task.attempt, seconds, "task done");
+            debug!(job_id = %task.job_id, task_id = %task.task_id, attempt = task.attempt, seconds, "task done");
             let event = Event::now(
                 &task.job_id,
                 EventKind::TaskDone {
