@@ -113,6 +113,12 @@ fn ingest_refuses_bad_input_with_file_line_and_column() {
         "instance_id,f1\n0,1.5\n1,abc\n",
     )
     .unwrap();
+    // Declared numeric: without a description file, a column holding text is inferred categorical.
+    std::fs::write(
+        input.join("features/features_description.csv"),
+        "id,name,type\nf1,f1,numeric\n",
+    )
+    .unwrap();
     let out = Command::new(secuml_bin())
         .arg("--data-dir")
         .arg(tmp.path().join("out"))
