@@ -247,3 +247,188 @@ impl JobDriver {
             .await?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secuml_proto::{decode_task, AnnotationsSource, DataRef, TaskFailure};
+    use secuml_proto::{ErrorCode, OuterSplit, RowSelection, Side};
+    use secuml_runtime::{Durability, FileStore, MemoryQueue};
+
+    fn task() -> TaskKind {
+        TaskKind::Refit {
+            experiment_id: 1,
+            data: DataRef {
+                project: "p".into(),
+                dataset: "d".into(),
+                manifest_sha256: "0".into(),
+            },
+            annotations: AnnotationsSource::GroundTruth,
+            rows: RowSelection {
+                outer: OuterSplit::Whole,
+                side: Side::Train,
+            },
+            hyper: secuml_proto::Hyper::LogisticRegression {
+                c: 1.0,
+                penalty: secuml_proto::Penalty::L2,
+            },
+        }
+    }
+
+    /// A worker that answers each attempt with `answer(attempt)`, acknowledging as a real one does.
+    async fn scripted_worker(
+        queue: Arc<dyn TaskQueue>,
+        answer: fn(u32) -> Result<(), TaskFailure>,
+        count: usize,
+    ) {
+        let mut consumer = queue.consume(keys::TASK_QUEUE, 1).await.unwrap();
+        for _ in 0..count {
+            let delivery = consumer.next().await.unwrap().unwrap();
+            let task = decode_task(&delivery.payload).unwrap();
+            let outcome = TaskOutcome {
+                protocol_version: PROTOCOL_VERSION,
+                job_id: task.job_id,
+                task_id: task.task_id,
+                attempt: task.attempt,
+                worker: "scripted".into(),
+                seconds: 0.0,
+                result: answer(task.attempt),
+            };
+            queue
+                .publish(keys::OUTCOME_QUEUE, &serde_json::to_vec(&outcome).unwrap())
+                .await
+                .unwrap();
+            delivery.ack().await.unwrap();
+        }
+    }
+
+    async fn setup() -> (Arc<dyn Store>, Arc<dyn TaskQueue>) {
+        let store: Arc<dyn Store> =
+            Arc::new(FileStore::open_temporary(Durability::Process).unwrap());
+        (store, Arc::new(MemoryQueue::new()))
+    }
+
+    async fn events(store: &dyn Store, job: &str) -> Vec<EventKind> {
+        let entries = store
+            .read_stream(&keys::job_events(job), 0, 1000)
+            .await
+            .unwrap();
+        entries
+            .iter()
+            .map(|e| serde_json::from_slice::<Event>(&e.value).unwrap().kind)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_transient_failure_is_retried_and_the_stage_completes() {
+        let (store, queue) = setup().await;
+        let mut driver = JobDriver::new("j", store.clone(), queue.clone())
+            .await
+            .unwrap();
+        let worker = tokio::spawn(scripted_worker(
+            queue.clone(),
+            |attempt| {
+                if attempt == 1 {
+                    Err(TaskFailure::transient("connection reset"))
+                } else {
+                    Ok(())
+                }
+            },
+            2,
+        ));
+        driver.run_stage(vec![("t".into(), task())]).await.unwrap();
+        worker.await.unwrap();
+        let state: TaskState = serde_json::from_slice(
+            &store
+                .hget(&keys::job_tasks("j"), "t")
+                .await
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!((state.state.as_str(), state.attempt), ("done", 2));
+        let failed: Vec<_> = events(&*store, "j")
+            .await
+            .into_iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    EventKind::TaskFailed {
+                        will_retry: true,
+                        attempt: 1,
+                        ..
+                    }
+                )
+            })
+            .collect();
+        assert_eq!(failed.len(), 1);
+        assert_eq!(driver.done, 1);
+    }
+
+    #[tokio::test]
+    async fn a_permanent_failure_fails_the_job_without_retry() {
+        let (store, queue) = setup().await;
+        let mut driver = JobDriver::new("j", store.clone(), queue.clone())
+            .await
+            .unwrap();
+        let worker = tokio::spawn(scripted_worker(
+            queue.clone(),
+            |_| {
+                Err(TaskFailure::permanent(
+                    ErrorCode::BadRequest,
+                    "bad parameter",
+                ))
+            },
+            1,
+        ));
+        let err = driver
+            .run_stage(vec![("t".into(), task())])
+            .await
+            .unwrap_err();
+        worker.await.unwrap();
+        assert!(
+            matches!(&err, JobError::TaskFailed { attempts: 1, message, .. } if message == "bad parameter"),
+            "{err}"
+        );
+        assert_eq!(
+            queue.len(keys::TASK_QUEUE).await.unwrap(),
+            0,
+            "nothing republished"
+        );
+    }
+
+    #[tokio::test]
+    async fn retries_stop_at_the_limit() {
+        let (store, queue) = setup().await;
+        let mut driver = JobDriver::new("j", store.clone(), queue.clone())
+            .await
+            .unwrap();
+        let worker = tokio::spawn(scripted_worker(
+            queue.clone(),
+            |_| Err(TaskFailure::transient("always down")),
+            MAX_ATTEMPTS as usize,
+        ));
+        let err = driver
+            .run_stage(vec![("t".into(), task())])
+            .await
+            .unwrap_err();
+        worker.await.unwrap();
+        assert!(matches!(
+            err,
+            JobError::TaskFailed {
+                attempts: MAX_ATTEMPTS,
+                ..
+            }
+        ));
+        let state: TaskState = serde_json::from_slice(
+            &store
+                .hget(&keys::job_tasks("j"), "t")
+                .await
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(state.state, "failed");
+        assert_eq!(state.error.as_deref(), Some("always down"));
+    }
+}
