@@ -1,27 +1,9 @@
 //! Logistic regression without intercept, L1 or L2 penalised, as SecuML configures it
 //! (scikit-learn's liblinear solver with `fit_intercept=False`).
 //!
-//! With labels yᵢ ∈ {−1, +1} the objectives are liblinear's:
-//! - L2: min_w ½‖w‖² + C Σᵢ log(1 + exp(−yᵢ wᵀxᵢ));
-//! - L1: min_w ‖w‖₁ + C Σᵢ log(1 + exp(−yᵢ wᵀxᵢ)).
-//!
-//! Algorithms, chosen by the number of features d:
-//! - d ≤ [`DENSE_HESSIAN_MAX_FEATURES`] (narrow data, e.g. NSL-KDD's 118 columns): the d × d
-//!   Hessian Xᵀ D X is formed by one matrix product per iteration.
-//!   - L2: Newton's method, Cholesky solve of the Newton system, backtracking (Armijo) line
-//!     search on the objective.
-//!   - L1: proximal Newton method (as newGLMNET, Yuan, Ho and Lin 2012): quadratic model of the
-//!     loss from the full Hessian, cyclic coordinate descent on that d-dimensional model with the
-//!     ℓ₁ term, then a backtracking line search on the true objective.
-//! - wider data, Hessian-free:
-//!   - L2: line-search Newton method with truncated conjugate gradient (Hessian-vector products);
-//!   - L1: the same proximal Newton method, with the coordinate descent computing Hessian
-//!     entries from the columns of X (O(n) per coordinate) instead of a stored Hessian.
-//!
-//! Both stop when the norm of the gradient (L2) or of the minimum-norm subgradient (L1) falls
-//! below `tol` times its value at w = 0, a much tighter criterion by default (1e-8) than
-//! liblinear's 1e-4. The log-loss and sigmoid are evaluated without overflow.
+#![doc = include_str!("README.md")]
 
+mod descent;
 mod hessian_free;
 mod newton;
 mod objective;
@@ -195,4 +177,9 @@ pub(crate) fn l1_optimality(w: &Array1<f64>, g: &Array1<f64>) -> f64 {
             }
         })
         .sum()
+}
+
+/// Returns the Euclidean norm.
+pub(crate) fn norm(v: &Array1<f64>) -> f64 {
+    v.dot(v).sqrt()
 }

@@ -66,7 +66,7 @@ fn l2_gradient_vanishes_and_l1_subgradient_conditions_hold() {
     .unwrap();
     let eval = loss.evaluate(&loss.scores(l2.coefficients.view()));
     let gradient = &eval.gradient + &l2.coefficients;
-    assert!(newton::norm(&gradient) < 1e-8);
+    assert!(norm(&gradient) < 1e-8);
     let l1 = LogisticRegressionParams {
         tol: 1e-12,
         ..LogisticRegressionParams::new(c, Penalty::L1)
