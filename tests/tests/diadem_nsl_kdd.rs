@@ -3,11 +3,12 @@
 //! Two references (see `tests/fixtures/README.md`):
 //! - scikit-learn as SecuML runs it (liblinear, tol 1e-4) for the cross-validation AUC of every
 //!   candidate: the folds are the same, and at these AUCs the solvers' stopping points hardly matter;
-//! - scikit-learn solved to convergence (tol 1e-8) for the refitted model: its objective value and
-//!   its test AUC. liblinear's default stopping point is far from the optimum for C=10, l1, and on
-//!   the shifted NSL-KDD test set that model's AUC depends on where the solver stopped (0.7818 to
-//!   0.7896 between tolerances and coordinate orders, 0.7846 in SecuML's configuration), so the
-//!   optimum is the reference an exact solver is held to.
+//! - the optimum of the same objective found by an independent solver (scipy's L-BFGS-B) for the
+//!   refitted model: its objective value and its test AUC. liblinear's default stopping point is
+//!   far from the optimum for C=10, l1 (objective 17016 against 16883.83), and on the shifted
+//!   NSL-KDD test set that model's AUC depends on where the solver stopped (0.7742 to 0.7896
+//!   between tolerances and coordinate orders, 0.7846 in SecuML's configuration), so the optimum
+//!   is the reference an exact solver is held to.
 
 use secuml_coordinator::cli::demo_spec;
 use secuml_coordinator::embedded::run_diadem;
@@ -20,7 +21,7 @@ use secuml_tests::{paths_in, repo_root, sklearn_logreg_reference};
 const CV_AUC_TOLERANCE: f64 = 0.002;
 /// Tolerance on the validation ROC AUC on NSL-KDD test, against the converged reference.
 const TEST_AUC_TOLERANCE: f64 = 0.005;
-/// Our refit must reach the optimum at least as closely as scikit-learn at tol 1e-8.
+/// Our refit's objective may exceed the reference optimum by this relative amount at most.
 const OBJECTIVE_RELATIVE_SLACK: f64 = 1e-6;
 
 fn converged_reference(c: f64, penalty: &str) -> serde_json::Value {
@@ -131,7 +132,7 @@ async fn logistic_regression_matches_scikit_learn_on_nsl_kdd() {
     let theirs = converged["objective"].as_f64().unwrap();
     assert!(
         ours <= theirs * (1.0 + OBJECTIVE_RELATIVE_SLACK),
-        "refit objective: ours {ours:.4}, scikit-learn converged {theirs:.4}"
+        "refit objective: ours {ours:.4}, reference optimum {theirs:.4}"
     );
 
     let validation = outcome
@@ -144,7 +145,7 @@ async fn logistic_regression_matches_scikit_learn_on_nsl_kdd() {
     let expected = converged["test_auc"].as_f64().unwrap();
     assert!(
         (auc - expected).abs() <= TEST_AUC_TOLERANCE,
-        "test AUC: ours {auc:.5}, scikit-learn converged {expected:.5} (scikit-learn at tol 1e-4: {:.5})",
+        "test AUC: ours {auc:.5}, at the reference optimum {expected:.5} (liblinear at tol 1e-4: {:.5})",
         reference["test_metrics"]["roc_auc"].as_f64().unwrap()
     );
     assert_eq!(validation.n_instances, 22_544);
