@@ -157,7 +157,7 @@ pub fn load(overrides: &Overrides, env: &HashMap<String, String>) -> anyhow::Res
         (None, Some(p)) => p
             .parse()
             .with_context(|| format!("{}: `{p}` is not a port number", env_vars::PORT))?,
-        (None, None) => file.port.unwrap_or(8080),
+        (None, None) => file.port.unwrap_or(secuml_dashboard::DEFAULT_ADDR.port()),
     };
     Ok(Settings {
         paths: Paths {

@@ -25,9 +25,9 @@ use warp::Filter;
 pub use data::Reader;
 pub use error::DashboardError;
 
-/// Address the dashboard binds to unless told otherwise: loopback only.
+/// Address the dashboard binds to unless told otherwise (SecuML's port, loopback only).
 pub const DEFAULT_ADDR: SocketAddr =
-    SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 8888);
+    SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 8080);
 
 /// Every route of the dashboard: pages, `/api/` and `/static/`, behind the request guard.
 ///
