@@ -205,7 +205,13 @@ impl DiademArgs {
         };
         let annotations = match self.annotations.as_str() {
             "GROUND_TRUTH" => AnnotationsSource::GroundTruth,
-            file => AnnotationsSource::File(file.to_string()),
+            // SecuML names the file (`init_annotations.csv`); the ingested dataset keys it by stem.
+            file => AnnotationsSource::File(
+                file.strip_suffix(".csv.gz")
+                    .or_else(|| file.strip_suffix(".csv"))
+                    .unwrap_or(file)
+                    .to_string(),
+            ),
         };
         let validation = match self.validation_mode {
             ValidationMode::RandomSplit => ValidationSpec::RandomSplit {
@@ -306,6 +312,8 @@ async fn serve_dashboard(settings: &Settings) -> anyhow::Result<()> {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Ingest(args) => {
+            secuml_proto::job::check_name("project", &args.project)?;
+            secuml_proto::job::check_name("dataset", &args.dataset)?;
             let settings = settings(&cli, Overrides::default())?;
             let input = datasets_input(&args.input_dir, &args.project, &args.dataset);
             let started = std::time::Instant::now();
@@ -340,6 +348,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Diadem(args) => {
+            if !args.validation_datasets.is_empty()
+                && matches!(args.validation_mode, ValidationMode::RandomSplit)
+            {
+                anyhow::bail!("invalid parameter `validation-datasets`: it needs `--validation-mode ValidationDatasets`");
+            }
             let settings = settings(
                 &cli,
                 Overrides {
@@ -380,20 +393,32 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     ..Default::default()
                 },
             )?;
+            // The port is taken before the run, so a busy port fails at once, not after training.
+            let server = if args.no_serve {
+                None
+            } else {
+                let store = embedded::open_store(&settings.paths)?;
+                let addr = SocketAddr::new(settings.host, settings.port);
+                let (addr, serving) = secuml_dashboard::bind(store, addr).await?;
+                Some((addr, tokio::spawn(serving)))
+            };
             let outcome =
                 embedded::run_diadem(&settings.paths, demo_spec(), embedded::default_workers())
                     .await
                     .context("running the demo")?;
             let url = settings.experiment_url(outcome.experiment_id);
             print_stdout(&report::diadem_text(&outcome, &url))?;
-            if args.no_serve {
+            let Some((addr, serving)) = server else {
                 return Ok(());
-            }
+            };
             print_stdout(&format!(
-                "serving the dashboard on {} (Ctrl-C to stop)\n",
-                settings.dashboard_url()
+                "serving the dashboard on http://{addr}/ (Ctrl-C to stop)\n"
             ))?;
-            serve_dashboard(&settings).await
+            tokio::signal::ctrl_c()
+                .await
+                .context("waiting for Ctrl-C")?;
+            serving.abort();
+            Ok(())
         }
     }
 }

@@ -25,8 +25,22 @@ fn sha256_file(path: &Path) -> anyhow::Result<String> {
     Ok(hex::encode(Sha256::digest(&bytes)))
 }
 
-/// Whether every source file the manifest records still has the same content.
+/// Whether every source file the manifest records still has the same content, and no
+/// annotations file was added since.
 fn is_current(input: &Path, manifest: &Manifest) -> anyhow::Result<bool> {
+    let annotations = input.join("annotations");
+    if annotations.is_dir() {
+        for entry in std::fs::read_dir(&annotations)
+            .with_context(|| format!("listing {}", annotations.display()))?
+        {
+            let name = entry?.file_name().to_string_lossy().into_owned();
+            let is_csv = name.ends_with(".csv") || name.ends_with(".csv.gz");
+            let path = format!("annotations/{name}");
+            if is_csv && !manifest.sources.iter().any(|s| s.path == path) {
+                return Ok(false);
+            }
+        }
+    }
     for source in &manifest.sources {
         let path = input.join(&source.path);
         if !path.is_file() || sha256_file(&path)? != source.sha256 {

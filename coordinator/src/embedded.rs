@@ -7,7 +7,9 @@ use anyhow::Context;
 use secuml_proto::{
     keys, DiademSpec, EventKind, ExperimentRecord, ExperimentStatus, JobSpec, ValidationSpec,
 };
+use secuml_proto::{OuterSplit, RowSelection, Side};
 use secuml_runtime::{Durability, FileStore, MemoryQueue, Store, TaskQueue};
+use secuml_worker::data::select_rows;
 use secuml_worker::{run_worker, DataCache, TaskContext, WorkerConfig};
 use tokio::sync::watch;
 use tracing::{error, info};
@@ -15,7 +17,7 @@ use tracing::{error, info};
 use crate::config::Paths;
 use crate::datasets;
 use crate::diadem::{self, DiademData, DiademResults};
-use crate::driver::JobDriver;
+use crate::driver::{JobDriver, JobError};
 
 /// What a finished embedded DIADEM run gives back.
 #[derive(Debug, Clone)]
@@ -77,6 +79,8 @@ pub async fn run_diadem(
         }
     }
     let data = DiademData { train, validation };
+    let cache = Arc::new(DataCache::new(paths.datasets_dir(), 4));
+    preflight(&cache, &spec, &data)?;
 
     let store = open_store(paths)?;
     let experiment_id = store.incr(&keys::experiment_counter()).await? as u64;
@@ -117,7 +121,11 @@ pub async fn run_diadem(
     driver
         .event(EventKind::JobStarted { planned_tasks: 0 })
         .await?;
-    let result = diadem::run(&mut driver, experiment_id, &spec, &data).await;
+    // Ctrl-C or SIGTERM ends the job as failed ("interrupted") rather than leaving it running for good.
+    let result = tokio::select! {
+        result = diadem::run(&mut driver, experiment_id, &spec, &data) => result,
+        signal = interrupted() => Err(JobError::Infrastructure(anyhow::anyhow!("interrupted by {signal}"))),
+    };
     let _ = stop.send(true);
     worker.await.context("worker task")??;
 
@@ -151,4 +159,72 @@ pub async fn run_diadem(
             ))
         }
     }
+}
+
+/// Checks, before any task or experiment exists, what would otherwise fail inside every task:
+/// labels to train on, enough of each class for the folds, validation datasets with the
+/// training features. Loads the training data into `cache`, which the workers then reuse.
+fn preflight(cache: &DataCache, spec: &DiademSpec, data: &DiademData) -> anyhow::Result<()> {
+    let loaded = cache
+        .load(&data.train, None)
+        .map_err(|f| anyhow::anyhow!(f.message))?;
+    let labels = cache
+        .labels(&data.train, &loaded, &spec.annotations)
+        .map_err(|f| anyhow::anyhow!(f.message))?;
+    let rows = RowSelection {
+        outer: match &spec.validation {
+            ValidationSpec::RandomSplit { test_size } => OuterSplit::RandomSplit {
+                test_size: *test_size,
+                seed: spec.seed,
+            },
+            ValidationSpec::ValidationDatasets { .. } => OuterSplit::Whole,
+        },
+        side: Side::Train,
+    };
+    let train = select_rows(&labels, &rows).map_err(|f| anyhow::anyhow!(f.message))?;
+    for (class, name) in [(false, "benign (label 0)"), (true, "malicious (label 1)")] {
+        let count = train.labels.iter().filter(|l| **l == class).count();
+        anyhow::ensure!(
+            count >= spec.num_folds as usize,
+            "the training rows of {}/{} hold {count} {name} instance(s), fewer than the {} folds of the search",
+            spec.project,
+            spec.dataset,
+            spec.num_folds
+        );
+    }
+    let features: Vec<&str> = loaded
+        .encoder
+        .columns()
+        .iter()
+        .map(|(f, _)| f.as_str())
+        .collect();
+    for v in &data.validation {
+        let (manifest, _) = secuml_engine::dataset::read_manifest(&cache.dataset_dir(v))?;
+        if let Some(missing) = features.iter().find(|f| manifest.feature(f).is_none()) {
+            anyhow::bail!(
+                "validation dataset {}/{} has no feature `{missing}`, which {}/{} trains on",
+                v.project,
+                v.dataset,
+                spec.project,
+                spec.dataset
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Waits for Ctrl-C (SIGINT) or SIGTERM; returns the signal's name.
+pub async fn interrupted() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            };
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    "SIGINT"
 }

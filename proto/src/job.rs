@@ -152,7 +152,8 @@ pub struct DiademSpec {
     pub no_training_detection: bool,
 }
 
-fn check_name(param: &str, value: &str) -> Result<(), SpecError> {
+/// Checks that `value` can name a project, dataset or file: letters, digits, `-`, `_`, `.`, and not `.` or `..`.
+pub fn check_name(param: &str, value: &str) -> Result<(), SpecError> {
     let ok = !value.is_empty()
         && value != "."
         && value != ".."

@@ -55,6 +55,18 @@ struct FeatureInput {
 pub fn ingest(input: &Path, output: &Path, opts: &IngestOptions) -> Result<Manifest, IngestError> {
     let started = Instant::now();
     check_options(input, opts)?;
+    // The output is replaced by renames beside it: a `.` or `..` in it would put them elsewhere.
+    if output.components().any(|c| {
+        matches!(
+            c,
+            std::path::Component::ParentDir | std::path::Component::CurDir
+        )
+    }) {
+        return Err(IngestError::Options(format!(
+            "output folder {} must not contain `.` or `..` components",
+            output.display()
+        )));
+    }
     let load = |path: &Path| CsvSource::load(path, relative(input, path));
     let feature_files = feature_inputs(input, &opts.features)?;
     // idents.csv and the features are independent until their instance ids are compared, so
