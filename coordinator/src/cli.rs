@@ -50,6 +50,10 @@ pub struct IngestArgs {
     pub project: String,
     /// Dataset name.
     pub dataset: String,
+    /// Features under `features/`: a CSV file (`.csv` or `.csv.gz`), or a folder of CSVs
+    /// concatenated column-wise.
+    #[arg(short = 'f', long, default_value = "features.csv")]
+    pub features: String,
     /// Rows per Parquet shard [default: sized for ~64 MiB shards].
     #[arg(long)]
     pub shard_rows: Option<usize>,
@@ -322,6 +326,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 &input,
                 &args.project,
                 &args.dataset,
+                Some(&args.features),
                 args.shard_rows,
             )?;
             let seconds = started.elapsed().as_secs_f64();

@@ -56,11 +56,15 @@ pub fn ingest(
     input: &Path,
     project: &str,
     dataset: &str,
+    features: Option<&str>,
     shard_rows: Option<usize>,
 ) -> anyhow::Result<Manifest> {
     let output = ingested_dataset_dir(paths, project, dataset);
     let mut options = IngestOptions::new(project, dataset);
     options.shard_rows = shard_rows;
+    if let Some(features) = features {
+        options.features = features.to_string();
+    }
     let started = std::time::Instant::now();
     let manifest = dataset::ingest(input, &output, &options)
         .with_context(|| format!("ingesting {}", input.display()))?;
@@ -97,7 +101,7 @@ pub fn ensure(paths: &Paths, project: &str, dataset: &str) -> anyhow::Result<Dat
         (false, false) => unreachable!("handled by the first arm"),
     };
     if needs_ingest {
-        ingest(paths, &input, project, dataset, None)?;
+        ingest(paths, &input, project, dataset, None, None)?;
     }
     let (_, sha) = dataset::read_manifest(&output)
         .with_context(|| format!("reading the manifest of {project}/{dataset}"))?;
