@@ -1,10 +1,10 @@
 //! The synchronous ML core of secuml. No network IO, no async.
 //!
-//! - [`dataset`]: SecuML-layout CSV ingest, the manifest, Parquet shards, one-hot encoding.
-//! - [`preprocess`]: standardisation.
-//! - [`linear`]: logistic regression solvers (L1 and L2, no intercept).
-//! - [`split`]: stratified folds and splits, seeded.
-//! - [`metrics`]: ROC AUC, threshold indicators, curves, histograms.
+//! - [`dataset`] holds the SecuML-layout CSV ingest, the manifest, Parquet shards, one-hot encoding.
+//! - [`preprocess`] holds standardisation.
+//! - [`linear`] holds logistic regression solvers (L1 and L2, no intercept).
+//! - [`split`] holds stratified folds and splits, seeded.
+//! - [`metrics`] holds ROC AUC, threshold indicators, curves, histograms.
 #![warn(missing_docs)]
 
 pub mod dataset;
