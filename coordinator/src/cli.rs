@@ -285,22 +285,14 @@ fn demo_input_dir(given: Option<PathBuf>) -> PathBuf {
 
 /// The demo's DIADEM spec: LogisticRegression trained on NSL-KDD train20, validated on test.
 pub fn demo_spec() -> DiademSpec {
-    DiademSpec {
-        project: "NSL-KDD".into(),
-        dataset: "train20".into(),
-        exp_name: None,
-        model: ModelSpec::default_logistic_regression(),
-        annotations: AnnotationsSource::GroundTruth,
-        validation: ValidationSpec::ValidationDatasets {
+    DiademSpec::with_defaults(
+        "NSL-KDD",
+        "train20",
+        ModelSpec::default_logistic_regression(),
+        ValidationSpec::ValidationDatasets {
             datasets: vec!["test".into()],
         },
-        num_folds: 4,
-        objective: Objective::RocAuc,
-        seed: 0,
-        shuffle_folds: false,
-        detection_threshold: 0.5,
-        no_training_detection: false,
-    }
+    )
 }
 
 async fn serve_dashboard(settings: &Settings) -> anyhow::Result<()> {

@@ -171,6 +171,30 @@ pub fn check_name(param: &str, value: &str) -> Result<(), SpecError> {
 }
 
 impl DiademSpec {
+    /// A spec with SecuML's defaults for everything but the data, the model and the validation:
+    /// ground-truth labels, 4 folds, ROC AUC, seed 0, unshuffled folds, threshold 0.5.
+    pub fn with_defaults(
+        project: &str,
+        dataset: &str,
+        model: ModelSpec,
+        validation: ValidationSpec,
+    ) -> Self {
+        DiademSpec {
+            project: project.to_string(),
+            dataset: dataset.to_string(),
+            exp_name: None,
+            model,
+            annotations: AnnotationsSource::GroundTruth,
+            validation,
+            num_folds: 4,
+            objective: Objective::RocAuc,
+            seed: 0,
+            shuffle_folds: false,
+            detection_threshold: 0.5,
+            no_training_detection: false,
+        }
+    }
+
     /// Checks every parameter.
     pub fn validate(&self) -> Result<(), SpecError> {
         check_name("project", &self.project)?;
@@ -273,20 +297,12 @@ mod tests {
     use super::*;
 
     fn spec() -> DiademSpec {
-        DiademSpec {
-            project: "NSL-KDD".into(),
-            dataset: "train20".into(),
-            exp_name: None,
-            model: ModelSpec::default_logistic_regression(),
-            annotations: AnnotationsSource::GroundTruth,
-            validation: ValidationSpec::RandomSplit { test_size: 0.1 },
-            num_folds: 4,
-            objective: Objective::RocAuc,
-            seed: 0,
-            shuffle_folds: false,
-            detection_threshold: 0.5,
-            no_training_detection: false,
-        }
+        DiademSpec::with_defaults(
+            "NSL-KDD",
+            "train20",
+            ModelSpec::default_logistic_regression(),
+            ValidationSpec::RandomSplit { test_size: 0.1 },
+        )
     }
 
     #[test]

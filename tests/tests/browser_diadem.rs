@@ -9,10 +9,7 @@ use std::sync::Arc;
 
 use secuml_coordinator::config::Paths;
 use secuml_coordinator::embedded::run_diadem;
-use secuml_proto::{
-    keys, AnnotationsSource, DetectionResult, DiademSpec, ModelSpec, Objective, Penalty,
-    ValidationSpec,
-};
+use secuml_proto::{keys, DetectionResult, DiademSpec, ModelSpec, Penalty, ValidationSpec};
 use secuml_runtime::{FileStore, Store};
 use secuml_tests::browser::BrowserTools;
 
@@ -22,23 +19,15 @@ const CANDIDATE_THRESHOLDS: [u32; 9] = [30, 20, 10, 40, 60, 70, 80, 90, 5];
 /// A small real experiment on NSL-KDD: one candidate, so it runs in seconds, with a model whose
 /// detection rate varies across thresholds.
 fn nsl_kdd_spec() -> DiademSpec {
-    DiademSpec {
-        project: "NSL-KDD".into(),
-        dataset: "train20".into(),
-        exp_name: None,
-        model: ModelSpec::LogisticRegression {
+    DiademSpec::with_defaults(
+        "NSL-KDD",
+        "train20",
+        ModelSpec::LogisticRegression {
             c: vec![1.0],
             penalty: vec![Penalty::L2],
         },
-        annotations: AnnotationsSource::GroundTruth,
-        validation: ValidationSpec::RandomSplit { test_size: 0.2 },
-        num_folds: 4,
-        objective: Objective::RocAuc,
-        seed: 0,
-        shuffle_folds: false,
-        detection_threshold: 0.5,
-        no_training_detection: false,
-    }
+        ValidationSpec::RandomSplit { test_size: 0.2 },
+    )
 }
 
 fn detection_rate_at(detection: &DetectionResult, percent: u32) -> f64 {

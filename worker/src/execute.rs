@@ -156,13 +156,12 @@ fn compute(
                     TaskFailure::permanent(ErrorCode::BadData, format!("fit failed: {e}"))
                 })?;
             let proba = fitted.predict_proba(x_score.view());
-            let score = metrics::roc_auc(&score_y, proba.as_slice().unwrap_or(&proba.to_vec()))
-                .ok_or_else(|| {
-                    TaskFailure::permanent(
-                        ErrorCode::BadData,
-                        format!("fold {fold} holds a single class: no ROC AUC"),
-                    )
-                })?;
+            let score = metrics::roc_auc(&score_y, &proba.to_vec()).ok_or_else(|| {
+                TaskFailure::permanent(
+                    ErrorCode::BadData,
+                    format!("fold {fold} holds a single class: no ROC AUC"),
+                )
+            })?;
             let result = FitScoreResult {
                 hyper: *hyper,
                 fold: *fold,
