@@ -12,8 +12,7 @@ use secuml_runtime::{Consumer, Store, TaskQueue};
 use serde::{Deserialize, Serialize};
 use tracing::{debug, info, warn};
 
-/// Attempts of a task whose failures are retryable, before its job fails.
-pub const MAX_ATTEMPTS: u32 = 3;
+pub use secuml_proto::MAX_ATTEMPTS;
 
 /// State of one task, as stored in [`keys::job_tasks`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -73,8 +72,8 @@ impl JobDriver {
         queue: Arc<dyn TaskQueue>,
     ) -> anyhow::Result<Self> {
         queue.declare(keys::TASK_QUEUE).await?;
-        queue.declare(keys::OUTCOME_QUEUE).await?;
-        let outcomes = queue.consume(keys::OUTCOME_QUEUE, 64).await?;
+        queue.declare(&keys::outcome_queue(job_id)).await?;
+        let outcomes = queue.consume(&keys::outcome_queue(job_id), 64).await?;
         Ok(Self {
             job_id: job_id.to_string(),
             store,
@@ -295,7 +294,10 @@ mod tests {
                 result: answer(task.attempt),
             };
             queue
-                .publish(keys::OUTCOME_QUEUE, &serde_json::to_vec(&outcome).unwrap())
+                .publish(
+                    &keys::outcome_queue(&outcome.job_id),
+                    &serde_json::to_vec(&outcome).unwrap(),
+                )
                 .await
                 .unwrap();
             delivery.ack().await.unwrap();

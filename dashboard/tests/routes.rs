@@ -8,7 +8,7 @@ use secuml_dashboard::routes;
 use secuml_proto::{keys, DetectionResult, ExperimentRecord, TrainSummary};
 use secuml_runtime::Store;
 use serde_json::Value;
-use support::{demo_store, detection, put_diadem, put_record, MapStore};
+use support::{demo_store, detection, fresh_store, put_diadem, put_record};
 use warp::http::StatusCode;
 
 async fn get(store: &Arc<dyn Store>, path: &str) -> (StatusCode, String, warp::http::HeaderMap) {
@@ -33,7 +33,7 @@ async fn get_json(store: &Arc<dyn Store>, path: &str) -> (StatusCode, Value) {
 }
 
 fn empty_store() -> Arc<dyn Store> {
-    Arc::new(MapStore::default())
+    fresh_store()
 }
 
 #[tokio::test]

@@ -56,6 +56,22 @@ pub enum EventKind {
         /// Whether it will be retried.
         will_retry: bool,
     },
+    /// A coordinator took the job (again, after a restart or another coordinator's loss).
+    JobAdopted {
+        /// The coordinator.
+        coordinator: String,
+    },
+    /// A worker's heartbeat expired while it held a task: the task is queued again.
+    WorkerLost {
+        /// The worker.
+        worker: String,
+        /// The task it held.
+        task_id: String,
+        /// The attempt it was running.
+        attempt: u32,
+    },
+    /// The job was cancelled.
+    JobCancelled,
     /// The job finished successfully.
     JobDone {
         /// Experiment the job filled.

@@ -9,11 +9,21 @@
 //! - `secuml:job:<id>:tasks` hash: task id -> task state JSON
 //! - `secuml:job:<id>:results` hash: task id -> task result JSON
 //! - `secuml:job:<id>:events` stream of [`crate::Event`]
+//! - `secuml:jobs` hash: job id -> [`crate::JobRecord`] JSON
+//! - `secuml:job:<id>:lease`: the coordinator running the job (expiring)
+//! - `secuml:job:<id>:cancel`: present once a cancel was requested
+//! - `secuml:job:<id>:running` hash: task id -> [`crate::RunningTask`] JSON (tasks in a worker's hands)
+//! - `secuml:worker:<id>`: a worker's heartbeat, [`crate::WorkerBeat`] JSON (expiring)
+//! - `secuml:coordinator:<id>`: a coordinator's heartbeat (expiring)
+//! - `secuml:dead` stream of [`crate::DeadLetterRecord`]
+//!
+//! Queues: [`TASK_QUEUE`], [`JOB_QUEUE`], one outcome queue per job ([`outcome_queue`]),
+//! and each one's dead-letter queue (`<queue>.dead`).
 
 /// Queue of task messages.
 pub const TASK_QUEUE: &str = "secuml.tasks";
-/// Queue of task outcomes, consumed by the coordinator.
-pub const OUTCOME_QUEUE: &str = "secuml.outcomes";
+/// Prefix of the per-job outcome queues ([`outcome_queue`]).
+pub const OUTCOME_QUEUE_PREFIX: &str = "secuml.outcomes.";
 /// Queue of submitted jobs.
 pub const JOB_QUEUE: &str = "secuml.jobs";
 
@@ -60,6 +70,53 @@ pub fn task_result(task_id: &str) -> String {
 /// Event stream of a job.
 pub fn job_events(job_id: &str) -> String {
     format!("secuml:job:{job_id}:events")
+}
+
+/// Queue of one job's task outcomes, consumed by the coordinator that runs the job:
+/// outcomes never reach a coordinator that does not own their job.
+pub fn outcome_queue(job_id: &str) -> String {
+    format!("{OUTCOME_QUEUE_PREFIX}{job_id}")
+}
+
+/// Hash of every job record, keyed by job id.
+pub fn jobs() -> String {
+    "secuml:jobs".to_string()
+}
+
+/// The lease of the coordinator running a job.
+pub fn job_lease(job_id: &str) -> String {
+    format!("secuml:job:{job_id}:lease")
+}
+
+/// Present once a cancel of the job was requested.
+pub fn job_cancel(job_id: &str) -> String {
+    format!("secuml:job:{job_id}:cancel")
+}
+
+/// Hash of a job's tasks in a worker's hands, keyed by task id.
+pub fn job_running(job_id: &str) -> String {
+    format!("secuml:job:{job_id}:running")
+}
+
+/// Prefix of every worker heartbeat key.
+pub const WORKER_PREFIX: &str = "secuml:worker:";
+
+/// A worker's heartbeat.
+pub fn worker(worker_id: &str) -> String {
+    format!("{WORKER_PREFIX}{worker_id}")
+}
+
+/// Prefix of every coordinator heartbeat key.
+pub const COORDINATOR_PREFIX: &str = "secuml:coordinator:";
+
+/// A coordinator's heartbeat.
+pub fn coordinator(coordinator_id: &str) -> String {
+    format!("{COORDINATOR_PREFIX}{coordinator_id}")
+}
+
+/// Stream of dead-lettered messages.
+pub fn dead_letters() -> String {
+    "secuml:dead".to_string()
 }
 
 #[cfg(test)]

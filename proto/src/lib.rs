@@ -13,6 +13,7 @@ pub mod experiment;
 pub mod job;
 pub mod keys;
 pub mod result;
+pub mod service;
 pub mod task;
 
 /// Version of the messages and records in this crate.
@@ -31,6 +32,10 @@ pub use result::{
     Coefficient, Confusion, CvCandidate, DetectionResult, EncodedColumn, FitScoreResult, Histogram,
     LogisticModel, StandardScaling, ThresholdIndicators, TrainSummary, TrainTimes,
     MODEL_FORMAT_VERSION,
+};
+pub use service::{
+    new_job_id, DeadLetterRecord, JobRecord, JobStatus, JobSubmission, RunningTask, WorkerBeat,
+    MAX_ATTEMPTS,
 };
 pub use task::{
     decode_task, DataRef, DecodeError, FoldSpec, Hyper, OuterSplit, RowSelection, Side, TaskKind,

@@ -44,6 +44,8 @@ struct Queue {
     changed: Notify,
     /// The dead-letter queue; `None` for a dead-letter queue itself.
     dead: Option<Arc<Queue>>,
+    /// Set once the queue is deleted: its consumers end.
+    deleted: AtomicBool,
 }
 
 #[derive(Default)]
@@ -132,6 +134,7 @@ impl Queue {
             state: Mutex::default(),
             changed: Notify::new(),
             dead,
+            deleted: AtomicBool::new(false),
         }
     }
 
@@ -263,6 +266,22 @@ impl TaskQueue for MemoryQueue {
         Ok(self.shared.queue(queue)?.lock().ready.len())
     }
 
+    async fn delete_queue(&self, queue: &str) -> Result<(), QueueError> {
+        self.shared.check_open()?;
+        let mut queues = self
+            .shared
+            .queues
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        for name in [queue.to_string(), dead_letter_queue(queue)] {
+            if let Some(q) = queues.remove(&name) {
+                q.deleted.store(true, Ordering::Release);
+                q.changed.notify_waiters();
+            }
+        }
+        Ok(())
+    }
+
     async fn close(&self) -> Result<(), QueueError> {
         self.shared.closed.store(true, Ordering::Release);
         let queues: Vec<Arc<Queue>> = self
@@ -288,7 +307,9 @@ impl Consumer for MemoryConsumer {
             let changed = self.queue.changed.notified();
             tokio::pin!(changed);
             changed.as_mut().enable();
-            if self.shared.closed.load(Ordering::Acquire) {
+            if self.shared.closed.load(Ordering::Acquire)
+                || self.queue.deleted.load(Ordering::Acquire)
+            {
                 return Ok(None);
             }
             if let Some(delivery) = self.try_take() {

@@ -17,6 +17,7 @@
 //! - [`TaskQueue::close`] ends every consumer ([`Consumer::next`] returns `Ok(None)`) and
 //!   returns unacknowledged deliveries to their queues; later calls fail with
 //!   [`QueueError::Unavailable`];
+//! - [`TaskQueue::delete_queue`] removes a queue and its dead-letter queue, ending its consumers;
 //! - publishing to or consuming from a queue that was not declared fails with
 //!   [`QueueError::NoSuchQueue`].
 
@@ -119,6 +120,10 @@ pub trait TaskQueue: Send + Sync + 'static {
     async fn consume(&self, queue: &str, prefetch: u16) -> Result<Box<dyn Consumer>, QueueError>;
     /// Number of messages waiting (not delivered) in a queue.
     async fn len(&self, queue: &str) -> Result<usize, QueueError>;
+    /// Deletes a queue, its messages and its dead-letter queue (a finished job's outcome
+    /// queue); its consumers end ([`Consumer::next`] returns `Ok(None)`). Deleting a queue
+    /// that does not exist succeeds.
+    async fn delete_queue(&self, queue: &str) -> Result<(), QueueError>;
     /// Ends every consumer and refuses further calls; unacknowledged deliveries go back
     /// to their queues.
     async fn close(&self) -> Result<(), QueueError>;

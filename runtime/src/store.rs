@@ -83,6 +83,15 @@ pub trait Store: Send + Sync + 'static {
         value: &[u8],
         ttl: Option<Duration>,
     ) -> Result<bool, StoreError>;
+    /// Writes a plain value that expires after `ttl` (rounded up to whole milliseconds, at least
+    /// one), replacing whatever the key held, as Redis `SET PX` does. Heartbeats use it.
+    async fn set_expiring(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError>;
+    /// If the key holds the plain value `expected`, restarts its expiry at `ttl` and returns
+    /// true; otherwise changes nothing and returns false. A lease holder renews with it.
+    async fn renew(&self, key: &str, expected: &[u8], ttl: Duration) -> Result<bool, StoreError>;
+    /// Deletes the key only if it holds the plain value `expected`; returns whether it did.
+    /// A lease holder releases with it, never deleting a lease another holder took since.
+    async fn delete_if(&self, key: &str, expected: &[u8]) -> Result<bool, StoreError>;
     /// Deletes a plain value, a hash or a stream; returns whether something was deleted.
     async fn delete(&self, key: &str) -> Result<bool, StoreError>;
     /// Adds one to a counter (missing counts as 0) and returns the new value.

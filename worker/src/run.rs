@@ -31,7 +31,6 @@ pub async fn run_worker(
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     queue.declare(keys::TASK_QUEUE).await?;
-    queue.declare(keys::OUTCOME_QUEUE).await?;
     let mut slots = Vec::new();
     for slot in 0..config.slots.max(1) {
         let consumer = queue.consume(keys::TASK_QUEUE, 1).await?;
@@ -140,7 +139,10 @@ async fn handle(
     // The outcome is published before the acknowledgement: if the worker dies in between,
     // the task is redelivered and its result overwritten, never lost.
     queue
-        .publish(keys::OUTCOME_QUEUE, &serde_json::to_vec(&outcome)?)
+        .publish(
+            &keys::outcome_queue(&task.job_id),
+            &serde_json::to_vec(&outcome)?,
+        )
         .await?;
     delivery.ack().await?;
     Ok(())

@@ -1,132 +1,18 @@
 //! Test support: an in-memory [`Store`] and realistic experiment records written through `keys`.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
-use async_trait::async_trait;
 use secuml_proto::{
     keys, AnnotationsSource, Coefficient, Confusion, CvCandidate, DetectionResult, DiademSpec,
     ExperimentRecord, ExperimentStatus, Histogram, Hyper, JobSpec, ModelSpec, Objective, Penalty,
     ThresholdIndicators, TrainSummary, TrainTimes, ValidationSpec,
 };
-use secuml_runtime::{Store, StoreError, StreamEntry};
+use secuml_runtime::{Durability, FileStore, Store};
 
-/// A store over a map, enough for the dashboard, which only reads values and hashes.
-#[derive(Default)]
-pub struct MapStore {
-    values: Mutex<BTreeMap<String, Vec<u8>>>,
-    hashes: Mutex<BTreeMap<String, BTreeMap<String, Vec<u8>>>>,
-}
-
-#[async_trait]
-impl Store for MapStore {
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.values.lock().unwrap().get(key).cloned())
-    }
-    async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.values
-            .lock()
-            .unwrap()
-            .insert(key.to_string(), value.to_vec());
-        Ok(())
-    }
-    async fn set_nx(
-        &self,
-        key: &str,
-        value: &[u8],
-        _ttl: Option<Duration>,
-    ) -> Result<bool, StoreError> {
-        let mut values = self.values.lock().unwrap();
-        if values.contains_key(key) {
-            return Ok(false);
-        }
-        values.insert(key.to_string(), value.to_vec());
-        Ok(true)
-    }
-    async fn delete(&self, key: &str) -> Result<bool, StoreError> {
-        let a = self.values.lock().unwrap().remove(key).is_some();
-        let b = self.hashes.lock().unwrap().remove(key).is_some();
-        Ok(a || b)
-    }
-    async fn incr(&self, key: &str) -> Result<i64, StoreError> {
-        let mut values = self.values.lock().unwrap();
-        let next = values
-            .get(key)
-            .map(|v| String::from_utf8_lossy(v).parse::<i64>().unwrap_or(0))
-            .unwrap_or(0)
-            + 1;
-        values.insert(key.to_string(), next.to_string().into_bytes());
-        Ok(next)
-    }
-    async fn hset(&self, key: &str, field: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.hashes
-            .lock()
-            .unwrap()
-            .entry(key.to_string())
-            .or_default()
-            .insert(field.to_string(), value.to_vec());
-        Ok(())
-    }
-    async fn hget(&self, key: &str, field: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
-            .hashes
-            .lock()
-            .unwrap()
-            .get(key)
-            .and_then(|h| h.get(field).cloned()))
-    }
-    async fn hgetall(&self, key: &str) -> Result<BTreeMap<String, Vec<u8>>, StoreError> {
-        Ok(self
-            .hashes
-            .lock()
-            .unwrap()
-            .get(key)
-            .cloned()
-            .unwrap_or_default())
-    }
-    async fn hdel(&self, key: &str, field: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .hashes
-            .lock()
-            .unwrap()
-            .get_mut(key)
-            .is_some_and(|h| h.remove(field).is_some()))
-    }
-    async fn append(&self, _stream: &str, _value: &[u8]) -> Result<u64, StoreError> {
-        Err(StoreError::Unavailable(
-            "streams are not supported by the test store".into(),
-        ))
-    }
-    async fn read_stream(
-        &self,
-        _stream: &str,
-        _after: u64,
-        _limit: usize,
-    ) -> Result<Vec<StreamEntry>, StoreError> {
-        Ok(vec![])
-    }
-    async fn keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        let mut keys: Vec<String> = self
-            .values
-            .lock()
-            .unwrap()
-            .keys()
-            .filter(|k| k.starts_with(prefix))
-            .cloned()
-            .collect();
-        keys.extend(
-            self.hashes
-                .lock()
-                .unwrap()
-                .keys()
-                .filter(|k| k.starts_with(prefix))
-                .cloned(),
-        );
-        keys.sort();
-        Ok(keys)
-    }
+/// A fresh store of its own in a temporary folder, removed when dropped.
+pub fn fresh_store() -> Arc<dyn Store> {
+    Arc::new(FileStore::open_temporary(Durability::Process).expect("temporary store"))
 }
 
 /// A DIADEM spec on this project and dataset.
@@ -370,7 +256,7 @@ pub async fn put_diadem(
 
 /// A store with one project, one dataset and one complete DIADEM experiment (id 1).
 pub async fn demo_store() -> Arc<dyn Store> {
-    let store: Arc<dyn Store> = Arc::new(MapStore::default());
+    let store: Arc<dyn Store> = fresh_store();
     let features: Vec<String> = (0..20).map(|i| format!("feature_{i}")).collect();
     let features: Vec<&str> = features.iter().map(String::as_str).collect();
     put_diadem(store.as_ref(), 1, "Gaussians", "test", &features).await;

@@ -18,7 +18,7 @@ macro_rules! queue_conformance {
             publish_consume_ack, nack_requeue_redelivers, dropped_delivery_redelivers,
             nack_without_requeue_dead_letters, prefetch_bounds_unacked, competing_consumers_share_work,
             single_consumer_is_fifo, len_counts_waiting, dropped_consumer_requeues, undeclared_queue_is_refused,
-            close_ends_consumers);
+            deleted_queue_is_gone, close_ends_consumers);
     };
     (@tests $make:expr; $($check:ident),*) => {
         $(
@@ -290,4 +290,29 @@ pub async fn close_ends_consumers<Q: TaskQueue>(queue: Arc<Q>) {
         .unwrap();
     assert!(ended.unwrap(), "next returns None after close");
     assert!(queue.publish(&name, b"late").await.is_err());
+}
+
+/// A deleted queue ends its consumers and refuses publishing until declared again, empty.
+pub async fn deleted_queue_is_gone<Q: TaskQueue>(queue: Arc<Q>) {
+    let name = declared(&*queue, "deleted").await;
+    queue.publish(&name, b"left behind").await.unwrap();
+    queue.publish(&name, b"in hand").await.unwrap();
+    let mut consumer = queue.consume(&name, 1).await.unwrap();
+    let _in_hand = next(&mut *consumer).await;
+    queue.delete_queue(&name).await.unwrap();
+    let ended = tokio::time::timeout(PATIENCE, consumer.next())
+        .await
+        .expect("the consumer ends in time");
+    assert!(matches!(ended, Ok(None) | Err(_)), "got {ended:?}");
+    assert!(matches!(
+        queue.publish(&name, b"x").await,
+        Err(QueueError::NoSuchQueue(_))
+    ));
+    queue
+        .delete_queue(&name)
+        .await
+        .expect("deleting twice succeeds");
+    queue.declare(&name).await.unwrap();
+    assert_eq!(queue.len(&name).await.unwrap(), 0, "declared again, empty");
+    queue.delete_queue(&name).await.unwrap();
 }

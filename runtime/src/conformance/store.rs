@@ -15,7 +15,7 @@ macro_rules! store_conformance {
             get_set_overwrite_missing, binary_values_and_odd_keys, set_nx_without_ttl, set_nx_with_ttl_expires,
             delete_each_kind, incr_from_missing, incr_under_concurrency_loses_nothing, hashes,
             hset_overwrite_is_idempotent, streams_number_from_one, concurrent_appends_have_no_gap,
-            keys_by_prefix, kinds_do_not_mix);
+            keys_by_prefix, kinds_do_not_mix, set_expiring_expires, leases_renew_and_release_only_their_own);
     };
     (@tests $make:expr; $($check:ident),*) => {
         $(
@@ -328,4 +328,75 @@ pub async fn kinds_do_not_mix<S: Store>(store: Arc<S>) {
         Some(&b"plain too"[..])
     );
     assert!(store.hgetall("h").await.is_err());
+}
+
+/// `set_expiring` replaces any value and expires; a plain `set` afterwards clears the expiry.
+pub async fn set_expiring_expires<S: Store>(store: Arc<S>) {
+    store.hset("beat", "f", b"hash").await.unwrap();
+    store
+        .set_expiring("beat", b"alive", Duration::from_millis(300))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get("beat").await.unwrap().as_deref(),
+        Some(&b"alive"[..])
+    );
+    assert_eq!(store.keys("beat").await.unwrap(), vec!["beat".to_string()]);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(store.get("beat").await.unwrap(), None, "expired");
+    assert!(store.keys("beat").await.unwrap().is_empty());
+    store
+        .set_expiring("beat", b"again", Duration::from_millis(300))
+        .await
+        .unwrap();
+    store.set("beat", b"forever").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        store.get("beat").await.unwrap().as_deref(),
+        Some(&b"forever"[..])
+    );
+}
+
+/// A lease is renewed and released only by the holder whose value it holds.
+pub async fn leases_renew_and_release_only_their_own<S: Store>(store: Arc<S>) {
+    let ttl = Duration::from_millis(400);
+    assert!(
+        !store.renew("lease", b"a", ttl).await.unwrap(),
+        "no lease to renew"
+    );
+    assert!(!store.delete_if("lease", b"a").await.unwrap());
+    assert!(store.set_nx("lease", b"a", Some(ttl)).await.unwrap());
+    assert!(!store.set_nx("lease", b"b", Some(ttl)).await.unwrap());
+    assert!(!store.renew("lease", b"b", ttl).await.unwrap(), "not b's");
+    assert!(!store.delete_if("lease", b"b").await.unwrap(), "not b's");
+    // Renewing past the first expiry keeps the lease alive.
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(store.renew("lease", b"a", ttl).await.unwrap());
+    }
+    assert_eq!(
+        store.get("lease").await.unwrap().as_deref(),
+        Some(&b"a"[..])
+    );
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(
+        !store.renew("lease", b"a", ttl).await.unwrap(),
+        "expired leases are gone"
+    );
+    assert!(
+        store.set_nx("lease", b"b", Some(ttl)).await.unwrap(),
+        "b takes it"
+    );
+    assert!(
+        !store.delete_if("lease", b"a").await.unwrap(),
+        "a cannot release b's lease"
+    );
+    assert!(store.delete_if("lease", b"b").await.unwrap());
+    assert_eq!(store.get("lease").await.unwrap(), None);
+    store.hset("h", "f", b"a").await.unwrap();
+    assert!(
+        !store.delete_if("h", b"a").await.unwrap(),
+        "a hash is not a lease"
+    );
+    assert!(!store.renew("h", b"a", ttl).await.unwrap());
 }

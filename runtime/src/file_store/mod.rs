@@ -216,6 +216,21 @@ impl Store for FileStore {
         self.run(move |s| s.set_nx(&key, &value, ttl)).await
     }
 
+    async fn set_expiring(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
+        let (key, value) = (key.to_string(), value.to_vec());
+        self.run(move |s| s.set_expiring(&key, &value, ttl)).await
+    }
+
+    async fn renew(&self, key: &str, expected: &[u8], ttl: Duration) -> Result<bool, StoreError> {
+        let (key, expected) = (key.to_string(), expected.to_vec());
+        self.run(move |s| s.renew(&key, &expected, ttl)).await
+    }
+
+    async fn delete_if(&self, key: &str, expected: &[u8]) -> Result<bool, StoreError> {
+        let (key, expected) = (key.to_string(), expected.to_vec());
+        self.run(move |s| s.delete_if(&key, &expected)).await
+    }
+
     async fn delete(&self, key: &str) -> Result<bool, StoreError> {
         let key = key.to_string();
         self.run(move |s| s.delete(&key)).await

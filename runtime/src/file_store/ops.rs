@@ -25,6 +25,14 @@ fn wrong_type(key: &str, reason: &str) -> StoreError {
     }
 }
 
+/// The expiry instant of a value written now with `ttl`, rounded up to whole milliseconds, at least one.
+fn expiry(ttl: Duration) -> u64 {
+    let ms = u64::try_from(ttl.as_nanos().div_ceil(1_000_000))
+        .unwrap_or(u64::MAX)
+        .max(1);
+    now_ms().saturating_add(ms)
+}
+
 fn not_found(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::NotFound
 }
@@ -116,14 +124,57 @@ impl Inner {
         if !matches!(self.live_kind(&path)?, Kind::Missing) {
             return Ok(false);
         }
-        let expires_at = ttl.map_or(0, |ttl| {
-            let ms = u64::try_from(ttl.as_nanos().div_ceil(1_000_000))
-                .unwrap_or(u64::MAX)
-                .max(1);
-            now_ms().saturating_add(ms)
-        });
         self.writer
-            .write_atomic(&path, &value_file(value, expires_at))?;
+            .write_atomic(&path, &value_file(value, ttl.map_or(0, expiry)))?;
+        Ok(true)
+    }
+
+    pub(super) fn set_expiring(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let path = self.key_path(key)?;
+        let _lock = self.lock(key)?;
+        if let Kind::Hash = inspect(&path)? {
+            self.remove(&path, &Kind::Hash)?;
+        }
+        self.writer
+            .write_atomic(&path, &value_file(value, expiry(ttl)))
+    }
+
+    /// The live plain value at `key`, if it equals `expected`; with the key's lock held by the caller.
+    fn holds(&self, key: &str, path: &Path, expected: &[u8]) -> Result<bool, StoreError> {
+        match self.live_kind(path)? {
+            Kind::Value { .. } => Ok(self.get(key)?.as_deref() == Some(expected)),
+            _ => Ok(false),
+        }
+    }
+
+    pub(super) fn renew(
+        &self,
+        key: &str,
+        expected: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let path = self.key_path(key)?;
+        let _lock = self.lock(key)?;
+        if !self.holds(key, &path, expected)? {
+            return Ok(false);
+        }
+        self.writer
+            .write_atomic(&path, &value_file(expected, expiry(ttl)))?;
+        Ok(true)
+    }
+
+    pub(super) fn delete_if(&self, key: &str, expected: &[u8]) -> Result<bool, StoreError> {
+        let path = self.key_path(key)?;
+        let _lock = self.lock(key)?;
+        if !self.holds(key, &path, expected)? {
+            return Ok(false);
+        }
+        self.remove(&path, &Kind::Value { expires_at: 0 })?;
         Ok(true)
     }
 
