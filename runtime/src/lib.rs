@@ -1,7 +1,8 @@
 //! The queue and the store of secuml, as traits, with their embedded implementations.
 //!
 //! - [`Store`]: the durable state (experiments, task states, results, event streams).
-//!   [`FileStore`] keeps it on local disk and may be shared by several processes.
+//!   [`FileStore`] keeps it on local disk and may be shared by several processes;
+//!   [`RedisStore`] keeps it on a Redis server, for the distributed mode.
 //! - [`TaskQueue`]: at-least-once delivery with manual acknowledgement.
 //!   [`MemoryQueue`] is the in-process queue of the embedded mode.
 //!
@@ -15,9 +16,11 @@ pub mod conformance;
 pub mod file_store;
 pub mod memory_queue;
 pub mod queue;
+pub mod redis_store;
 pub mod store;
 
 pub use file_store::{Durability, FileStore};
 pub use memory_queue::{DeadLetter, MemoryQueue};
 pub use queue::{dead_letter_queue, Acker, Consumer, Delivery, QueueError, TaskQueue};
+pub use redis_store::RedisStore;
 pub use store::{Store, StoreError, StreamEntry};
