@@ -281,12 +281,15 @@ impl Store for RedisStore {
     }
 
     async fn delete(&self, key: &str) -> Result<bool, StoreError> {
-        let removed: i64 = self.query(key, redis::cmd("DEL").arg(self.full(key))).await?;
+        let removed: i64 = self
+            .query(key, redis::cmd("DEL").arg(self.full(key)))
+            .await?;
         Ok(removed > 0)
     }
 
     async fn incr(&self, key: &str) -> Result<i64, StoreError> {
-        self.query(key, redis::cmd("INCR").arg(self.full(key))).await
+        self.query(key, redis::cmd("INCR").arg(self.full(key)))
+            .await
     }
 
     async fn hset(&self, key: &str, field: &str, value: &[u8]) -> Result<(), StoreError> {
@@ -328,8 +331,11 @@ impl Store for RedisStore {
     }
 
     async fn append(&self, stream: &str, value: &[u8]) -> Result<u64, StoreError> {
-        self.query(stream, redis::cmd("RPUSH").arg(self.full(stream)).arg(value))
-            .await
+        self.query(
+            stream,
+            redis::cmd("RPUSH").arg(self.full(stream)).arg(value),
+        )
+        .await
     }
 
     async fn read_stream(
@@ -418,7 +424,10 @@ mod tests {
 
     #[test]
     fn urls_are_shown_without_credentials() {
-        assert_eq!(redact("redis://127.0.0.1:6379/0"), "redis://127.0.0.1:6379/0");
+        assert_eq!(
+            redact("redis://127.0.0.1:6379/0"),
+            "redis://127.0.0.1:6379/0"
+        );
         assert_eq!(
             redact("redis://user:s3cr/t@host:6379/2"),
             "redis://***@host:6379/2"

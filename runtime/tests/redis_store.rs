@@ -77,7 +77,14 @@ impl Server {
     fn start(dir: &Path, port: u16) -> Server {
         let child = Command::new("redis-server")
             .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--appendonly", "yes", "--appendfsync", "always", "--save", ""])
+            .args([
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+            ])
             .arg("--dir")
             .arg(dir)
             .args(["--logfile", "redis.log"])
@@ -187,12 +194,18 @@ async fn survives_a_server_restart() {
             matches!(result, Err(StoreError::Unavailable(_))),
             "attempt {attempt}: {result:?}"
         );
-        assert!(started.elapsed() < Duration::from_secs(10), "attempt {attempt}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "attempt {attempt}"
+        );
     }
     let result = tokio::time::timeout(Duration::from_secs(15), store.append("s", b"lost"))
         .await
         .expect("a write during the outage returns");
-    assert!(matches!(result, Err(StoreError::Unavailable(_))), "{result:?}");
+    assert!(
+        matches!(result, Err(StoreError::Unavailable(_))),
+        "{result:?}"
+    );
 
     let _server = Server::start(dir.path(), port);
     let value = eventually(Duration::from_secs(15), || store.get("v")).await;
@@ -206,5 +219,11 @@ async fn survives_a_server_restart() {
     assert_eq!(entries[0].value, b"first");
     assert_eq!(store.append("s", b"second").await.unwrap(), 2);
     assert_eq!(store.incr("n").await.unwrap(), 2);
-    assert!(store.renew("n", b"2", Duration::from_secs(60)).await.unwrap(), "scripts are reloaded");
+    assert!(
+        store
+            .renew("n", b"2", Duration::from_secs(60))
+            .await
+            .unwrap(),
+        "scripts are reloaded"
+    );
 }
