@@ -336,15 +336,13 @@ impl Inner {
         Fut: Future<Output = Result<T, lapin::Error>>,
     {
         let op = &op;
-        self.run(what, queue, move |link| {
-            async move {
-                let channel = link.connection.create_channel().await?;
-                let result = op(channel.clone()).await;
-                if channel.status().connected() {
-                    let _ = channel.close(REPLY_SUCCESS, "done".into()).await;
-                }
-                result.map_err(Failure::from)
+        self.run(what, queue, move |link| async move {
+            let channel = link.connection.create_channel().await?;
+            let result = op(channel.clone()).await;
+            if channel.status().connected() {
+                let _ = channel.close(REPLY_SUCCESS, "done".into()).await;
             }
+            result.map_err(Failure::from)
         })
         .await
     }
