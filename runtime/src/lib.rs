@@ -4,13 +4,15 @@
 //!   [`FileStore`] keeps it on local disk and may be shared by several processes;
 //!   [`RedisStore`] keeps it on a Redis server, for the distributed mode.
 //! - [`TaskQueue`]: at-least-once delivery with manual acknowledgement.
-//!   [`MemoryQueue`] is the in-process queue of the embedded mode.
+//!   [`MemoryQueue`] is the in-process queue of the embedded mode, [`AmqpQueue`] the RabbitMQ
+//!   one of the distributed mode.
 //!
 //! Each trait has one conformance suite (`store_conformance!`, `queue_conformance!`, in the
 //! `conformance` module under the `conformance` feature) that every implementation runs unchanged.
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+pub mod amqp_queue;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 pub mod file_store;
@@ -19,6 +21,7 @@ pub mod queue;
 pub mod redis_store;
 pub mod store;
 
+pub use amqp_queue::{AmqpOptions, AmqpQueue};
 pub use file_store::{Durability, FileStore};
 pub use memory_queue::{DeadLetter, MemoryQueue};
 pub use queue::{dead_letter_queue, Acker, Consumer, Delivery, QueueError, TaskQueue};
