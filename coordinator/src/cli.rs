@@ -7,10 +7,12 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use secuml_proto::{AnnotationsSource, DiademSpec, ModelSpec, Objective, Penalty, ValidationSpec};
+use secuml_proto::{
+    AnnotationsSource, DiademSpec, JobSpec, ModelSpec, Objective, Penalty, ValidationSpec,
+};
 
 use crate::config::{self, Overrides, Settings};
-use crate::{datasets, embedded, report};
+use crate::{client, connect, datasets, diadem, embedded, jobs, report, service};
 
 /// secuml: train and diagnose detection models (DIADEM), on one machine or many.
 #[derive(Debug, Parser)]
@@ -23,6 +25,13 @@ pub struct Cli {
     /// [default: <user data dir>/secuml, e.g. ~/.local/share/secuml].
     #[arg(long, global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// RabbitMQ URL (e.g. amqp://user:pass@host:5672/%2f): run on the distributed services;
+    /// also SECUML_AMQP_URL.
+    #[arg(long, global = true, value_name = "URL")]
+    pub amqp: Option<String>,
+    /// Redis URL (e.g. redis://host:6379): the distributed store; also SECUML_REDIS_URL.
+    #[arg(long, global = true, value_name = "URL")]
+    pub redis: Option<String>,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -39,6 +48,100 @@ pub enum Command {
     Dashboard(DashboardArgs),
     /// Ingests the bundled NSL-KDD sample, runs DIADEM on it and serves the dashboard.
     Demo(DemoArgs),
+    /// Runs the coordinator service: takes submitted jobs, plans their tasks, follows them.
+    Coordinator(CoordinatorArgs),
+    /// Runs a stateless worker: takes tasks, runs them, stores their results.
+    Worker(WorkerArgs),
+    /// Submits a job to the coordinator service (what CI calls); with --wait, follows it.
+    Submit(SubmitArgs),
+    /// Shows a job's state, tasks and metrics.
+    Status(StatusArgs),
+    /// Lists the jobs, newest first.
+    Jobs(JobsArgs),
+    /// Cancels a job.
+    Cancel(CancelArgs),
+}
+
+/// `secuml coordinator`.
+#[derive(Debug, Args)]
+pub struct CoordinatorArgs {
+    /// Folder holding `<project>/<dataset>/` (datasets are ingested on first use into the data folder).
+    #[arg(long, value_name = "DIR")]
+    pub input_dir: Option<PathBuf>,
+    /// Coordinator id [default: coordinator-<host>-<pid>].
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Seconds a job lease lives without renewal (a dead coordinator's jobs are resumed after it).
+    #[arg(long, default_value_t = 10.0)]
+    pub lease_ttl: f64,
+}
+
+/// `secuml worker`.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// Tasks run at once [default: one per core].
+    #[arg(long)]
+    pub slots: Option<usize>,
+    /// Worker id [default: <host>-<pid>].
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Seconds a heartbeat lives (a worker silent for longer is lost; its tasks are re-queued).
+    #[arg(long, default_value_t = 10.0)]
+    pub heartbeat_ttl: f64,
+}
+
+/// Job types `secuml submit` accepts.
+#[derive(Debug, Subcommand)]
+pub enum SubmitJob {
+    /// A DIADEM job (same arguments as `secuml diadem`).
+    Diadem(DiademArgs),
+}
+
+/// `secuml submit`.
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// The job.
+    #[command(subcommand)]
+    pub job: SubmitJob,
+    /// Follow the job to its end (progress on stderr); exit 0 succeeded, 1 a gate failed,
+    /// 2 the job failed, 3 bad request.
+    #[arg(long, global = true)]
+    pub wait: bool,
+    /// A gate METRIC=VALUE (e.g. validation.auc=0.9): with --wait, exit 1 unless METRIC >= VALUE.
+    /// Metrics: cv.best_score, then <detection>.<metric> for detections train, test,
+    /// validation (the held-out one) and validation.<dataset>, metrics auc, detection_rate,
+    /// false_alarm_rate, precision, f_score, false_positive_rate, accuracy.
+    #[arg(long, global = true, value_name = "METRIC=VALUE")]
+    pub fail_under: Vec<String>,
+    /// Print one JSON object on stdout: job id, status, experiment id, dashboard URL, every
+    /// metric and every gate (also accepted after the job's arguments).
+    #[arg(long = "json", id = "submit_json")]
+    pub json: bool,
+}
+
+/// `secuml status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Job id.
+    pub job: String,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `secuml jobs`.
+#[derive(Debug, Args)]
+pub struct JobsArgs {
+    /// Print one JSON array.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `secuml cancel`.
+#[derive(Debug, Args)]
+pub struct CancelArgs {
+    /// Job id.
+    pub job: String,
 }
 
 /// `secuml ingest`.
@@ -249,6 +352,8 @@ fn settings(cli: &Cli, extra: Overrides) -> anyhow::Result<Settings> {
     let overrides = Overrides {
         config: cli.config.clone(),
         data_dir: cli.data_dir.clone(),
+        amqp_url: cli.amqp.clone(),
+        redis_url: cli.redis.clone(),
         ..extra
     };
     config::load(&overrides, &env)
@@ -296,7 +401,7 @@ pub fn demo_spec() -> DiademSpec {
 }
 
 async fn serve_dashboard(settings: &Settings) -> anyhow::Result<()> {
-    let store = embedded::open_store(&settings.paths)?;
+    let store = connect::store(settings).await?;
     let addr = SocketAddr::new(settings.host, settings.port);
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -304,8 +409,145 @@ async fn serve_dashboard(settings: &Settings) -> anyhow::Result<()> {
     secuml_dashboard::serve(store, addr, shutdown).await
 }
 
-/// Runs a parsed command line.
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+/// Exit codes of `secuml submit --wait` (and of `secuml diadem` on the distributed services).
+pub mod exit {
+    /// The job succeeded and every gate holds.
+    pub const OK: u8 = 0;
+    /// A `--fail-under` gate failed.
+    pub const GATE_FAILED: u8 = 1;
+    /// The job failed or was cancelled.
+    pub const JOB_FAILED: u8 = 2;
+    /// The request was refused (bad arguments, bad spec).
+    pub const BAD_REQUEST: u8 = 3;
+}
+
+fn secs(name: &str, value: f64) -> anyhow::Result<std::time::Duration> {
+    if !(value.is_finite() && value > 0.0) {
+        return Err(connect::BadRequest(format!(
+            "invalid parameter `{name}`: {value} is not a positive number of seconds"
+        ))
+        .into());
+    }
+    Ok(std::time::Duration::from_secs_f64(value))
+}
+
+/// Submits a DIADEM job to the services, then (with `wait`) follows it and checks the gates.
+async fn submit_diadem(
+    cli: &Cli,
+    args: &DiademArgs,
+    wait: bool,
+    gates: &[String],
+    json: bool,
+) -> anyhow::Result<u8> {
+    let json = json || args.json;
+    let gates = gates
+        .iter()
+        .map(|g| g.parse::<client::Gate>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| connect::BadRequest(format!("invalid parameter `fail-under`: {e}")))?;
+    check_diadem_args(args).map_err(|e| connect::BadRequest(format!("{e:#}")))?;
+    let spec = JobSpec::Diadem(args.to_spec());
+    spec.validate()
+        .map_err(|e| connect::BadRequest(e.to_string()))?;
+    let settings = settings(cli, Overrides::default())?;
+    let (store, queue) = connect::services(&settings, "submit").await?;
+    let job_id = client::submit(&*store, &*queue, spec).await?;
+    let job_url = settings.job_url(&job_id);
+    if !wait {
+        if json {
+            print_stdout(&format!(
+                "{}\n",
+                serde_json::json!({"job_id": job_id, "status": "queued", "dashboard_url": job_url})
+            ))?;
+        } else {
+            print_stdout(&format!("submitted {job_id}\n  dashboard: {job_url}\n"))?;
+        }
+        return Ok(exit::OK);
+    }
+    let record = client::wait(&*store, &job_id, json).await?;
+    let results = client::check_gates(&record, &gates);
+    let code = match record.status {
+        secuml_proto::JobStatus::Succeeded if results.iter().all(|g| g.passed) => exit::OK,
+        secuml_proto::JobStatus::Succeeded => exit::GATE_FAILED,
+        _ => exit::JOB_FAILED,
+    };
+    let report = match (record.status, record.experiment_id) {
+        (secuml_proto::JobStatus::Succeeded, Some(id)) => {
+            let JobSpec::Diadem(spec) = &record.spec;
+            let results = diadem::load_results(&*store, id, spec).await?;
+            let experiment = jobs::load_experiment(&*store, id)
+                .await?
+                .context("the experiment record is missing")?;
+            Some(embedded::DiademOutcome {
+                experiment_id: id,
+                job_id: job_id.clone(),
+                results,
+                record: experiment,
+            })
+        }
+        _ => None,
+    };
+    let experiment_url = record.experiment_id.map(|id| settings.experiment_url(id));
+    if json {
+        let mut value = serde_json::json!({
+            "job_id": job_id,
+            "status": record.status,
+            "experiment_id": record.experiment_id,
+            "dashboard_url": experiment_url.clone().unwrap_or_else(|| job_url.clone()),
+            "job_url": job_url,
+            "error": record.error,
+            "metrics": record.metrics,
+            "gates": results,
+            "passed": code == exit::OK,
+        });
+        if let (Some(outcome), Some(url)) = (&report, &experiment_url) {
+            value["report"] = report::diadem_json(outcome, url);
+        }
+        print_stdout(&format!("{value}\n"))?;
+    } else {
+        if let (Some(outcome), Some(url)) = (&report, &experiment_url) {
+            print_stdout(&report::diadem_text(outcome, url))?;
+        }
+        if let Some(error) = &record.error {
+            print_stdout(&format!("job {job_id} {:?}: {error}\n", record.status))?;
+        }
+        for g in &results {
+            print_stdout(&format!(
+                "gate {} >= {}: {} ({})\n",
+                g.metric,
+                g.threshold,
+                if g.passed { "passed" } else { "FAILED" },
+                match (g.value, g.margin) {
+                    (Some(v), Some(m)) => format!("{v:.4}, margin {m:+.4}"),
+                    _ => "no such metric in this job".to_string(),
+                }
+            ))?;
+        }
+    }
+    Ok(code)
+}
+
+fn check_diadem_args(args: &DiademArgs) -> anyhow::Result<()> {
+    if !args.validation_datasets.is_empty()
+        && matches!(args.validation_mode, ValidationMode::RandomSplit)
+    {
+        anyhow::bail!("invalid parameter `validation-datasets`: it needs `--validation-mode ValidationDatasets`");
+    }
+    Ok(())
+}
+
+async fn stop_signal(stop: tokio::sync::watch::Sender<bool>) {
+    let signal = embedded::interrupted().await;
+    tracing::info!(signal, "stopping: finishing the work in hand");
+    let _ = stop.send(true);
+}
+
+/// Runs a parsed command line; returns the exit code.
+pub async fn run(cli: Cli) -> anyhow::Result<u8> {
+    run_command(cli).await
+}
+
+async fn run_command(cli: Cli) -> anyhow::Result<u8> {
     match &cli.command {
         Command::Ingest(args) => {
             secuml_proto::job::check_name("project", &args.project)?;
@@ -342,14 +584,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     dir.display()
                 ))?;
             }
-            Ok(())
+            Ok(exit::OK)
         }
         Command::Diadem(args) => {
-            if !args.validation_datasets.is_empty()
-                && matches!(args.validation_mode, ValidationMode::RandomSplit)
-            {
-                anyhow::bail!("invalid parameter `validation-datasets`: it needs `--validation-mode ValidationDatasets`");
-            }
+            check_diadem_args(args)?;
             let settings = settings(
                 &cli,
                 Overrides {
@@ -357,6 +595,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     ..Default::default()
                 },
             )?;
+            if settings.distributed() {
+                return submit_diadem(&cli, args, true, &[], args.json).await;
+            }
             let outcome =
                 embedded::run_diadem(&settings.paths, args.to_spec(), workers(args.n_jobs)?)
                     .await?;
@@ -366,7 +607,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 print_stdout(&report::diadem_text(&outcome, &url))?;
             }
-            Ok(())
+            Ok(exit::OK)
         }
         Command::Dashboard(args) => {
             let settings = settings(
@@ -377,7 +618,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     ..Default::default()
                 },
             )?;
-            serve_dashboard(&settings).await
+            serve_dashboard(&settings).await?;
+            Ok(exit::OK)
         }
         Command::Demo(args) => {
             let input_dir = demo_input_dir(args.input_dir.clone());
@@ -406,7 +648,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let url = settings.experiment_url(outcome.experiment_id);
             print_stdout(&report::diadem_text(&outcome, &url))?;
             let Some((addr, serving)) = server else {
-                return Ok(());
+                return Ok(exit::OK);
             };
             print_stdout(&format!(
                 "serving the dashboard on http://{addr}/ (Ctrl-C to stop)\n"
@@ -415,7 +657,131 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .context("waiting for Ctrl-C")?;
             serving.abort();
-            Ok(())
+            Ok(exit::OK)
+        }
+        Command::Coordinator(args) => {
+            let settings = settings(
+                &cli,
+                Overrides {
+                    input_dir: args.input_dir.clone(),
+                    ..Default::default()
+                },
+            )?;
+            let lease_ttl = secs("lease-ttl", args.lease_ttl)?;
+            let (store, queue) = connect::services(&settings, "coordinator").await?;
+            let id = args
+                .id
+                .clone()
+                .unwrap_or_else(service::default_coordinator_id);
+            secuml_proto::job::check_name("id", &id)?;
+            let env = service::env_for(settings.paths.clone(), store, queue.clone(), id);
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            tokio::spawn(stop_signal(stop));
+            service::run_coordinator(
+                env,
+                service::CoordinatorConfig {
+                    lease_ttl,
+                    ..Default::default()
+                },
+                stopped,
+            )
+            .await?;
+            queue.close().await?;
+            Ok(exit::OK)
+        }
+        Command::Worker(args) => {
+            let settings = settings(&cli, Overrides::default())?;
+            let heartbeat_ttl = secs("heartbeat-ttl", args.heartbeat_ttl)?;
+            let slots = match args.slots {
+                Some(0) => anyhow::bail!("invalid parameter `slots`: 0 is not a positive number"),
+                Some(n) => n,
+                None => embedded::default_workers(),
+            };
+            let (store, queue) = connect::services(&settings, "worker").await?;
+            let id = args
+                .id
+                .clone()
+                .unwrap_or_else(secuml_worker::run::default_worker_id);
+            secuml_proto::job::check_name("id", &id)?;
+            let ctx = secuml_worker::TaskContext {
+                cache: std::sync::Arc::new(secuml_worker::DataCache::new(
+                    settings.paths.datasets_dir(),
+                    4,
+                )),
+                store,
+            };
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            tokio::spawn(stop_signal(stop));
+            let config = secuml_worker::WorkerConfig {
+                heartbeat_ttl,
+                ..secuml_worker::WorkerConfig::new(id, slots)
+            };
+            secuml_worker::run_worker(queue.clone(), ctx, config, stopped).await?;
+            queue.close().await?;
+            Ok(exit::OK)
+        }
+        Command::Submit(args) => match &args.job {
+            SubmitJob::Diadem(diadem) => {
+                submit_diadem(&cli, diadem, args.wait, &args.fail_under, args.json).await
+            }
+        },
+        Command::Status(args) => {
+            let settings = settings(&cli, Overrides::default())?;
+            let store = connect::store(&settings).await?;
+            let Some((record, tasks)) = client::status(&*store, &args.job).await? else {
+                return Err(connect::BadRequest(format!("job {} does not exist", args.job)).into());
+            };
+            if args.json {
+                let tasks: serde_json::Map<String, serde_json::Value> = tasks
+                    .iter()
+                    .map(|(id, t)| (id.clone(), serde_json::to_value(t).unwrap_or_default()))
+                    .collect();
+                print_stdout(&format!(
+                    "{}\n",
+                    serde_json::json!({"job": record, "tasks": tasks, "dashboard_url": settings.job_url(&record.job_id)})
+                ))?;
+            } else {
+                print_stdout(&client::status_text(
+                    &record,
+                    &tasks,
+                    &settings.job_url(&record.job_id),
+                ))?;
+            }
+            Ok(exit::OK)
+        }
+        Command::Jobs(args) => {
+            let settings = settings(&cli, Overrides::default())?;
+            let store = connect::store(&settings).await?;
+            let jobs = jobs::list_jobs(&*store).await?;
+            if args.json {
+                print_stdout(&format!("{}\n", serde_json::to_value(&jobs)?))?;
+            } else {
+                for job in &jobs {
+                    print_stdout(&format!(
+                        "{}  {:<9}  {}/{} tasks  {}\n",
+                        job.job_id,
+                        format!("{:?}", job.status).to_lowercase(),
+                        job.tasks_done,
+                        job.tasks_planned,
+                        job.error.as_deref().unwrap_or("")
+                    ))?;
+                }
+            }
+            Ok(exit::OK)
+        }
+        Command::Cancel(args) => {
+            let settings = settings(&cli, Overrides::default())?;
+            let store = connect::store(&settings).await?;
+            let record = client::cancel(&*store, &args.job).await?;
+            if record.status.is_final() {
+                print_stdout(&format!(
+                    "job {} already ended: {:?}\n",
+                    record.job_id, record.status
+                ))?;
+            } else {
+                print_stdout(&format!("cancel of job {} requested\n", record.job_id))?;
+            }
+            Ok(exit::OK)
         }
     }
 }

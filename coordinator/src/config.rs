@@ -19,6 +19,10 @@ pub mod env_vars {
     pub const HOST: &str = "SECUML_HOST";
     /// Dashboard port.
     pub const PORT: &str = "SECUML_PORT";
+    /// RabbitMQ URL: switches commands to the distributed services.
+    pub const AMQP_URL: &str = "SECUML_AMQP_URL";
+    /// Redis URL: switches commands to the distributed services.
+    pub const REDIS_URL: &str = "SECUML_REDIS_URL";
 }
 
 /// Where things live on disk.
@@ -51,9 +55,23 @@ pub struct Settings {
     pub host: IpAddr,
     /// Dashboard port.
     pub port: u16,
+    /// RabbitMQ URL of the distributed mode.
+    pub amqp_url: Option<String>,
+    /// Redis URL of the distributed mode.
+    pub redis_url: Option<String>,
 }
 
 impl Settings {
+    /// Whether commands talk to the distributed services (a RabbitMQ or Redis URL is set).
+    pub fn distributed(&self) -> bool {
+        self.amqp_url.is_some() || self.redis_url.is_some()
+    }
+
+    /// URL of the dashboard page of a job.
+    pub fn job_url(&self, job_id: &str) -> String {
+        format!("{}/jobs/{job_id}", self.dashboard_url())
+    }
+
     /// URL of the dashboard page of an experiment.
     pub fn experiment_url(&self, experiment_id: u64) -> String {
         format!("{}/SecuML/{experiment_id}/", self.dashboard_url())
@@ -82,6 +100,10 @@ pub struct FileConfig {
     pub host: Option<IpAddr>,
     /// Dashboard port.
     pub port: Option<u16>,
+    /// RabbitMQ URL (distributed mode).
+    pub amqp_url: Option<String>,
+    /// Redis URL (distributed mode).
+    pub redis_url: Option<String>,
 }
 
 /// Values given on the command line (highest precedence).
@@ -97,6 +119,10 @@ pub struct Overrides {
     pub host: Option<IpAddr>,
     /// `--port`.
     pub port: Option<u16>,
+    /// `--amqp`.
+    pub amqp_url: Option<String>,
+    /// `--redis`.
+    pub redis_url: Option<String>,
 }
 
 /// Default data folder: `<user data dir>/secuml` (e.g. `~/.local/share/secuml`),
@@ -159,6 +185,17 @@ pub fn load(overrides: &Overrides, env: &HashMap<String, String>) -> anyhow::Res
             .with_context(|| format!("{}: `{p}` is not a port number", env_vars::PORT))?,
         (None, None) => file.port.unwrap_or(secuml_dashboard::DEFAULT_ADDR.port()),
     };
+    let env_str = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
+    let amqp_url = overrides
+        .amqp_url
+        .clone()
+        .or_else(|| env_str(env_vars::AMQP_URL))
+        .or(file.amqp_url);
+    let redis_url = overrides
+        .redis_url
+        .clone()
+        .or_else(|| env_str(env_vars::REDIS_URL))
+        .or(file.redis_url);
     Ok(Settings {
         paths: Paths {
             input_dir,
@@ -166,6 +203,8 @@ pub fn load(overrides: &Overrides, env: &HashMap<String, String>) -> anyhow::Res
         },
         host,
         port,
+        amqp_url,
+        redis_url,
     })
 }
 
@@ -232,5 +271,29 @@ mod tests {
         let s = load(&Overrides::default(), &env(&[])).unwrap();
         assert_eq!(s.host, IpAddr::V4(Ipv4Addr::LOCALHOST));
         assert_eq!(s.experiment_url(3), "http://127.0.0.1:8080/SecuML/3/");
+        assert!(!s.distributed());
+    }
+
+    #[test]
+    fn service_urls_come_from_file_env_or_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("secuml.toml");
+        std::fs::write(&file, "version = 1\nredis_url = \"redis://file\"\n").unwrap();
+        let o = Overrides {
+            config: Some(file),
+            ..Default::default()
+        };
+        let s = load(&o, &env(&[(env_vars::AMQP_URL, "amqp://env")])).unwrap();
+        assert_eq!(s.redis_url.as_deref(), Some("redis://file"));
+        assert_eq!(s.amqp_url.as_deref(), Some("amqp://env"));
+        assert!(s.distributed());
+        let o = Overrides {
+            redis_url: Some("redis://flag".into()),
+            ..o
+        };
+        assert_eq!(
+            load(&o, &env(&[])).unwrap().redis_url.as_deref(),
+            Some("redis://flag")
+        );
     }
 }

@@ -267,23 +267,55 @@ pub async fn run(
         )
         .await
         .map_err(anyhow::Error::from)?;
-    let all = store
-        .hgetall(&keys::detections(experiment_id))
-        .await
-        .map_err(anyhow::Error::from)?;
+    let detections = read_detections(&*store, experiment_id, &names).await?;
+    Ok(DiademResults {
+        train: summary,
+        detections,
+    })
+}
+
+async fn read_detections(
+    store: &dyn secuml_runtime::Store,
+    experiment_id: u64,
+    names: &[String],
+) -> anyhow::Result<Vec<DetectionResult>> {
+    let all = store.hgetall(&keys::detections(experiment_id)).await?;
     let mut detections = Vec::new();
     for name in names {
         let bytes = all
-            .get(&name)
+            .get(name)
             .with_context(|| format!("detection {name} is missing"))?;
         let d: DetectionResult = serde_json::from_slice(bytes)
             .with_context(|| format!("detection {name} does not parse"))?;
         detections.push(d);
     }
-    Ok(DiademResults {
-        train: summary,
-        detections,
-    })
+    Ok(detections)
+}
+
+/// The names of a DIADEM job's detections, in planning order.
+pub fn detection_names(spec: &DiademSpec) -> Vec<String> {
+    let mut names = Vec::new();
+    if !spec.no_training_detection {
+        names.push("train".to_string());
+    }
+    match &spec.validation {
+        ValidationSpec::RandomSplit { .. } => names.push("test".into()),
+        ValidationSpec::ValidationDatasets { datasets } => {
+            names.extend(datasets.iter().map(|d| format!("validation:{d}")))
+        }
+    }
+    names
+}
+
+/// Reads a finished DIADEM experiment's results back from the store.
+pub async fn load_results(
+    store: &dyn secuml_runtime::Store,
+    experiment_id: u64,
+    spec: &DiademSpec,
+) -> anyhow::Result<DiademResults> {
+    let train: TrainSummary = read_json(store, &keys::train_summary(experiment_id)).await?;
+    let detections = read_detections(store, experiment_id, &detection_names(spec)).await?;
+    Ok(DiademResults { train, detections })
 }
 
 async fn read_json<T: serde::de::DeserializeOwned>(

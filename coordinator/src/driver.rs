@@ -6,8 +6,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::Duration;
 
-use secuml_proto::{keys, Event, EventKind, TaskKind, TaskMessage, TaskOutcome, PROTOCOL_VERSION};
+use anyhow::Context;
+
+use secuml_proto::{
+    keys, Event, EventKind, RunningTask, TaskKind, TaskMessage, TaskOutcome, PROTOCOL_VERSION,
+};
 use secuml_runtime::{Consumer, Store, TaskQueue};
 use serde::{Deserialize, Serialize};
 use tracing::{debug, info, warn};
@@ -47,12 +52,38 @@ pub enum JobError {
         /// Its last error.
         message: String,
     },
+    /// The job's data was refused before any task (missing labels, too few instances, ...).
+    #[error("{0}")]
+    Refused(String),
+    /// A cancel was requested (`secuml cancel`).
+    #[error("cancelled")]
+    Cancelled,
     /// The queue or the store failed.
     #[error("infrastructure: {0}")]
     Infrastructure(#[from] anyhow::Error),
 }
 
+impl From<secuml_runtime::StoreError> for JobError {
+    fn from(e: secuml_runtime::StoreError) -> Self {
+        JobError::Infrastructure(e.into())
+    }
+}
+
+impl From<secuml_runtime::QueueError> for JobError {
+    fn from(e: secuml_runtime::QueueError) -> Self {
+        JobError::Infrastructure(e.into())
+    }
+}
+
+/// How often a stage looks for lost workers and cancel requests while it waits for outcomes.
+pub const WATCH_INTERVAL: Duration = Duration::from_millis(500);
+
 /// Drives the tasks of one job.
+///
+/// Restartable: a stage first reads the task states the store holds for the job; tasks
+/// already done are not published again, tasks queued by an earlier driver (a coordinator
+/// that died) are awaited rather than republished: their messages are still in the durable
+/// queue or in a worker's hands, and their outcomes in the job's durable outcome queue.
 pub struct JobDriver {
     job_id: String,
     store: Arc<dyn Store>,
@@ -65,7 +96,7 @@ pub struct JobDriver {
 }
 
 impl JobDriver {
-    /// A driver for `job_id`, consuming the outcome queue.
+    /// A driver for `job_id`, consuming the job's outcome queue.
     pub async fn new(
         job_id: &str,
         store: Arc<dyn Store>,
@@ -96,14 +127,7 @@ impl JobDriver {
 
     /// Appends an event to the job's stream.
     pub async fn event(&self, kind: EventKind) -> anyhow::Result<()> {
-        let event = Event::now(&self.job_id, kind);
-        self.store
-            .append(
-                &keys::job_events(&self.job_id),
-                &serde_json::to_vec(&event)?,
-            )
-            .await?;
-        Ok(())
+        append_event(&*self.store, &self.job_id, kind).await
     }
 
     async fn record(&self, task_id: &str, state: &TaskState) -> anyhow::Result<()> {
@@ -131,42 +155,85 @@ impl JobDriver {
         Ok(())
     }
 
-    /// Runs one stage: publishes every task, waits until all are done, retrying
-    /// retryable failures up to [`MAX_ATTEMPTS`]. Returns each task's seconds.
+    /// Publishes `kind` as attempt `state.attempt`, then records it queued: a driver that dies
+    /// in between publishes it again on restart, and the duplicate's outcome is ignored.
+    async fn queue_attempt(
+        &self,
+        task_id: &str,
+        kind: &TaskKind,
+        state: &mut TaskState,
+    ) -> anyhow::Result<()> {
+        state.state = "queued".into();
+        self.publish(task_id, state.attempt, kind).await?;
+        self.record(task_id, state).await
+    }
+
+    /// Runs one stage: publishes every task not already done, waits until all are done,
+    /// retrying retryable failures up to [`MAX_ATTEMPTS`] and re-queueing the tasks of lost
+    /// workers. Returns each task's seconds.
     pub async fn run_stage(
         &mut self,
         tasks: Vec<(String, TaskKind)>,
     ) -> Result<HashMap<String, f64>, JobError> {
+        let known = self.known_states().await?;
         let mut pending: BTreeMap<String, (TaskKind, TaskState)> = BTreeMap::new();
+        let mut seconds = HashMap::new();
         self.planned += tasks.len();
+        let mut resumed = 0;
         for (task_id, kind) in tasks {
-            let state = TaskState {
-                state: "queued".into(),
-                attempt: 1,
-                label: kind.label(),
-                seconds: None,
-                error: None,
-                worker: None,
-            };
-            self.record(&task_id, &state).await?;
-            self.event(EventKind::TaskQueued {
-                task_id: task_id.clone(),
-                label: state.label.clone(),
-            })
-            .await?;
-            self.publish(&task_id, 1, &kind).await?;
-            pending.insert(task_id, (kind, state));
+            match known.get(&task_id) {
+                Some(state) if state.state == "done" => {
+                    self.done += 1;
+                    resumed += 1;
+                    seconds.insert(task_id, state.seconds.unwrap_or_default());
+                }
+                Some(state) if state.state == "failed" => {
+                    return Err(JobError::TaskFailed {
+                        task_id,
+                        attempts: state.attempt,
+                        message: state.error.clone().unwrap_or_default(),
+                    });
+                }
+                Some(state) => {
+                    resumed += 1;
+                    pending.insert(task_id, (kind, state.clone()));
+                }
+                None => {
+                    let mut state = TaskState {
+                        state: "queued".into(),
+                        attempt: 1,
+                        label: kind.label(),
+                        seconds: None,
+                        error: None,
+                        worker: None,
+                    };
+                    self.queue_attempt(&task_id, &kind, &mut state).await?;
+                    self.event(EventKind::TaskQueued {
+                        task_id: task_id.clone(),
+                        label: state.label.clone(),
+                    })
+                    .await?;
+                    pending.insert(task_id, (kind, state));
+                }
+            }
+        }
+        if resumed > 0 {
+            info!(job_id = %self.job_id, resumed, pending = pending.len(), "stage resumed from the store");
         }
         let stage_tasks = pending.len();
         let started = std::time::Instant::now();
-        let mut seconds = HashMap::new();
+        let mut watch = tokio::time::interval(WATCH_INTERVAL);
+        watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         while !pending.is_empty() {
-            let delivery = self
-                .outcomes
-                .next()
-                .await
-                .map_err(anyhow::Error::from)?
-                .ok_or_else(|| anyhow::anyhow!("the outcome queue closed"))?;
+            let delivery = tokio::select! {
+                next = self.outcomes.next() => next
+                    .map_err(anyhow::Error::from)?
+                    .ok_or_else(|| anyhow::anyhow!("the outcome queue of job {} closed", self.job_id))?,
+                _ = watch.tick() => {
+                    self.watch(&mut pending).await?;
+                    continue;
+                }
+            };
             let outcome: TaskOutcome = match serde_json::from_slice(&delivery.payload) {
                 Ok(o) => o,
                 Err(e) => {
@@ -208,10 +275,9 @@ impl JobDriver {
                     .await?;
                     if will_retry {
                         state.attempt += 1;
-                        state.state = "queued".into();
-                        self.record(&outcome.task_id, &state).await?;
                         warn!(job_id = %self.job_id, task_id = %outcome.task_id, attempt = state.attempt, error = %failure, "retrying task");
-                        self.publish(&outcome.task_id, state.attempt, &kind).await?;
+                        self.queue_attempt(&outcome.task_id, &kind, &mut state)
+                            .await?;
                         pending.insert(outcome.task_id.clone(), (kind, state));
                     } else {
                         state.state = "failed".into();
@@ -238,6 +304,74 @@ impl JobDriver {
         Ok(seconds)
     }
 
+    async fn known_states(&self) -> anyhow::Result<BTreeMap<String, TaskState>> {
+        let raw = self.store.hgetall(&keys::job_tasks(&self.job_id)).await?;
+        let mut states = BTreeMap::new();
+        for (task_id, bytes) in raw {
+            let state: TaskState = serde_json::from_slice(&bytes).with_context(|| {
+                format!(
+                    "state of task {task_id} of job {} does not parse",
+                    self.job_id
+                )
+            })?;
+            states.insert(task_id, state);
+        }
+        Ok(states)
+    }
+
+    /// Between outcomes: stops on a cancel request, and re-queues (as a new attempt) every
+    /// pending task held by a worker whose heartbeat expired.
+    async fn watch(
+        &self,
+        pending: &mut BTreeMap<String, (TaskKind, TaskState)>,
+    ) -> Result<(), JobError> {
+        if cancel_requested(&*self.store, &self.job_id).await? {
+            return Err(JobError::Cancelled);
+        }
+        let running = self
+            .store
+            .hgetall(&keys::job_running(&self.job_id))
+            .await
+            .map_err(anyhow::Error::from)?;
+        for (task_id, bytes) in running {
+            let Ok(held) = serde_json::from_slice::<RunningTask>(&bytes) else {
+                continue;
+            };
+            let Some((kind, state)) = pending.get_mut(&task_id) else {
+                continue;
+            };
+            if state.attempt != held.attempt {
+                continue;
+            }
+            let alive = self
+                .store
+                .get(&keys::worker(&held.worker))
+                .await
+                .map_err(anyhow::Error::from)?
+                .is_some();
+            if alive {
+                continue;
+            }
+            warn!(job_id = %self.job_id, task_id = %task_id, worker = %held.worker, attempt = held.attempt, "worker lost: re-queueing its task");
+            self.event(EventKind::WorkerLost {
+                worker: held.worker.clone(),
+                task_id: task_id.clone(),
+                attempt: held.attempt,
+            })
+            .await?;
+            state.attempt += 1;
+            state.worker = Some(held.worker.clone());
+            state.error = Some(format!("worker {} lost", held.worker));
+            let kind = kind.clone();
+            self.queue_attempt(&task_id, &kind, state).await?;
+            self.store
+                .hdel(&keys::job_running(&self.job_id), &task_id)
+                .await
+                .map_err(anyhow::Error::from)?;
+        }
+        Ok(())
+    }
+
     /// Reads the stored results of a job's tasks.
     pub async fn results(&self) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
         Ok(self
@@ -245,6 +379,20 @@ impl JobDriver {
             .hgetall(&keys::task_results(&self.job_id))
             .await?)
     }
+}
+
+/// Appends an event to a job's stream.
+pub async fn append_event(store: &dyn Store, job_id: &str, kind: EventKind) -> anyhow::Result<()> {
+    let event = Event::now(job_id, kind);
+    store
+        .append(&keys::job_events(job_id), &serde_json::to_vec(&event)?)
+        .await?;
+    Ok(())
+}
+
+/// Whether `secuml cancel` was run for the job.
+pub async fn cancel_requested(store: &dyn Store, job_id: &str) -> anyhow::Result<bool> {
+    Ok(store.get(&keys::job_cancel(job_id)).await?.is_some())
 }
 
 #[cfg(test)]
@@ -432,5 +580,106 @@ mod tests {
         .unwrap();
         assert_eq!(state.state, "failed");
         assert_eq!(state.error.as_deref(), Some("always down"));
+    }
+
+    #[tokio::test]
+    async fn a_new_driver_resumes_a_stage_without_redoing_done_tasks() {
+        let (store, queue) = setup().await;
+        let tasks = || vec![("a".to_string(), task()), ("b".to_string(), task())];
+        let mut first = JobDriver::new("j", store.clone(), queue.clone())
+            .await
+            .unwrap();
+        // A worker that answers one task, then the driver dies (its future is dropped).
+        let worker = tokio::spawn(scripted_worker(queue.clone(), |_| Ok(()), 1));
+        let cut = tokio::time::timeout(Duration::from_millis(800), first.run_stage(tasks())).await;
+        assert!(cut.is_err(), "the stage cannot finish with one answer");
+        worker.await.unwrap();
+        drop(first);
+        let mut second = JobDriver::new("j", store.clone(), queue.clone())
+            .await
+            .unwrap();
+        assert_eq!(
+            queue.len(keys::TASK_QUEUE).await.unwrap(),
+            1,
+            "the other task waits in the queue"
+        );
+        let worker = tokio::spawn(scripted_worker(queue.clone(), |_| Ok(()), 1));
+        let seconds = second.run_stage(tasks()).await.unwrap();
+        worker.await.unwrap();
+        assert_eq!(seconds.len(), 2);
+        assert_eq!(second.done, 2);
+        let queued = events(&*store, "j")
+            .await
+            .into_iter()
+            .filter(|e| matches!(e, EventKind::TaskQueued { .. }))
+            .count();
+        assert_eq!(queued, 2, "each task queued once over both drivers");
+        assert_eq!(queue.len(keys::TASK_QUEUE).await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn the_task_of_a_lost_worker_is_queued_again_and_its_late_outcome_ignored() {
+        let (store, queue) = setup().await;
+        let mut driver = JobDriver::new("j", store.clone(), queue.clone())
+            .await
+            .unwrap();
+        // A worker took attempt 1 and fell silent: its heartbeat key does not exist.
+        let held = RunningTask {
+            task_id: "t".into(),
+            attempt: 1,
+            worker: "ghost".into(),
+            slot: 0,
+            started_ms: 0,
+        };
+        store
+            .hset(
+                &keys::job_running("j"),
+                "t",
+                &serde_json::to_vec(&held).unwrap(),
+            )
+            .await
+            .unwrap();
+        let stage = tokio::spawn(async move {
+            let r = driver.run_stage(vec![("t".into(), task())]).await;
+            (driver, r)
+        });
+        tokio::time::sleep(WATCH_INTERVAL * 3).await;
+        assert_eq!(
+            queue.len(keys::TASK_QUEUE).await.unwrap(),
+            2,
+            "attempt 2 published beside attempt 1"
+        );
+        // Attempt 1's outcome arrives late: ignored; attempt 2's completes the task.
+        let worker = tokio::spawn(scripted_worker(queue.clone(), |_| Ok(()), 2));
+        let (driver, result) = stage.await.unwrap();
+        result.unwrap();
+        worker.await.unwrap();
+        let state: TaskState = serde_json::from_slice(
+            &store
+                .hget(&keys::job_tasks("j"), "t")
+                .await
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!((state.state.as_str(), state.attempt), ("done", 2));
+        assert_eq!(driver.done, 1);
+        assert!(events(&*store, "j").await.iter().any(
+            |e| matches!(e, EventKind::WorkerLost { worker, attempt: 1, .. } if worker == "ghost")
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_cancel_request_stops_the_stage() {
+        let (store, queue) = setup().await;
+        let mut driver = JobDriver::new("j", store.clone(), queue.clone())
+            .await
+            .unwrap();
+        store.set(&keys::job_cancel("j"), b"1").await.unwrap();
+        let err = driver
+            .run_stage(vec![("t".into(), task())])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, JobError::Cancelled), "{err}");
     }
 }

@@ -4,13 +4,22 @@
 //! - [`driver`]: publishes a job's tasks, follows their outcomes, retries, records task state.
 //! - [`diadem`]: plans a DIADEM job as tasks and aggregates their results.
 //! - [`datasets`]: ingests a dataset on first use and checks it is current.
+//! - [`jobs`]: runs (or resumes) one job to its end and records it; shared by both modes.
+//! - [`preflight`]: checks a job's data before any task exists.
 //! - [`embedded`]: runs a job in one process, over the in-memory queue and the file store.
+//! - [`service`]: the coordinator service: job submissions, leases, resumption.
+//! - [`client`]: submit, wait with progress, gates, status, cancel (what CI calls).
 //! - [`cli`]: the command line.
 
 pub mod cli;
+pub mod client;
 pub mod config;
+pub mod connect;
 pub mod datasets;
 pub mod diadem;
 pub mod driver;
 pub mod embedded;
+pub mod jobs;
+pub mod preflight;
 pub mod report;
+pub mod service;

@@ -2,11 +2,27 @@
 
 use std::process::ExitCode;
 
+use clap::error::ErrorKind;
 use clap::Parser;
+use secuml_coordinator::cli::Command;
+use secuml_coordinator::connect::BadRequest;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    let cli = secuml_coordinator::cli::Cli::parse();
+    let cli = match secuml_coordinator::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+                // `secuml submit` promises 3 for a bad request; the other commands keep clap's 2.
+                _ if std::env::args().nth(1).as_deref() == Some("submit") => {
+                    ExitCode::from(secuml_coordinator::cli::exit::BAD_REQUEST)
+                }
+                _ => ExitCode::from(2),
+            };
+        }
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -24,11 +40,18 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let submitting = matches!(cli.command, Command::Submit(_));
     match runtime.block_on(secuml_coordinator::cli::run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            if e.downcast_ref::<BadRequest>().is_some() {
+                ExitCode::from(secuml_coordinator::cli::exit::BAD_REQUEST)
+            } else if submitting {
+                ExitCode::from(secuml_coordinator::cli::exit::JOB_FAILED)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

@@ -103,7 +103,7 @@ impl Delivery {
 
 /// A subscription to one queue.
 #[async_trait]
-pub trait Consumer: Send {
+pub trait Consumer: Send + Sync {
     /// Waits for the next delivery; `None` once the queue is closed for good.
     /// Cancel-safe: dropping the future before it completes loses no message.
     async fn next(&mut self) -> Result<Option<Delivery>, QueueError>;

@@ -1,6 +1,7 @@
 //! Shared helpers of the cross-crate scenarios: where the repository, its data and the binary are.
 
 pub mod browser;
+pub mod services;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,48 @@
+//! Opens the store and the queue a command talks to: the embedded ones by default, Redis and
+//! RabbitMQ when `--redis`/`--amqp` (or the config file, or `SECUML_REDIS_URL`/`SECUML_AMQP_URL`)
+//! name them.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use secuml_runtime::{AmqpQueue, RedisStore, Store, TaskQueue};
+
+use crate::config::Settings;
+use crate::embedded;
+
+/// A request that cannot be served as given (exit code 3 for `secuml submit`).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadRequest(pub String);
+
+/// The store: Redis when a Redis URL is set, else the file store under the data folder.
+pub async fn store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    match &settings.redis_url {
+        Some(url) => {
+            Ok(Arc::new(RedisStore::connect(url).await.context(
+                "connecting to Redis (--redis, SECUML_REDIS_URL)",
+            )?))
+        }
+        None => embedded::open_store(&settings.paths),
+    }
+}
+
+/// The store and the queue of the distributed services; both URLs are required.
+pub async fn services(
+    settings: &Settings,
+    command: &str,
+) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn TaskQueue>)> {
+    let (Some(amqp), Some(_)) = (&settings.amqp_url, &settings.redis_url) else {
+        return Err(BadRequest(format!(
+            "`secuml {command}` talks to the distributed services: give both --amqp <url> and --redis <url> (or SECUML_AMQP_URL and SECUML_REDIS_URL, or amqp_url and redis_url in the config file)"
+        ))
+        .into());
+    };
+    let store = store(settings).await?;
+    let queue: Arc<dyn TaskQueue> = Arc::new(
+        AmqpQueue::connect(amqp)
+            .await
+            .context("connecting to RabbitMQ (--amqp, SECUML_AMQP_URL)")?,
+    );
+    Ok((store, queue))
+}
