@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use ndarray::s;
+use ndarray::Axis;
 use secuml_engine::cluster::{self, ColumnMoments, KmeansParams};
 use secuml_engine::dataset::{self, Encoder, IngestOptions};
 
@@ -48,7 +48,7 @@ fn main() {
     };
     let mut moments = ColumnMoments::empty(x.ncols());
     for (a, b) in cluster::row_blocks(x.nrows(), params.block_rows) {
-        moments.merge(&ColumnMoments::of_block(x.slice(s![a..b, ..])));
+        moments.merge(&ColumnMoments::of_block(x.slice_axis(Axis(0), (a..b).into())));
     }
     let scaler = moments.scaler();
     scaler.transform_inplace(&mut x);

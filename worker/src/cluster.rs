@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use ndarray::{s, Array2, ArrayView2};
+use ndarray::{Array2, ArrayView2, Axis};
 use secuml_engine::cluster::{self, Assignments, ColumnMoments};
 use secuml_engine::dataset;
 use secuml_engine::preprocess::StandardScaler;
@@ -32,7 +32,7 @@ fn block_of(loaded: &LoadedData, rows: &RowRange) -> Result<ArrayView2<'_, f64>,
     }
     Ok(loaded
         .x
-        .slice(s![rows.start as usize..rows.end as usize, ..]))
+        .slice_axis(Axis(0), (rows.start as usize..rows.end as usize).into()))
 }
 
 fn scaler_of(
@@ -86,7 +86,7 @@ pub fn stats(
     let blocks = cluster::row_blocks(n, block_rows.max(1) as usize)
         .into_iter()
         .map(|(a, b)| {
-            let m = ColumnMoments::of_block(loaded.x.slice(s![a..b, ..]));
+            let m = ColumnMoments::of_block(loaded.x.slice_axis(Axis(0), (a..b).into()));
             ColumnMomentsResult {
                 count: m.count,
                 mean: m.mean,

@@ -1,6 +1,6 @@
 //! k-means: greedy k-means++, Lloyd partial steps, their reduction, and the run state machine.
 
-use ndarray::{s, Array2, ArrayView1, ArrayView2, Axis};
+use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tracing::debug;
@@ -60,7 +60,7 @@ fn for_each_closest(
     assert_eq!(x.ncols(), d, "rows and centroids have the same columns");
     let mut stacked = Array2::<f64>::zeros((sets.len() * k, d));
     for (i, c) in sets.iter().enumerate() {
-        stacked.slice_mut(s![i * k..(i + 1) * k, ..]).assign(c);
+        stacked.slice_axis_mut(Axis(0), (i * k..(i + 1) * k).into()).assign(c);
     }
     let c_norms = row_sq_norms(stacked.view());
     let stacked_t = stacked.t();
@@ -68,7 +68,7 @@ fn for_each_closest(
     let mut start = 0;
     while start < n {
         let end = (start + CHUNK_ROWS).min(n);
-        let chunk = x.slice(s![start..end, ..]);
+        let chunk = x.slice_axis(Axis(0), (start..end).into());
         let dots = chunk.dot(&stacked_t);
         for (r, (row, dot)) in chunk.rows().into_iter().zip(dots.rows()).enumerate() {
             for (set, centroids) in sets.iter().enumerate() {
@@ -413,7 +413,7 @@ pub fn fit(x: ArrayView2<f64>, params: &KmeansParams, mean_variance: f64) -> Kme
         let sets: Vec<Array2<f64>> = pending.iter().map(|&i| runs.centroids(i).clone()).collect();
         let partials: Vec<Vec<Partial>> = blocks
             .iter()
-            .map(|&(a, b)| partial_step(x.slice(s![a..b, ..]), &sets))
+            .map(|&(a, b)| partial_step(x.slice_axis(Axis(0), (a..b).into()), &sets))
             .collect();
         let reduced: Vec<Partial> = (0..sets.len())
             .map(|s| reduce(k, d, partials.iter().map(|p| &p[s])))

@@ -1,5 +1,5 @@
 use approx::assert_abs_diff_eq;
-use ndarray::{array, s, Array2};
+use ndarray::{array, Array2, Axis};
 
 use super::*;
 
@@ -38,8 +38,8 @@ fn blocks_reduced_in_order_equal_one_pass() {
     let c = array![[0.0, 0.0], [10.0, 10.0]];
     let sets = [c.clone(), array![[1.0, 1.0], [0.0, 0.0]]];
     let whole = partial_step(x.view(), &sets);
-    let a = partial_step(x.slice(s![0..2, ..]), &sets);
-    let b = partial_step(x.slice(s![2..5, ..]), &sets);
+    let a = partial_step(x.slice_axis(Axis(0), (0..2).into()), &sets);
+    let b = partial_step(x.slice_axis(Axis(0), (2..5).into()), &sets);
     for set in 0..2 {
         let r = reduce(2, 2, [&a[set], &b[set]]);
         assert_eq!(r.counts, whole[set].counts);
@@ -118,8 +118,8 @@ fn runs_stop_at_max_iter_and_the_best_is_the_lowest_inertia() {
 fn moments_merged_by_block_equal_the_whole() {
     let x = array![[1.0, 5.0], [2.0, 5.0], [3.0, 5.0], [10.0, 5.0]];
     let whole = ColumnMoments::of_block(x.view());
-    let mut merged = ColumnMoments::of_block(x.slice(s![0..1, ..]));
-    merged.merge(&ColumnMoments::of_block(x.slice(s![1..4, ..])));
+    let mut merged = ColumnMoments::of_block(x.slice_axis(Axis(0), (0..1).into()));
+    merged.merge(&ColumnMoments::of_block(x.slice_axis(Axis(0), (1..4).into())));
     assert_eq!(merged.count, 4);
     assert_abs_diff_eq!(merged.mean[0], 4.0, epsilon = 1e-15);
     assert_abs_diff_eq!(merged.m2[0], whole.m2[0], epsilon = 1e-12);
