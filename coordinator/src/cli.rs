@@ -8,11 +8,12 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use secuml_proto::{
-    AnnotationsSource, DiademSpec, JobSpec, ModelSpec, Objective, Penalty, ValidationSpec,
+    AnnotationsSource, ClusteringSpec, DiademSpec, JobSpec, ModelSpec, Objective, Penalty,
+    ValidationSpec,
 };
 
 use crate::config::{self, Overrides, Settings};
-use crate::{client, connect, datasets, diadem, embedded, jobs, report, service};
+use crate::{client, clustering, connect, datasets, diadem, embedded, jobs, report, service};
 
 /// secuml: train and diagnose detection models (DIADEM), on one machine or many.
 #[derive(Debug, Parser)]
@@ -44,6 +45,8 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Trains, tunes and validates a detection model (SecuML's DIADEM).
     Diadem(DiademArgs),
+    /// Clusters a dataset's instances (SecuML's clustering; k-means).
+    Clustering(ClusteringArgs),
     /// Serves the dashboard.
     Dashboard(DashboardArgs),
     /// Ingests the bundled NSL-KDD sample, runs DIADEM on it and serves the dashboard.
@@ -95,6 +98,104 @@ pub struct WorkerArgs {
 pub enum SubmitJob {
     /// A DIADEM job (same arguments as `secuml diadem`).
     Diadem(DiademArgs),
+    /// A clustering job (same arguments as `secuml clustering`).
+    Clustering(ClusteringArgs),
+}
+
+/// Clustering algorithms.
+#[derive(Debug, Subcommand)]
+pub enum ClusteringAlgoCommand {
+    /// k-means: greedy k-means++ initialisation, then Lloyd iterations, on standardised columns.
+    #[command(name = "Kmeans")]
+    Kmeans {
+        /// Clusters.
+        #[arg(long, default_value_t = secuml_proto::job::DEFAULT_NUM_CLUSTERS)]
+        num_clusters: u32,
+        /// Runs from different initialisations; the one of lowest inertia is kept.
+        #[arg(long, default_value_t = 10)]
+        n_init: u32,
+        /// Lloyd iterations per run at most.
+        #[arg(long, default_value_t = 300)]
+        max_iter: u32,
+        /// Convergence: centre shift relative to the mean feature variance.
+        #[arg(long, default_value_t = 1e-4)]
+        tol: f64,
+    },
+}
+
+/// `secuml clustering`.
+#[derive(Debug, Args)]
+pub struct ClusteringArgs {
+    /// Project name.
+    pub project: String,
+    /// Dataset name.
+    pub dataset: String,
+    /// The algorithm and its options.
+    #[command(subcommand)]
+    pub algo: ClusteringAlgoCommand,
+    /// Folder holding `<project>/<dataset>/`; also SECUML_INPUT_DIR [default: .].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub input_dir: Option<PathBuf>,
+    /// Experiment name [default: built from the parameters].
+    #[arg(long, global = true)]
+    pub exp_name: Option<String>,
+    /// Labels and families shown per cluster: GROUND_TRUTH, an annotations file, or NONE.
+    #[arg(short = 'a', long, global = true, default_value = "GROUND_TRUTH")]
+    pub annotations: String,
+    /// Seed of the initialisations.
+    #[arg(long, global = true, default_value_t = 0)]
+    pub seed: u64,
+    /// Rows per task; results do not depend on the number of workers, only on this.
+    #[arg(long, global = true, default_value_t = secuml_proto::job::DEFAULT_BLOCK_ROWS)]
+    pub block_rows: u64,
+    /// Task slots (workers) of the embedded mode; -1 = one per core.
+    #[arg(long, global = true, default_value_t = -1, allow_negative_numbers = true)]
+    pub n_jobs: i64,
+    /// Print one JSON object on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+impl ClusteringArgs {
+    /// The job spec these arguments describe.
+    pub fn to_spec(&self) -> ClusteringSpec {
+        let ClusteringAlgoCommand::Kmeans {
+            num_clusters,
+            n_init,
+            max_iter,
+            tol,
+        } = &self.algo;
+        ClusteringSpec {
+            project: self.project.clone(),
+            dataset: self.dataset.clone(),
+            exp_name: self.exp_name.clone(),
+            annotations: match self.annotations.as_str() {
+                "NONE" => None,
+                other => Some(annotations_source(other)),
+            },
+            algo: secuml_proto::ClusteringAlgo::Kmeans {
+                num_clusters: *num_clusters,
+                n_init: *n_init,
+                max_iter: *max_iter,
+                tol: *tol,
+            },
+            seed: self.seed,
+            block_rows: self.block_rows,
+        }
+    }
+}
+
+/// `GROUND_TRUTH` or an annotations file (keyed by its stem in the ingested dataset).
+fn annotations_source(value: &str) -> AnnotationsSource {
+    match value {
+        "GROUND_TRUTH" => AnnotationsSource::GroundTruth,
+        file => AnnotationsSource::File(
+            file.strip_suffix(".csv.gz")
+                .or_else(|| file.strip_suffix(".csv"))
+                .unwrap_or(file)
+                .to_string(),
+        ),
+    }
 }
 
 /// `secuml submit`.
@@ -310,16 +411,8 @@ impl DiademArgs {
                     .collect(),
             },
         };
-        let annotations = match self.annotations.as_str() {
-            "GROUND_TRUTH" => AnnotationsSource::GroundTruth,
-            // SecuML names the file (`init_annotations.csv`); the ingested dataset keys it by stem.
-            file => AnnotationsSource::File(
-                file.strip_suffix(".csv.gz")
-                    .or_else(|| file.strip_suffix(".csv"))
-                    .unwrap_or(file)
-                    .to_string(),
-            ),
-        };
+        // SecuML names the file (`init_annotations.csv`); the ingested dataset keys it by stem.
+        let annotations = annotations_source(&self.annotations);
         let validation = match self.validation_mode {
             ValidationMode::RandomSplit => ValidationSpec::RandomSplit {
                 test_size: self.test_size,
@@ -431,22 +524,66 @@ fn secs(name: &str, value: f64) -> anyhow::Result<std::time::Duration> {
     Ok(std::time::Duration::from_secs_f64(value))
 }
 
-/// Submits a DIADEM job to the services, then (with `wait`) follows it and checks the gates.
-async fn submit_diadem(
+/// The report of a finished job read back from the store: JSON and text.
+async fn stored_report(
+    store: &dyn secuml_runtime::Store,
+    record: &secuml_proto::JobRecord,
+    experiment_url: &str,
+) -> anyhow::Result<(serde_json::Value, String)> {
+    let id = record
+        .experiment_id
+        .context("a finished job has an experiment")?;
+    let experiment = jobs::load_experiment(store, id)
+        .await?
+        .context("the experiment record is missing")?;
+    match &record.spec {
+        JobSpec::Diadem(spec) => {
+            let outcome = embedded::DiademOutcome {
+                experiment_id: id,
+                job_id: record.job_id.clone(),
+                results: diadem::load_results(store, id, spec).await?,
+                record: experiment,
+            };
+            Ok((
+                report::diadem_json(&outcome, experiment_url),
+                report::diadem_text(&outcome, experiment_url),
+            ))
+        }
+        JobSpec::Clustering(_) => {
+            let bytes = store
+                .get(&secuml_proto::keys::clustering(id))
+                .await?
+                .context("the clustering result is missing")?;
+            let outcome = embedded::ClusteringOutcome {
+                experiment_id: id,
+                job_id: record.job_id.clone(),
+                results: clustering::ClusteringResults {
+                    result: serde_json::from_slice(&bytes)?,
+                    tasks: record.tasks_planned as usize,
+                },
+                record: experiment,
+            };
+            Ok((
+                report::clustering_json(&outcome, experiment_url),
+                report::clustering_text(&outcome, experiment_url),
+            ))
+        }
+    }
+}
+
+/// Submits a job to the services, then (with `wait`) follows it and checks the gates.
+async fn submit_job(
     cli: &Cli,
-    args: &DiademArgs,
+    spec: JobSpec,
     wait: bool,
     gates: &[String],
     json: bool,
 ) -> anyhow::Result<u8> {
-    let json = json || args.json;
     let gates = gates
         .iter()
         .map(|g| g.parse::<client::Gate>())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| connect::BadRequest(format!("invalid parameter `fail-under`: {e}")))?;
-    check_diadem_args(args).map_err(|e| connect::BadRequest(format!("{e:#}")))?;
-    let spec = JobSpec::Diadem(args.to_spec());
     spec.validate()
         .map_err(|e| connect::BadRequest(e.to_string()))?;
     let settings = settings(cli, Overrides::default())?;
@@ -471,23 +608,13 @@ async fn submit_diadem(
         secuml_proto::JobStatus::Succeeded => exit::GATE_FAILED,
         _ => exit::JOB_FAILED,
     };
-    let report = match (record.status, record.experiment_id) {
-        (secuml_proto::JobStatus::Succeeded, Some(id)) => {
-            let JobSpec::Diadem(spec) = &record.spec;
-            let results = diadem::load_results(&*store, id, spec).await?;
-            let experiment = jobs::load_experiment(&*store, id)
-                .await?
-                .context("the experiment record is missing")?;
-            Some(embedded::DiademOutcome {
-                experiment_id: id,
-                job_id: job_id.clone(),
-                results,
-                record: experiment,
-            })
+    let experiment_url = record.experiment_id.map(|id| settings.experiment_url(id));
+    let report = match (&experiment_url, record.status) {
+        (Some(url), secuml_proto::JobStatus::Succeeded) => {
+            Some(stored_report(&*store, &record, url).await?)
         }
         _ => None,
     };
-    let experiment_url = record.experiment_id.map(|id| settings.experiment_url(id));
     if json {
         let mut value = serde_json::json!({
             "job_id": job_id,
@@ -500,13 +627,13 @@ async fn submit_diadem(
             "gates": results,
             "passed": code == exit::OK,
         });
-        if let (Some(outcome), Some(url)) = (&report, &experiment_url) {
-            value["report"] = report::diadem_json(outcome, url);
+        if let Some((report, _)) = report {
+            value["report"] = report;
         }
         print_stdout(&format!("{value}\n"))?;
     } else {
-        if let (Some(outcome), Some(url)) = (&report, &experiment_url) {
-            print_stdout(&report::diadem_text(outcome, url))?;
+        if let Some((_, text)) = &report {
+            print_stdout(text)?;
         }
         if let Some(error) = &record.error {
             print_stdout(&format!("job {job_id} {:?}: {error}\n", record.status))?;
@@ -525,6 +652,12 @@ async fn submit_diadem(
         }
     }
     Ok(code)
+}
+
+/// The DIADEM spec of the arguments, checked: a bad one is a bad request.
+fn diadem_job(args: &DiademArgs) -> anyhow::Result<JobSpec> {
+    check_diadem_args(args).map_err(|e| connect::BadRequest(format!("{e:#}")))?;
+    Ok(JobSpec::Diadem(args.to_spec()))
 }
 
 fn check_diadem_args(args: &DiademArgs) -> anyhow::Result<()> {
@@ -596,7 +729,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
                 },
             )?;
             if settings.distributed() {
-                return submit_diadem(&cli, args, true, &[], args.json).await;
+                return submit_job(&cli, diadem_job(args)?, true, &[], args.json).await;
             }
             let outcome =
                 embedded::run_diadem(&settings.paths, args.to_spec(), workers(args.n_jobs)?)
@@ -606,6 +739,35 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
                 print_stdout(&format!("{}\n", report::diadem_json(&outcome, &url)))?;
             } else {
                 print_stdout(&report::diadem_text(&outcome, &url))?;
+            }
+            Ok(exit::OK)
+        }
+        Command::Clustering(args) => {
+            let settings = settings(
+                &cli,
+                Overrides {
+                    input_dir: args.input_dir.clone(),
+                    ..Default::default()
+                },
+            )?;
+            if settings.distributed() {
+                return submit_job(
+                    &cli,
+                    JobSpec::Clustering(args.to_spec()),
+                    true,
+                    &[],
+                    args.json,
+                )
+                .await;
+            }
+            let outcome =
+                embedded::run_clustering(&settings.paths, args.to_spec(), workers(args.n_jobs)?)
+                    .await?;
+            let url = settings.experiment_url(outcome.experiment_id);
+            if args.json {
+                print_stdout(&format!("{}\n", report::clustering_json(&outcome, &url)))?;
+            } else {
+                print_stdout(&report::clustering_text(&outcome, &url))?;
             }
             Ok(exit::OK)
         }
@@ -722,7 +884,24 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Submit(args) => match &args.job {
             SubmitJob::Diadem(diadem) => {
-                submit_diadem(&cli, diadem, args.wait, &args.fail_under, args.json).await
+                submit_job(
+                    &cli,
+                    diadem_job(diadem)?,
+                    args.wait,
+                    &args.fail_under,
+                    args.json || diadem.json,
+                )
+                .await
+            }
+            SubmitJob::Clustering(c) => {
+                submit_job(
+                    &cli,
+                    JobSpec::Clustering(c.to_spec()),
+                    args.wait,
+                    &args.fail_under,
+                    args.json || c.json,
+                )
+                .await
             }
         },
         Command::Status(args) => {

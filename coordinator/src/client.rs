@@ -98,6 +98,7 @@ pub async fn submit(
     spec.validate()?;
     let kind = match &spec {
         JobSpec::Diadem(_) => "diadem",
+        JobSpec::Clustering(_) => "clustering",
     };
     let job_id = new_job_id(kind);
     let submitted_ms = secuml_proto::event::now_ms();

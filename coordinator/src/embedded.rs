@@ -4,12 +4,13 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use secuml_proto::{keys, new_job_id, DiademSpec, ExperimentRecord, JobSpec};
+use secuml_proto::{new_job_id, ClusteringSpec, DiademSpec, ExperimentRecord, JobRecord, JobSpec};
 use secuml_runtime::{Durability, FileStore, MemoryQueue, Store, TaskQueue};
 use secuml_worker::{run_worker, DataCache, TaskContext, WorkerConfig};
 use tokio::sync::watch;
 use tracing::{error, info};
 
+use crate::clustering::ClusteringResults;
 use crate::config::Paths;
 use crate::diadem::DiademResults;
 use crate::driver::JobError;
@@ -48,18 +49,21 @@ pub fn open_store(paths: &Paths) -> anyhow::Result<Arc<dyn Store>> {
     Ok(Arc::new(store))
 }
 
-/// Runs a DIADEM job end to end with `workers` in-process workers.
-pub async fn run_diadem(
+/// Runs a job end to end with `workers` in-process workers; returns its final record and output.
+pub async fn run_embedded(
     paths: &Paths,
-    spec: DiademSpec,
+    job: JobSpec,
     workers: usize,
-) -> anyhow::Result<DiademOutcome> {
-    let job = JobSpec::Diadem(spec.clone());
+) -> anyhow::Result<(JobRecord, JobOutput)> {
     job.validate()?;
+    let kind = match &job {
+        JobSpec::Diadem(_) => "diadem",
+        JobSpec::Clustering(_) => "clustering",
+    };
     let store = open_store(paths)?;
     let queue: Arc<dyn TaskQueue> = Arc::new(MemoryQueue::new());
     let cache = Arc::new(DataCache::new(paths.datasets_dir(), 4));
-    let job_id = new_job_id("diadem");
+    let job_id = new_job_id(kind);
     let mut record = jobs::new_record(&job_id, job, secuml_proto::event::now_ms());
     jobs::save_job(&*store, &record).await?;
     let env = JobEnv {
@@ -69,7 +73,7 @@ pub async fn run_diadem(
         coordinator: format!("embedded-{}", std::process::id()),
         cache: cache.clone(),
     };
-    info!(job_id = %job_id, workers, "diadem job started");
+    info!(job_id = %job_id, workers, "{kind} job started");
 
     let (stop, stopped) = watch::channel(false);
     let ctx = TaskContext {
@@ -90,21 +94,9 @@ pub async fn run_diadem(
     let _ = stop.send(true);
     worker.await.context("worker task")??;
     match result {
-        Ok(JobOutput::Diadem(results)) => {
-            let experiment_id = record
-                .experiment_id
-                .context("a finished job has an experiment")?;
-            info!(experiment_id, job_id = %job_id, "diadem job done");
-            let experiment = store
-                .hget(&keys::experiments(), &experiment_id.to_string())
-                .await?
-                .context("the experiment record is missing")?;
-            Ok(DiademOutcome {
-                experiment_id,
-                job_id,
-                results,
-                record: serde_json::from_slice(&experiment)?,
-            })
+        Ok(output) => {
+            info!(experiment_id = ?record.experiment_id, job_id = %job_id, "{kind} job done");
+            Ok((record, output))
         }
         Err(e) => {
             if let JobError::Infrastructure(_) = &e {
@@ -114,13 +106,78 @@ pub async fn run_diadem(
                 }
             }
             let message = e.to_string();
-            error!(job_id = %job_id, error = %message, "diadem job failed");
+            error!(job_id = %job_id, error = %message, "{kind} job failed");
             match (&e, record.experiment_id) {
                 (JobError::Refused(_), _) | (_, None) => Err(anyhow::anyhow!(message)),
                 (_, Some(id)) => Err(anyhow::anyhow!("experiment {id} failed: {message}")),
             }
         }
     }
+}
+
+async fn experiment_of(
+    paths: &Paths,
+    record: &JobRecord,
+) -> anyhow::Result<(u64, ExperimentRecord)> {
+    let id = record
+        .experiment_id
+        .context("a finished job has an experiment")?;
+    let store = open_store(paths)?;
+    let experiment = jobs::load_experiment(&*store, id)
+        .await?
+        .context("the experiment record is missing")?;
+    Ok((id, experiment))
+}
+
+/// Runs a DIADEM job end to end with `workers` in-process workers.
+pub async fn run_diadem(
+    paths: &Paths,
+    spec: DiademSpec,
+    workers: usize,
+) -> anyhow::Result<DiademOutcome> {
+    let (record, output) = run_embedded(paths, JobSpec::Diadem(spec), workers).await?;
+    let JobOutput::Diadem(results) = output else {
+        anyhow::bail!("a DIADEM job gave another kind of output");
+    };
+    let (experiment_id, experiment) = experiment_of(paths, &record).await?;
+    Ok(DiademOutcome {
+        experiment_id,
+        job_id: record.job_id,
+        results,
+        record: experiment,
+    })
+}
+
+/// What a finished embedded clustering gives back.
+#[derive(Debug, Clone)]
+pub struct ClusteringOutcome {
+    /// Experiment id, for the dashboard.
+    pub experiment_id: u64,
+    /// Job id.
+    pub job_id: String,
+    /// The results.
+    pub results: ClusteringResults,
+    /// The experiment record as stored at the end.
+    pub record: ExperimentRecord,
+}
+
+/// Runs a clustering job end to end with `workers` in-process workers.
+pub async fn run_clustering(
+    paths: &Paths,
+    spec: ClusteringSpec,
+    workers: usize,
+) -> anyhow::Result<ClusteringOutcome> {
+    let (record, output) = run_embedded(paths, JobSpec::Clustering(spec), workers).await?;
+    let JobOutput::Clustering(results) = output else {
+        anyhow::bail!("a clustering job gave another kind of output");
+    };
+    let (experiment_id, experiment) = experiment_of(paths, &record).await?;
+    Ok(ClusteringOutcome {
+        experiment_id,
+        job_id: record.job_id,
+        results,
+        record: experiment,
+    })
 }
 
 /// Waits for Ctrl-C (SIGINT) or SIGTERM; returns the signal's name.

@@ -11,13 +11,14 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use secuml_proto::{
-    keys, DiademSpec, EventKind, ExperimentRecord, ExperimentStatus, JobRecord, JobSpec, JobStatus,
-    ValidationSpec,
+    keys, ClusteringSpec, DataRef, DiademSpec, EventKind, ExperimentRecord, ExperimentStatus,
+    JobRecord, JobSpec, JobStatus, ValidationSpec,
 };
 use secuml_runtime::{Store, TaskQueue};
 use secuml_worker::DataCache;
 use tracing::{info, warn};
 
+use crate::clustering::{self, ClusteringResults};
 use crate::config::Paths;
 use crate::datasets;
 use crate::diadem::{self, DiademData, DiademResults};
@@ -44,6 +45,27 @@ pub struct JobEnv {
 pub enum JobOutput {
     /// A DIADEM experiment.
     Diadem(DiademResults),
+    /// A clustering.
+    Clustering(ClusteringResults),
+}
+
+/// What a job needs once its data is resolved and checked.
+enum Prepared {
+    Diadem(DiademSpec, DiademData),
+    Clustering(ClusteringSpec, DataRef),
+}
+
+fn prepare(paths: &Paths, cache: &DataCache, spec: &JobSpec) -> anyhow::Result<Prepared> {
+    match spec {
+        JobSpec::Diadem(s) => Ok(Prepared::Diadem(
+            s.clone(),
+            prepare_diadem(paths, cache, s)?,
+        )),
+        JobSpec::Clustering(s) => {
+            let data = datasets::ensure(paths, &s.project, &s.dataset)?;
+            Ok(Prepared::Clustering(s.clone(), data))
+        }
+    }
 }
 
 /// Reads a job record.
@@ -185,7 +207,18 @@ pub fn diadem_metrics(results: &DiademResults) -> BTreeMap<String, f64> {
 fn experiment_name(spec: &JobSpec) -> (&'static str, String, String, String) {
     match spec {
         JobSpec::Diadem(s) => ("Diadem", s.project.clone(), s.dataset.clone(), s.name()),
+        JobSpec::Clustering(s) => ("Clustering", s.project.clone(), s.dataset.clone(), s.name()),
     }
+}
+
+/// The headline metrics of a clustering: `inertia`, `iterations`, `num_clusters`.
+pub fn clustering_metrics(results: &ClusteringResults) -> BTreeMap<String, f64> {
+    let r = &results.result;
+    BTreeMap::from([
+        ("inertia".to_string(), r.inertia),
+        ("iterations".to_string(), f64::from(r.iterations)),
+        ("num_clusters".to_string(), f64::from(r.num_clusters)),
+    ])
 }
 
 /// Runs (or resumes) the job of `record` to its end, keeping `record` and the store current.
@@ -199,15 +232,14 @@ pub async fn run_job(env: &JobEnv, record: &mut JobRecord) -> Result<JobOutput, 
         finish(env, record, Err(&JobError::Cancelled)).await?;
         return Err(JobError::Cancelled);
     }
-    let JobSpec::Diadem(spec) = record.spec.clone();
     let prepared = {
-        let (paths, cache, spec) = (env.paths.clone(), env.cache.clone(), spec.clone());
-        tokio::task::spawn_blocking(move || prepare_diadem(&paths, &cache, &spec))
+        let (paths, cache, spec) = (env.paths.clone(), env.cache.clone(), record.spec.clone());
+        tokio::task::spawn_blocking(move || prepare(&paths, &cache, &spec))
             .await
             .map_err(|e| anyhow::anyhow!("preparing the data panicked: {e}"))?
     };
-    let data = match prepared {
-        Ok(data) => data,
+    let prepared = match prepared {
+        Ok(prepared) => prepared,
         Err(e) => {
             let error = JobError::Refused(format!("{e:#}"));
             finish(env, record, Err(&error)).await?;
@@ -258,14 +290,23 @@ pub async fn run_job(env: &JobEnv, record: &mut JobRecord) -> Result<JobOutput, 
     info!(job_id = %record.job_id, experiment_id, adopted, coordinator = %env.coordinator, "job running");
 
     let mut driver = JobDriver::new(&record.job_id, env.store.clone(), env.queue.clone()).await?;
-    let result = diadem::run(&mut driver, experiment_id, &spec, &data).await;
+    let result = match &prepared {
+        Prepared::Diadem(spec, data) => diadem::run(&mut driver, experiment_id, spec, data)
+            .await
+            .map(JobOutput::Diadem),
+        Prepared::Clustering(spec, data) => clustering::run(&mut driver, experiment_id, spec, data)
+            .await
+            .map(JobOutput::Clustering),
+    };
     record.tasks_planned = driver.planned as u32;
     record.tasks_done = driver.done as u32;
     drop(driver);
     match result {
-        Ok(results) => {
-            record.metrics = diadem_metrics(&results);
-            let output = JobOutput::Diadem(results);
+        Ok(output) => {
+            record.metrics = match &output {
+                JobOutput::Diadem(results) => diadem_metrics(results),
+                JobOutput::Clustering(results) => clustering_metrics(results),
+            };
             finish(env, record, Ok(&output)).await?;
             Ok(output)
         }

@@ -2,6 +2,7 @@
 //!
 //! - [`config`]: where inputs, ingested datasets and the store live (file, env, flags).
 //! - [`driver`]: publishes a job's tasks, follows their outcomes, retries, records task state.
+//! - [`clustering`]: plans a k-means job as tasks and reduces their partial sums.
 //! - [`diadem`]: plans a DIADEM job as tasks and aggregates their results.
 //! - [`datasets`]: ingests a dataset on first use and checks it is current.
 //! - [`jobs`]: runs (or resumes) one job to its end and records it; shared by both modes.
@@ -13,6 +14,7 @@
 
 pub mod cli;
 pub mod client;
+pub mod clustering;
 pub mod config;
 pub mod connect;
 pub mod datasets;

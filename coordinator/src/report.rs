@@ -3,7 +3,7 @@
 use secuml_proto::{DetectionResult, Hyper};
 use serde_json::{json, Value};
 
-use crate::embedded::DiademOutcome;
+use crate::embedded::{ClusteringOutcome, DiademOutcome};
 
 fn hyper_json(h: &Hyper) -> Value {
     match h {
@@ -104,4 +104,56 @@ pub fn diadem_text(outcome: &DiademOutcome, experiment_url: &str) -> String {
     }
     out.push_str(&format!("dashboard: {experiment_url}\n"));
     out
+}
+
+/// The JSON object `secuml clustering --json` prints.
+pub fn clustering_json(outcome: &ClusteringOutcome, experiment_url: &str) -> Value {
+    let r = &outcome.results.result;
+    json!({
+        "experiment_id": outcome.experiment_id,
+        "job_id": outcome.job_id,
+        "dashboard_url": experiment_url,
+        "status": outcome.record.status,
+        "project": outcome.record.project,
+        "dataset": outcome.record.dataset,
+        "name": outcome.record.name,
+        "algo": r.algo,
+        "num_clusters": r.num_clusters,
+        "n_rows": r.n_rows,
+        "inertia": r.inertia,
+        "iterations": r.iterations,
+        "best_run": r.best_run,
+        "run_inertias": r.run_inertias,
+        "clusters": r.clusters.iter().map(|c| json!({
+            "cluster": c.cluster, "size": c.mix.size, "malicious": c.mix.malicious,
+            "benign": c.mix.benign, "unlabeled": c.mix.unlabeled, "families": c.mix.families,
+        })).collect::<Vec<_>>(),
+        "assignments_files": r.assignments_files,
+        "seconds": r.seconds,
+        "tasks": outcome.results.tasks,
+    })
+}
+
+/// The few lines a person reads at the end of `secuml clustering`.
+pub fn clustering_text(outcome: &ClusteringOutcome, experiment_url: &str) -> String {
+    let r = &outcome.results.result;
+    let mut text = format!(
+        "experiment {} ({}): {} clusters of {} rows, inertia {:.1} after {} iteration(s) (best of {} run(s)), {:.2} s\n",
+        outcome.experiment_id,
+        outcome.record.name,
+        r.num_clusters,
+        r.n_rows,
+        r.inertia,
+        r.iterations,
+        r.run_inertias.len(),
+        r.seconds
+    );
+    for c in &r.clusters {
+        text.push_str(&format!(
+            "  cluster {:>3}: {:>7} instances ({} malicious, {} benign, {} unlabeled)\n",
+            c.cluster, c.mix.size, c.mix.malicious, c.mix.benign, c.mix.unlabeled
+        ));
+    }
+    text.push_str(&format!("dashboard: {experiment_url}\n"));
+    text
 }

@@ -1,5 +1,6 @@
 //! The synchronous ML core of secuml. No network IO, no async.
 //!
+//! - [`cluster`] holds k-means (greedy k-means++, Lloyd partial steps and their reduction).
 //! - [`dataset`] holds the SecuML-layout CSV ingest, the manifest, Parquet shards, one-hot encoding.
 //! - [`preprocess`] holds standardisation.
 //! - [`linear`] holds logistic regression solvers (L1 and L2, no intercept).
@@ -7,6 +8,7 @@
 //! - [`metrics`] holds ROC AUC, threshold indicators, curves, histograms.
 #![warn(missing_docs)]
 
+pub mod cluster;
 pub mod dataset;
 pub mod linear;
 pub mod metrics;

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 pub enum JobSpec {
     /// A DIADEM experiment: train, tune, validate a detection model.
     Diadem(DiademSpec),
+    /// A clustering of a dataset's instances (SecuML's `SecuML_clustering`).
+    Clustering(ClusteringSpec),
 }
 
 impl JobSpec {
@@ -15,6 +17,7 @@ impl JobSpec {
     pub fn validate(&self) -> Result<(), SpecError> {
         match self {
             JobSpec::Diadem(spec) => spec.validate(),
+            JobSpec::Clustering(spec) => spec.validate(),
         }
     }
 }
@@ -292,9 +295,186 @@ impl DiademSpec {
     }
 }
 
+/// SecuML's default number of clusters.
+pub const DEFAULT_NUM_CLUSTERS: u32 = 4;
+/// Default rows per block task of a clustering.
+pub const DEFAULT_BLOCK_ROWS: u64 = 8192;
+
+/// A clustering algorithm and its parameters.
+///
+/// JSON: `{"algo": "Kmeans", "num_clusters": 4, "n_init": 10, "max_iter": 300, "tol": 0.0001}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "algo")]
+pub enum ClusteringAlgo {
+    /// k-means: greedy k-means++ initialisation, Lloyd iterations, on standardised columns.
+    Kmeans {
+        /// Clusters (`--num-clusters`, default 4).
+        num_clusters: u32,
+        /// Runs from different seeds; the one of lowest inertia is kept (`--n-init`, default 10).
+        n_init: u32,
+        /// Lloyd updates per run at most (`--max-iter`, default 300).
+        max_iter: u32,
+        /// Relative tolerance on the centre shift (`--tol`, default 1e-4).
+        tol: f64,
+    },
+}
+
+impl ClusteringAlgo {
+    /// k-means with `num_clusters` and scikit-learn's other defaults.
+    pub fn kmeans(num_clusters: u32) -> Self {
+        ClusteringAlgo::Kmeans {
+            num_clusters,
+            n_init: 10,
+            max_iter: 300,
+            tol: 1e-4,
+        }
+    }
+
+    /// Name, as SecuML spells it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ClusteringAlgo::Kmeans { .. } => "Kmeans",
+        }
+    }
+}
+
+/// A clustering job: `secuml clustering <project> <dataset> Kmeans --num-clusters K`.
+///
+/// JSON field names are stable: `project`, `dataset`, `exp_name`, `annotations`, `algo`,
+/// `seed`, `block_rows`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusteringSpec {
+    /// Project name.
+    pub project: String,
+    /// Dataset name.
+    pub dataset: String,
+    /// Experiment name; generated from the parameters when absent.
+    #[serde(default)]
+    pub exp_name: Option<String>,
+    /// Labels and families shown per cluster; `None` when the dataset has none.
+    #[serde(default)]
+    pub annotations: Option<AnnotationsSource>,
+    /// The algorithm.
+    pub algo: ClusteringAlgo,
+    /// Seed of every random choice (the runs' initialisations).
+    pub seed: u64,
+    /// Rows per block task; fixed in the spec so results never depend on the worker count.
+    #[serde(default = "default_block_rows")]
+    pub block_rows: u64,
+}
+
+fn default_block_rows() -> u64 {
+    DEFAULT_BLOCK_ROWS
+}
+
+impl ClusteringSpec {
+    /// A k-means spec with the defaults: ground-truth annotations, n_init 10, max_iter 300,
+    /// tol 1e-4, seed 0, blocks of 8192 rows.
+    pub fn kmeans(project: &str, dataset: &str, num_clusters: u32) -> Self {
+        ClusteringSpec {
+            project: project.to_string(),
+            dataset: dataset.to_string(),
+            exp_name: None,
+            annotations: Some(AnnotationsSource::GroundTruth),
+            algo: ClusteringAlgo::kmeans(num_clusters),
+            seed: 0,
+            block_rows: DEFAULT_BLOCK_ROWS,
+        }
+    }
+
+    /// Checks every parameter.
+    pub fn validate(&self) -> Result<(), SpecError> {
+        check_name("project", &self.project)?;
+        check_name("dataset", &self.dataset)?;
+        if let Some(AnnotationsSource::File(file)) = &self.annotations {
+            check_name("annotations", file)?;
+        }
+        match &self.algo {
+            ClusteringAlgo::Kmeans {
+                num_clusters,
+                n_init,
+                max_iter,
+                tol,
+            } => {
+                if !(1..=10_000).contains(num_clusters) {
+                    return Err(SpecError::new(
+                        "num-clusters",
+                        format!("{num_clusters} is not in [1, 10000]"),
+                    ));
+                }
+                if !(1..=1000).contains(n_init) {
+                    return Err(SpecError::new(
+                        "n-init",
+                        format!("{n_init} is not in [1, 1000]"),
+                    ));
+                }
+                if *max_iter == 0 {
+                    return Err(SpecError::new("max-iter", "expected at least 1"));
+                }
+                if !(tol.is_finite() && *tol >= 0.0) {
+                    return Err(SpecError::new(
+                        "tol",
+                        format!("{tol} is not a non-negative finite number"),
+                    ));
+                }
+            }
+        }
+        if self.block_rows == 0 {
+            return Err(SpecError::new("block-rows", "expected at least 1"));
+        }
+        if let Some(name) = &self.exp_name {
+            if name.trim().is_empty() || name.len() > 200 {
+                return Err(SpecError::new("exp-name", "expected 1 to 200 characters"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Number of clusters.
+    pub fn num_clusters(&self) -> u32 {
+        match &self.algo {
+            ClusteringAlgo::Kmeans { num_clusters, .. } => *num_clusters,
+        }
+    }
+
+    /// The experiment name: the given one, or `Kmeans_<k>`.
+    pub fn name(&self) -> String {
+        match &self.exp_name {
+            Some(name) => name.clone(),
+            None => format!("{}_{}", self.algo.name(), self.num_clusters()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clustering_spec_validates_and_round_trips() {
+        let spec = ClusteringSpec::kmeans("NSL-KDD", "train20", 10);
+        let job = JobSpec::Clustering(spec.clone());
+        job.validate().unwrap();
+        let text = serde_json::to_string(&job).unwrap();
+        assert!(text.contains(r#""job":"clustering""#), "{text}");
+        assert!(text.contains(r#""algo":"Kmeans""#), "{text}");
+        assert_eq!(serde_json::from_str::<JobSpec>(&text).unwrap(), job);
+        assert_eq!(spec.name(), "Kmeans_10");
+        let mut bad = spec.clone();
+        bad.algo = ClusteringAlgo::kmeans(0);
+        assert_eq!(bad.validate().unwrap_err().param, "num-clusters");
+        let mut bad = spec.clone();
+        bad.block_rows = 0;
+        assert_eq!(bad.validate().unwrap_err().param, "block-rows");
+        let mut bad = spec;
+        bad.algo = ClusteringAlgo::Kmeans {
+            num_clusters: 4,
+            n_init: 1,
+            max_iter: 300,
+            tol: f64::NAN,
+        };
+        assert_eq!(bad.validate().unwrap_err().param, "tol");
+    }
 
     fn spec() -> DiademSpec {
         DiademSpec::with_defaults(

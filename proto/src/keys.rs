@@ -6,6 +6,8 @@
 //! - `secuml:exp:<id>:model`: the trained model
 //! - `secuml:exp:<id>:train`: [`crate::TrainSummary`]
 //! - `secuml:exp:<id>:detection` hash: detection name -> [`crate::DetectionResult`]
+//! - `secuml:exp:<id>:clustering`: [`crate::ClusteringResult`]
+//! - `secuml:job:<id>:centroids:<name>`: [`crate::KmeansCentroidSets`] a k-means stage reads
 //! - `secuml:job:<id>:tasks` hash: task id -> task state JSON
 //! - `secuml:job:<id>:results` hash: task id -> task result JSON
 //! - `secuml:job:<id>:events` stream of [`crate::Event`]
@@ -50,6 +52,16 @@ pub fn train_summary(experiment_id: u64) -> String {
 /// Hash of an experiment's detections, keyed by detection name.
 pub fn detections(experiment_id: u64) -> String {
     format!("secuml:exp:{experiment_id}:detection")
+}
+
+/// The result of a clustering experiment.
+pub fn clustering(experiment_id: u64) -> String {
+    format!("secuml:exp:{experiment_id}:clustering")
+}
+
+/// Centroid sets of one k-means stage of a job (`<name>`: the iteration, or `final`).
+pub fn job_centroids(job_id: &str, name: &str) -> String {
+    format!("secuml:job:{job_id}:centroids:{name}")
 }
 
 /// Hash of a job's task states, keyed by task id.

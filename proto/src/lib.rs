@@ -25,19 +25,21 @@ pub use error::{ErrorCode, TaskFailure};
 pub use event::{Event, EventKind};
 pub use experiment::{ExperimentRecord, ExperimentStatus};
 pub use job::{
-    AnnotationsSource, DiademSpec, JobSpec, ModelSpec, Objective, Penalty, SpecError,
-    ValidationSpec,
+    AnnotationsSource, ClusteringAlgo, ClusteringSpec, DiademSpec, JobSpec, ModelSpec, Objective,
+    Penalty, SpecError, ValidationSpec,
 };
 pub use result::{
-    Coefficient, Confusion, CvCandidate, DetectionResult, EncodedColumn, FitScoreResult, Histogram,
-    LogisticModel, StandardScaling, ThresholdIndicators, TrainSummary, TrainTimes,
-    MODEL_FORMAT_VERSION,
+    ClusterMix, ClusterStatsResult, ClusterSummary, ClusteringResult, Coefficient,
+    ColumnMomentsResult, Confusion, CvCandidate, DetectionResult, EncodedColumn, FitScoreResult,
+    Histogram, KmeansAssignResult, KmeansCentroidSets, KmeansInitResult, KmeansPartial,
+    KmeansStepResult, LogisticModel, StandardScaling, ThresholdIndicators, TrainSummary,
+    TrainTimes, MODEL_FORMAT_VERSION,
 };
 pub use service::{
     new_job_id, DeadLetterRecord, JobRecord, JobStatus, JobSubmission, RunningTask, WorkerBeat,
     MAX_ATTEMPTS,
 };
 pub use task::{
-    decode_task, DataRef, DecodeError, FoldSpec, Hyper, OuterSplit, RowSelection, Side, TaskKind,
-    TaskMessage, TaskOutcome,
+    decode_task, DataRef, DecodeError, FoldSpec, Hyper, OuterSplit, RowRange, RowSelection, Side,
+    TaskKind, TaskMessage, TaskOutcome,
 };

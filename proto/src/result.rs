@@ -1,5 +1,7 @@
 //! Result records: what workers store and what the dashboard reads.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::job::Objective;
@@ -213,5 +215,157 @@ pub struct DetectionResult {
     /// Parquet file of the predictions, relative to the data root.
     pub predictions_file: Option<String>,
     /// Prediction time in seconds.
+    pub seconds: f64,
+}
+
+/// Column moments of a block of encoded rows (a `ClusterStats` task's result).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnMomentsResult {
+    /// Rows.
+    pub count: u64,
+    /// Mean of each encoded column.
+    pub mean: Vec<f64>,
+    /// Sum of squared deviations from the mean of each column.
+    pub m2: Vec<f64>,
+}
+
+/// A `ClusterStats` task's result: the dataset's shape and each block's column moments.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterStatsResult {
+    /// Rows of the dataset.
+    pub n_rows: u64,
+    /// Encoded column names, in order.
+    pub columns: Vec<String>,
+    /// Moments of each block, in row order.
+    pub blocks: Vec<ColumnMomentsResult>,
+}
+
+/// The initial centroids of one k-means run (a `KmeansInit` task's result).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KmeansInitResult {
+    /// Run index.
+    pub run: u32,
+    /// Centroids in the standardised space, one row per cluster.
+    pub centroids: Vec<Vec<f64>>,
+}
+
+/// The centroid sets a k-means iteration evaluates, stored under a job key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KmeansCentroidSets {
+    /// Iteration, from 0.
+    pub iteration: u32,
+    /// Run index of each set.
+    pub runs: Vec<u32>,
+    /// Each set's centroids (standardised space), one row per cluster.
+    pub sets: Vec<Vec<Vec<f64>>>,
+}
+
+/// A block's contribution to one centroid set's update.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KmeansPartial {
+    /// Sum of the block's rows closest to each centre (standardised space).
+    pub sums: Vec<Vec<f64>>,
+    /// Rows closest to each centre.
+    pub counts: Vec<u64>,
+    /// Sum of squared distances of the block's rows to their closest centre.
+    pub inertia: f64,
+}
+
+/// A `KmeansStep` task's result: one partial per centroid set, in the sets' order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KmeansStepResult {
+    /// Iteration.
+    pub iteration: u32,
+    /// Block index.
+    pub block: u32,
+    /// One per set.
+    pub partials: Vec<KmeansPartial>,
+}
+
+/// Instances of one cluster by label and family.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ClusterMix {
+    /// Instances.
+    pub size: u64,
+    /// Labelled malicious.
+    pub malicious: u64,
+    /// Labelled benign.
+    pub benign: u64,
+    /// Without a label.
+    pub unlabeled: u64,
+    /// Instances per family (only those with one).
+    #[serde(default)]
+    pub families: BTreeMap<String, u64>,
+}
+
+impl ClusterMix {
+    /// Adds the counts of `other`.
+    pub fn add(&mut self, other: &ClusterMix) {
+        self.size += other.size;
+        self.malicious += other.malicious;
+        self.benign += other.benign;
+        self.unlabeled += other.unlabeled;
+        for (f, c) in &other.families {
+            *self.families.entry(f.clone()).or_default() += c;
+        }
+    }
+}
+
+/// A `KmeansAssign` task's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KmeansAssignResult {
+    /// Block index.
+    pub block: u32,
+    /// Per cluster mix of the block's rows.
+    pub clusters: Vec<ClusterMix>,
+    /// Sum of squared distances of the block's rows to their centre.
+    pub inertia: f64,
+    /// The block's assignments Parquet file, relative to the datasets folder.
+    pub file: String,
+}
+
+/// One cluster of a clustering result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterSummary {
+    /// Cluster index, from 0.
+    pub cluster: u32,
+    /// Its centre in the standardised space.
+    pub centroid: Vec<f64>,
+    /// Its label and family mix (size always; labels and families when annotations exist).
+    pub mix: ClusterMix,
+}
+
+/// The result of a clustering experiment, stored under [`crate::keys::clustering`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusteringResult {
+    /// Algorithm (`Kmeans`).
+    pub algo: String,
+    /// Clusters.
+    pub num_clusters: u32,
+    /// Rows clustered.
+    pub n_rows: u64,
+    /// Encoded columns, in order (the centroids' coordinates).
+    pub columns: Vec<String>,
+    /// Every cluster, by index.
+    pub clusters: Vec<ClusterSummary>,
+    /// Inertia (sum of squared distances to the closest centre, standardised space) of the
+    /// best run.
+    pub inertia: f64,
+    /// Lloyd updates of the best run.
+    pub iterations: u32,
+    /// Index of the best run (lowest inertia, first on ties).
+    pub best_run: u32,
+    /// Inertia of every run.
+    pub run_inertias: Vec<f64>,
+    /// Lloyd updates of every run.
+    pub run_iterations: Vec<u32>,
+    /// Whether label counts are meaningful (annotations were given).
+    pub has_labels: bool,
+    /// Whether family counts are meaningful.
+    pub has_families: bool,
+    /// Assignments Parquet files (`instance_id`, `ident`, `cluster`, `distance`), one per
+    /// block in row order, relative to the datasets folder.
+    pub assignments_files: Vec<String>,
+    /// Wall time of the job in seconds.
     pub seconds: f64,
 }

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::TaskFailure;
 use crate::job::{AnnotationsSource, Penalty};
+use crate::result::StandardScaling;
 
 /// A dataset as a task names it; the worker resolves it under its data root.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,6 +85,15 @@ impl std::fmt::Display for Hyper {
     }
 }
 
+/// A contiguous range of rows `[start, end)` of a dataset, in dataset order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowRange {
+    /// First row.
+    pub start: u64,
+    /// One past the last row.
+    pub end: u64,
+}
+
 /// What a task does.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "task", rename_all = "snake_case")]
@@ -131,6 +141,63 @@ pub enum TaskKind {
         /// Probability above which an instance is an alert.
         detection_threshold: f64,
     },
+    /// The dataset's shape and the column moments (count, mean, squared deviations) of each
+    /// block of `block_rows` encoded rows, one pass; result [`crate::ClusterStatsResult`].
+    ClusterStats {
+        /// Dataset.
+        data: DataRef,
+        /// Rows per block.
+        block_rows: u64,
+    },
+    /// Greedy k-means++ for one run on the whole standardised dataset; result
+    /// [`crate::KmeansInitResult`].
+    KmeansInit {
+        /// Dataset.
+        data: DataRef,
+        /// Standardisation of every column.
+        scaling: StandardScaling,
+        /// Clusters.
+        num_clusters: u32,
+        /// Run index, from 0.
+        run: u32,
+        /// Seed of this run.
+        seed: u64,
+    },
+    /// One Lloyd partial step on a block for every centroid set stored under `centroids_key`
+    /// ([`crate::KmeansCentroidSets`]); result [`crate::KmeansStepResult`].
+    KmeansStep {
+        /// Dataset.
+        data: DataRef,
+        /// Block index, from 0.
+        block: u32,
+        /// Rows of the block.
+        rows: RowRange,
+        /// Standardisation of every column.
+        scaling: StandardScaling,
+        /// Store key of the centroid sets of this iteration.
+        centroids_key: String,
+        /// Iteration (pass over the data) this step belongs to, from 0.
+        iteration: u32,
+    },
+    /// Final assignment of a block to the chosen centroids (the single set under
+    /// `centroids_key`): writes the block's assignments Parquet file, reports each cluster's
+    /// label and family mix; result [`crate::KmeansAssignResult`].
+    KmeansAssign {
+        /// Experiment the assignments belong to.
+        experiment_id: u64,
+        /// Dataset.
+        data: DataRef,
+        /// Block index, from 0.
+        block: u32,
+        /// Rows of the block.
+        rows: RowRange,
+        /// Standardisation of every column.
+        scaling: StandardScaling,
+        /// Store key of the chosen centroids.
+        centroids_key: String,
+        /// Where labels and families come from, if anywhere.
+        annotations: Option<AnnotationsSource>,
+    },
 }
 
 impl TaskKind {
@@ -140,6 +207,12 @@ impl TaskKind {
             TaskKind::FitScore { fold, hyper, .. } => format!("fit {hyper} fold {fold}"),
             TaskKind::Refit { hyper, .. } => format!("refit {hyper}"),
             TaskKind::Detect { detection, .. } => format!("detect {detection}"),
+            TaskKind::ClusterStats { .. } => "column statistics".to_string(),
+            TaskKind::KmeansInit { run, .. } => format!("k-means++ run {run}"),
+            TaskKind::KmeansStep {
+                block, iteration, ..
+            } => format!("k-means step {iteration} block {block}"),
+            TaskKind::KmeansAssign { block, .. } => format!("k-means assign block {block}"),
         }
     }
 }

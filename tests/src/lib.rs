@@ -55,3 +55,90 @@ pub fn sklearn_logreg_reference() -> serde_json::Value {
         .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     serde_json::from_str(&text).expect("reference JSON parses")
 }
+
+/// Writes `data/NSL-KDD/train20` and `data/NSL-KDD/test` concatenated (test's instance ids
+/// shifted past train20's) as the input dataset `<input_dir>/NSL-KDD-all/all`, as the
+/// clustering reference concatenates them.
+pub fn write_nsl_kdd_combined(input_dir: &Path) -> std::io::Result<()> {
+    let out = input_dir.join("NSL-KDD-all").join("all");
+    std::fs::create_dir_all(out.join("features"))?;
+    let parts = ["train20", "test"].map(|d| self::input_dir().join("NSL-KDD").join(d));
+    let mut offset = 0i64;
+    let mut idents = String::new();
+    let mut features = String::new();
+    for (i, part) in parts.iter().enumerate() {
+        let mut rows = 0i64;
+        for (file, text) in [
+            ("idents.csv", &mut idents),
+            ("features/features.csv", &mut features),
+        ] {
+            let content = std::fs::read_to_string(part.join(file))?;
+            let mut lines = content.lines();
+            let header = lines.next().unwrap_or_default();
+            if i == 0 {
+                text.push_str(header);
+                text.push('\n');
+            }
+            rows = 0;
+            for line in lines.filter(|l| !l.is_empty()) {
+                let (id, rest) = line.split_once(',').unwrap_or((line, ""));
+                let id: i64 = id.parse().map_err(std::io::Error::other)?;
+                text.push_str(&format!("{},{rest}\n", id + offset));
+                rows += 1;
+            }
+        }
+        offset += rows;
+    }
+    std::fs::write(out.join("idents.csv"), idents)?;
+    std::fs::write(out.join("features/features.csv"), features)?;
+    std::fs::copy(
+        parts[0].join("features/features_description.csv"),
+        out.join("features/features_description.csv"),
+    )?;
+    Ok(())
+}
+
+/// The scikit-learn k-means reference on NSL-KDD train20 + test (see `tests/fixtures/README.md`).
+pub fn sklearn_kmeans_reference() -> serde_json::Value {
+    let path = repo_root().join("tests/fixtures/sklearn_kmeans_nslkdd.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    serde_json::from_str(&text).expect("reference JSON parses")
+}
+
+/// Runs a clustering job through the coordinator's plan with `slots` in-process worker slots,
+/// over a temporary file store and the in-memory queue; the dataset is ingested on first use.
+pub async fn run_clustering(
+    paths: &Paths,
+    spec: &secuml_proto::ClusteringSpec,
+    slots: usize,
+) -> anyhow::Result<secuml_coordinator::clustering::ClusteringResults> {
+    use secuml_runtime::{Durability, FileStore, MemoryQueue, Store, TaskQueue};
+    use secuml_worker::{run_worker, DataCache, TaskContext, WorkerConfig};
+    use std::sync::Arc;
+
+    let data = secuml_coordinator::datasets::ensure(paths, &spec.project, &spec.dataset)?;
+    let store: Arc<dyn Store> = Arc::new(FileStore::open_temporary(Durability::Process)?);
+    let queue: Arc<dyn TaskQueue> = Arc::new(MemoryQueue::new());
+    let job_id = format!("clustering-test-{}", secuml_proto::event::now_ms());
+    let mut driver =
+        secuml_coordinator::driver::JobDriver::new(&job_id, store.clone(), queue.clone()).await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let ctx = TaskContext {
+        cache: Arc::new(DataCache::new(paths.datasets_dir(), 4)),
+        store: store.clone(),
+    };
+    let worker = tokio::spawn(run_worker(
+        queue,
+        ctx,
+        WorkerConfig {
+            worker_id: format!("test-{slots}"),
+            slots,
+        },
+        stopped,
+    ));
+    let result = secuml_coordinator::clustering::run(&mut driver, 1, spec, &data).await;
+    let _ = stop.send(true);
+    worker.await??;
+    Ok(result?)
+}

@@ -20,6 +20,10 @@ pub struct LoadedData {
     pub encoder: Encoder,
     /// Instance ids, in dataset order.
     pub instance_ids: Vec<i64>,
+    /// Readable instance names, in dataset order.
+    pub idents: Vec<String>,
+    /// Ground-truth families from idents.csv, when the dataset has them.
+    pub families: Option<Vec<Option<String>>>,
     /// Ground-truth labels from idents.csv, when the dataset has them.
     pub ground_truth: Option<Vec<Option<bool>>>,
 }
@@ -113,6 +117,8 @@ impl DataCache {
             x,
             encoder,
             instance_ids: frame.instance_ids,
+            idents: frame.idents,
+            families: frame.families,
             ground_truth: frame.labels,
             manifest,
         });

@@ -10,11 +10,12 @@ use secuml_engine::preprocess::StandardScaler;
 use secuml_engine::split;
 use secuml_proto::result::MODEL_FORMAT_VERSION;
 use secuml_proto::{
-    keys, EncodedColumn, ErrorCode, FitScoreResult, Hyper, LogisticModel, Penalty, StandardScaling,
-    TaskFailure, TaskKind, TaskMessage,
+    keys, EncodedColumn, ErrorCode, FitScoreResult, Hyper, KmeansCentroidSets, LogisticModel,
+    Penalty, StandardScaling, TaskFailure, TaskKind, TaskMessage,
 };
 use secuml_runtime::Store;
 
+use crate::cluster;
 use crate::data::{select_rows, take_rows, DataCache};
 use crate::detect;
 
@@ -78,9 +79,29 @@ pub async fn execute(ctx: &TaskContext, task: &TaskMessage) -> Result<(), TaskFa
         }
         _ => None,
     };
+    let centroids = match &task.kind {
+        TaskKind::KmeansStep { centroids_key, .. }
+        | TaskKind::KmeansAssign { centroids_key, .. } => {
+            let bytes = ctx
+                .store
+                .get(centroids_key)
+                .await
+                .map_err(store_failure)?
+                .ok_or_else(|| {
+                    TaskFailure::permanent(
+                        ErrorCode::NotFound,
+                        format!("no centroids under {centroids_key}"),
+                    )
+                })?;
+            Some(serde_json::from_slice(&bytes).map_err(|e| {
+                internal(format!("centroids under {centroids_key} do not parse: {e}"))
+            })?)
+        }
+        _ => None,
+    };
     let cache = ctx.cache.clone();
     let message = task.clone();
-    let writes = tokio::task::spawn_blocking(move || compute(&cache, &message, model))
+    let writes = tokio::task::spawn_blocking(move || compute(&cache, &message, model, centroids))
         .await
         .map_err(|e| internal(format!("task panicked: {e}")))??;
     for write in writes {
@@ -110,6 +131,7 @@ fn compute(
     cache: &DataCache,
     task: &TaskMessage,
     model: Option<LogisticModel>,
+    centroids: Option<KmeansCentroidSets>,
 ) -> Result<Vec<Write>, TaskFailure> {
     let result_key = keys::task_results(&task.job_id);
     let field = keys::task_result(&task.task_id);
@@ -280,6 +302,71 @@ fn compute(
                     value: to_json(&serde_json::json!({ "detection": detection }))?,
                 },
             ])
+        }
+        TaskKind::ClusterStats { data, block_rows } => Ok(vec![Write::HSet {
+            key: result_key,
+            field,
+            value: to_json(&cluster::stats(cache, data, *block_rows)?)?,
+        }]),
+        TaskKind::KmeansInit {
+            data,
+            scaling,
+            num_clusters,
+            run,
+            seed,
+        } => Ok(vec![Write::HSet {
+            key: result_key,
+            field,
+            value: to_json(&cluster::init(
+                cache,
+                data,
+                scaling,
+                *num_clusters,
+                *run,
+                *seed,
+            )?)?,
+        }]),
+        TaskKind::KmeansStep {
+            data,
+            block,
+            rows,
+            scaling,
+            ..
+        } => {
+            let sets =
+                centroids.ok_or_else(|| internal("step task without its centroids".into()))?;
+            Ok(vec![Write::HSet {
+                key: result_key,
+                field,
+                value: to_json(&cluster::step(cache, data, *block, rows, scaling, &sets)?)?,
+            }])
+        }
+        TaskKind::KmeansAssign {
+            experiment_id,
+            data,
+            block,
+            rows,
+            scaling,
+            annotations,
+            ..
+        } => {
+            let sets =
+                centroids.ok_or_else(|| internal("assign task without its centroids".into()))?;
+            let result = cluster::assign(
+                cache,
+                *experiment_id,
+                data,
+                *block,
+                rows,
+                scaling,
+                &sets,
+                annotations.as_ref(),
+            )?;
+            Ok(vec![Write::HSet {
+                key: result_key,
+                field,
+                value: to_json(&result)?,
+            }])
         }
     }
 }

@@ -1,0 +1,76 @@
+//! A k-means job gives the same result whatever the number of workers, and, with another
+//! block size, the same result within float noise.
+
+use secuml_engine::cluster::{read_assignments, Assignments};
+use secuml_proto::{ClusteringAlgo, ClusteringResult, ClusteringSpec};
+use secuml_tests::{paths_in, run_clustering};
+
+fn spec(block_rows: u64) -> ClusteringSpec {
+    let mut spec = ClusteringSpec::kmeans("NSL-KDD", "train20", 6);
+    spec.algo = ClusteringAlgo::Kmeans {
+        num_clusters: 6,
+        n_init: 3,
+        max_iter: 300,
+        tol: 1e-4,
+    };
+    spec.seed = 11;
+    spec.block_rows = block_rows;
+    spec
+}
+
+fn assignments(paths: &secuml_coordinator::config::Paths, r: &ClusteringResult) -> Assignments {
+    let mut all = Assignments::default();
+    for f in &r.assignments_files {
+        let part = read_assignments(&paths.datasets_dir().join(f)).unwrap();
+        all.instance_ids.extend(part.instance_ids);
+        all.idents.extend(part.idents);
+        all.clusters.extend(part.clusters);
+        all.distances.extend(part.distances);
+        all.labels.extend(part.labels);
+        all.families.extend(part.families);
+    }
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kmeans_does_not_depend_on_the_number_of_workers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let paths = paths_in(tmp.path());
+    let one = run_clustering(&paths, &spec(4096), 1).await.unwrap().result;
+    let one_rows = assignments(&paths, &one);
+    let three = run_clustering(&paths, &spec(4096), 3).await.unwrap().result;
+    let three_rows = assignments(&paths, &three);
+    assert_eq!(one.clusters, three.clusters, "centroids and mixes");
+    assert_eq!(one.inertia, three.inertia);
+    assert_eq!(one.run_inertias, three.run_inertias);
+    assert_eq!(one.run_iterations, three.run_iterations);
+    assert_eq!(one_rows, three_rows);
+    assert_eq!(one_rows.clusters.len(), 25192);
+    assert!(one.has_labels && one.has_families);
+    let sizes: u64 = one.clusters.iter().map(|c| c.mix.size).sum();
+    assert_eq!(sizes, 25192);
+    let sq: f64 = one_rows.distances.iter().map(|d| d * d).sum();
+    assert!((sq - one.inertia).abs() <= 1e-9 * one.inertia);
+
+    // Other blocks: other rounding, the same clustering.
+    let other = run_clustering(&paths, &spec(10_000), 2)
+        .await
+        .unwrap()
+        .result;
+    assert_eq!(other.assignments_files.len(), 3);
+    let rel = (other.inertia - one.inertia).abs() / one.inertia;
+    assert!(rel < 1e-9, "inertia {} vs {}", other.inertia, one.inertia);
+    assert_eq!(
+        other
+            .clusters
+            .iter()
+            .map(|c| c.mix.size)
+            .collect::<Vec<_>>(),
+        one.clusters.iter().map(|c| c.mix.size).collect::<Vec<_>>()
+    );
+    for (a, b) in other.clusters.iter().zip(&one.clusters) {
+        for (x, y) in a.centroid.iter().zip(&b.centroid) {
+            assert!((x - y).abs() < 1e-9, "centroid {x} vs {y}");
+        }
+    }
+}
