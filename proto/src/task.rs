@@ -198,6 +198,12 @@ pub enum TaskKind {
         /// Where labels and families come from, if anywhere.
         annotations: Option<AnnotationsSource>,
     },
+    /// Does nothing but the bookkeeping every task has (result write, events, outcome,
+    /// acknowledgement): measures the overhead a task adds, and checks a deployment end to end.
+    Noop {
+        /// Bytes of the result written (a string of that length).
+        result_bytes: u32,
+    },
 }
 
 impl TaskKind {
@@ -213,6 +219,7 @@ impl TaskKind {
                 block, iteration, ..
             } => format!("k-means step {iteration} block {block}"),
             TaskKind::KmeansAssign { block, .. } => format!("k-means assign block {block}"),
+            TaskKind::Noop { .. } => "no-op".to_string(),
         }
     }
 }
