@@ -37,7 +37,7 @@ pub(crate) async fn job(reader: &Reader, job_id: &str) -> Result<Shell<'static>,
         page: "job",
         data: vec![
             ("job", job_id.to_string()),
-            ("lastSeq", detail.last_seq.to_string()),
+            ("last-seq", detail.last_seq.to_string()),
         ],
         crumbs: vec![
             ("Jobs".into(), "/jobs".into()),
