@@ -7,6 +7,11 @@
 //! - `GET /api/experiments/<id>/train`
 //! - `GET /api/experiments/<id>/detections`
 //! - `GET /api/experiments/<id>/detections/<name>`
+//! - `GET /api/jobs`: every job, newest first
+//! - `GET /api/jobs/<job_id>`: a job's record, tasks, progress and latest events
+//! - `GET /api/jobs/<job_id>/events`: its events as server-sent events ([`crate::live`])
+//! - `GET /api/workers`: the live workers
+//! - `GET /api/dead-letters`: the latest dead letters
 
 use std::future::Future;
 
@@ -21,7 +26,10 @@ use crate::security::Segment;
 
 /// Every API route.
 pub fn routes(reader: Reader) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    let with_reader = warp::any().map(move || reader.clone());
+    let with_reader = {
+        let reader = reader.clone();
+        warp::any().map(move || reader.clone())
+    };
 
     let projects = warp::path!("api" / "projects")
         .and(with_reader.clone())
@@ -45,10 +53,22 @@ pub fn routes(reader: Reader) -> impl Filter<Extract = (Response,), Error = Reje
         .and(with_reader.clone())
         .then(|id: u64, r: Reader| answer(async move { r.detections(id).await }));
     let detection = warp::path!("api" / "experiments" / u64 / "detections" / Segment)
-        .and(with_reader)
+        .and(with_reader.clone())
         .then(|id: u64, name: Segment, r: Reader| {
             answer(async move { r.detection(id, &name.0).await })
         });
+    let jobs = warp::path!("api" / "jobs")
+        .and(with_reader.clone())
+        .then(|r: Reader| answer(async move { r.jobs().await }));
+    let job = warp::path!("api" / "jobs" / Segment)
+        .and(with_reader.clone())
+        .then(|id: Segment, r: Reader| answer(async move { r.job(&id.0).await }));
+    let workers = warp::path!("api" / "workers")
+        .and(with_reader.clone())
+        .then(|r: Reader| answer(async move { r.workers().await }));
+    let dead_letters = warp::path!("api" / "dead-letters")
+        .and(with_reader.clone())
+        .then(|r: Reader| answer(async move { r.dead_letters().await }));
     let unknown =
         warp::path("api").then(|| async { error_reply(&DashboardError::not_found("api route")) });
 
@@ -64,6 +84,16 @@ pub fn routes(reader: Reader) -> impl Filter<Extract = (Response,), Error = Reje
         .or(detections)
         .unify()
         .or(detection)
+        .unify()
+        .or(jobs)
+        .unify()
+        .or(job)
+        .unify()
+        .or(crate::live::routes(reader))
+        .unify()
+        .or(workers)
+        .unify()
+        .or(dead_letters)
         .unify()
         .or(unknown)
         .unify()

@@ -42,6 +42,11 @@ const ASSETS: &[Asset] = &[
         body: include_str!("../static/diadem.js"),
     },
     Asset {
+        name: "live.js",
+        media_type: JS,
+        body: include_str!("../static/live.js"),
+    },
+    Asset {
         name: "vendor/chart.umd.js",
         media_type: JS,
         body: include_str!("../static/vendor/chart-4.6.1.umd.js"),

@@ -61,6 +61,11 @@ impl Reader {
         Self { store }
     }
 
+    /// The store read from.
+    pub(crate) fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
     /// Every readable experiment record, by id; unreadable ones are logged and skipped.
     pub async fn experiments(&self) -> Result<Vec<ExperimentRecord>, DashboardError> {
         let key = keys::experiments();
@@ -182,7 +187,7 @@ impl Reader {
     }
 }
 
-fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, DashboardError> {
+pub(crate) fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, DashboardError> {
     serde_json::from_slice(bytes).map_err(|err| DashboardError::BadRecord {
         key: key.to_string(),
         reason: err.to_string(),

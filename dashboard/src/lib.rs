@@ -9,6 +9,9 @@ pub mod api;
 mod assets;
 pub mod data;
 pub mod error;
+pub mod jobs;
+pub mod live;
+mod live_pages;
 pub mod pages;
 pub mod security;
 

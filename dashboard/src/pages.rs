@@ -4,6 +4,8 @@
 //! - `/SecuML/<project>/menu/`: "Select a dataset"
 //! - `/SecuML/<project>/<dataset>/menu/`: "Select an experiment"
 //! - `/SecuML/<exp_id>/`: the page of the experiment's kind (DIADEM)
+//! - `/jobs`, `/jobs/<job_id>`, `/workers`, `/dead-letters`: the live pages ([`crate::live_pages`]),
+//!   rendered with their content and kept up to date by their script
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use secuml_proto::ExperimentRecord;
@@ -45,8 +47,20 @@ pub fn routes(reader: Reader) -> impl Filter<Extract = (Response,), Error = Reje
                 experiments_page(&r, &p.0, &d.0).await
             });
     let experiment = warp::path!("SecuML" / u64)
-        .and(with_reader)
+        .and(with_reader.clone())
         .then(|id: u64, r: Reader| async move { experiment_page(&r, id).await });
+    let jobs = warp::path!("jobs")
+        .and(with_reader.clone())
+        .then(|r: Reader| async move { page(crate::live_pages::jobs(&r).await) });
+    let job = warp::path!("jobs" / Segment).and(with_reader.clone()).then(
+        |id: Segment, r: Reader| async move { page(crate::live_pages::job(&r, &id.0).await) },
+    );
+    let workers = warp::path!("workers")
+        .and(with_reader.clone())
+        .then(|r: Reader| async move { page(crate::live_pages::workers(&r).await) });
+    let dead_letters = warp::path!("dead-letters")
+        .and(with_reader)
+        .then(|r: Reader| async move { page(crate::live_pages::dead_letters(&r).await) });
 
     root.or(datasets)
         .unify()
@@ -54,18 +68,41 @@ pub fn routes(reader: Reader) -> impl Filter<Extract = (Response,), Error = Reje
         .unify()
         .or(experiment)
         .unify()
+        .or(jobs)
+        .unify()
+        .or(job)
+        .unify()
+        .or(workers)
+        .unify()
+        .or(dead_letters)
+        .unify()
+}
+
+fn page(shell: Result<Shell<'static>, DashboardError>) -> Response {
+    match shell {
+        Ok(shell) => html(StatusCode::OK, &shell),
+        Err(err) => error_page(&err),
+    }
 }
 
 /// A page's title, its kind for the scripts, the values handed to them and the scripts it loads.
-struct Shell<'a> {
-    title: String,
-    page: &'a str,
-    data: Vec<(&'a str, String)>,
-    crumbs: Vec<(String, String)>,
-    scripts: &'a [&'a str],
+pub(crate) struct Shell<'a> {
+    pub(crate) title: String,
+    pub(crate) page: &'a str,
+    pub(crate) data: Vec<(&'a str, String)>,
+    pub(crate) crumbs: Vec<(String, String)>,
+    pub(crate) scripts: &'a [&'a str],
     /// Markup of the content area, already escaped (empty when the scripts build it).
-    content: String,
+    pub(crate) content: String,
 }
+
+/// The menu of every page: the experiments and the live pages.
+const MENU: &[(&str, &str)] = &[
+    ("/SecuML/", "Experiments"),
+    ("/jobs", "Jobs"),
+    ("/workers", "Workers"),
+    ("/dead-letters", "Dead letters"),
+];
 
 const MENU_SCRIPTS: &[&str] = &["/static/common.js", "/static/menus.js"];
 const DIADEM_SCRIPTS: &[&str] = &[
@@ -175,7 +212,7 @@ fn error_page(err: &DashboardError) -> Response {
     html(err.status(), &shell)
 }
 
-fn html(status: StatusCode, shell: &Shell<'_>) -> Response {
+pub(crate) fn html(status: StatusCode, shell: &Shell<'_>) -> Response {
     warp::reply::with_status(warp::reply::html(render(shell)), status).into_response()
 }
 
@@ -193,6 +230,11 @@ fn render(shell: &Shell<'_>) -> String {
             escape_html(text)
         ));
     }
+    let menu: String = MENU
+        .iter()
+        .map(|(href, text)| format!("<a href=\"{href}\">{text}</a>"))
+        .collect::<Vec<_>>()
+        .join(" ");
     let content = &shell.content;
     let scripts: String = shell
         .scripts
@@ -203,7 +245,8 @@ fn render(shell: &Shell<'_>) -> String {
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>{title}</title>\n<link rel=\"icon\" href=\"data:,\">\n<link rel=\"stylesheet\" href=\"/static/style.css\">\n</head>\n\
-         <body{body_attrs}>\n<nav class=\"crumbs\" id=\"crumbs\">{crumbs}</nav>\n<main>\n\
+         <body{body_attrs}>\n<header class=\"bar\"><nav class=\"crumbs\" id=\"crumbs\">{crumbs}</nav>\
+         <nav class=\"menu-bar\" id=\"menu\">{menu}</nav></header>\n<main>\n\
          <h1 id=\"page-title\">{title}</h1>\n<div id=\"content\">{content}</div>\n</main>\n{scripts}</body>\n</html>\n"
     )
 }

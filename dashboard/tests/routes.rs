@@ -340,6 +340,7 @@ async fn static_files_are_served_from_the_binary() {
         "menus.js",
         "charts.js",
         "diadem.js",
+        "live.js",
         "style.css",
     ] {
         let (status, body, _) = get(&store, &format!("/static/{name}")).await;

@@ -44,6 +44,42 @@ pub struct DiademPageReading {
     pub charts: Vec<String>,
 }
 
+/// One distinct state of a job page, as `job_page.mjs` read it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct JobPageState {
+    /// Rows of the task table.
+    pub rows: u32,
+    /// Rows in each state.
+    pub queued: u32,
+    /// Rows running.
+    pub running: u32,
+    /// Rows done.
+    pub done: u32,
+    /// Rows failed.
+    pub failed: u32,
+    /// The progress bar's percentage (`data-percent`).
+    pub percent: Option<u32>,
+    /// The progress bar's value and maximum.
+    pub bar_value: Option<u32>,
+    /// The progress bar's maximum.
+    pub bar_max: Option<u32>,
+    /// The job's status badge.
+    pub status: Option<String>,
+    /// Whether the page says the job's event stream ended.
+    pub ended: bool,
+    /// Lines of the event log.
+    pub events: u32,
+}
+
+/// What `job_page.mjs` saw while the job ran.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct JobPageReading {
+    /// Main-frame navigations (1: the page never reloaded).
+    pub navigations: u32,
+    /// Every distinct state, in order, from the page's first one to the end.
+    pub readings: Vec<JobPageState>,
+}
+
 impl BrowserTools {
     /// Finds `node` (or `$NODE`), Chromium (`$CHROMIUM`, default `/usr/bin/chromium`) and
     /// `tests/browser/node_modules/playwright-core`; the error lists everything missing and how to install it.
@@ -83,6 +119,67 @@ impl BrowserTools {
         })
     }
 
+    /// Opens a job's page and records its states until it says the job ended; `ready` fires once the page
+    /// is loaded and follows the job's event stream, so the job can start then.
+    pub async fn watch_job_page(
+        &self,
+        url: &str,
+        screenshot: &Path,
+        ready: tokio::sync::oneshot::Sender<()>,
+    ) -> anyhow::Result<JobPageReading> {
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+
+        let script = self.scripts_dir.join("job_page.mjs");
+        let mut child = self
+            .command(&script, &[url], screenshot)
+            .spawn()
+            .with_context(|| format!("starting {}", script.display()))?;
+        let stdout = child.stdout.take().context("the script's stdout")?;
+        let mut stderr = child.stderr.take().context("the script's stderr")?;
+        let run = async move {
+            let mut lines = tokio::io::BufReader::new(stdout).lines();
+            let mut ready = Some(ready);
+            let mut reading = None;
+            while let Some(line) = lines.next_line().await? {
+                if line == "ready" {
+                    if let Some(ready) = ready.take() {
+                        let _ = ready.send(());
+                    }
+                } else if line.starts_with('{') {
+                    reading = Some(line);
+                }
+            }
+            let mut errors = String::new();
+            stderr.read_to_string(&mut errors).await?;
+            let status = child.wait().await?;
+            anyhow::Ok((status, reading, errors))
+        };
+        let (status, reading, errors) = tokio::time::timeout(SCRIPT_TIMEOUT, run)
+            .await
+            .with_context(|| format!("{} ran longer than {SCRIPT_TIMEOUT:?}", script.display()))?
+            .with_context(|| format!("running {}", script.display()))?;
+        if !status.success() {
+            bail!("{} failed ({status}): {}", script.display(), errors.trim());
+        }
+        let line = reading.context("the script printed no reading")?;
+        serde_json::from_str(&line).with_context(|| format!("reading the script's output {line}"))
+    }
+
+    fn command(&self, script: &Path, args: &[&str], screenshot: &Path) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(&self.node);
+        command
+            .arg(script)
+            .args(args)
+            .current_dir(&self.scripts_dir)
+            .env("CHROMIUM", &self.chromium)
+            .env("SECUML_SCREENSHOT", screenshot)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        command
+    }
+
     /// Opens a DIADEM page, moves its slider to `threshold`, and checks that the page shows `expected_dr`;
     /// writes a full-page screenshot to `screenshot`.
     pub async fn check_diadem_page(
@@ -93,20 +190,12 @@ impl BrowserTools {
         screenshot: &Path,
     ) -> anyhow::Result<DiademPageReading> {
         let script = self.scripts_dir.join("diadem_page.mjs");
-        let mut command = tokio::process::Command::new(&self.node);
-        command
-            .arg(&script)
-            .arg(url)
-            .arg(threshold.to_string())
-            .arg(expected_dr.to_string())
-            .current_dir(&self.scripts_dir)
-            .env("CHROMIUM", &self.chromium)
-            .env("SECUML_SCREENSHOT", screenshot)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        let child = command
+        let child = self
+            .command(
+                &script,
+                &[url, &threshold.to_string(), &expected_dr.to_string()],
+                screenshot,
+            )
             .spawn()
             .with_context(|| format!("starting {}", script.display()))?;
         let output = tokio::time::timeout(SCRIPT_TIMEOUT, child.wait_with_output())

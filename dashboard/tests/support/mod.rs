@@ -262,3 +262,75 @@ pub async fn demo_store() -> Arc<dyn Store> {
     put_diadem(store.as_ref(), 1, "Gaussians", "test", &features).await;
     store
 }
+
+/// Writes a job record over a DIADEM spec on this project and dataset.
+pub async fn put_job(
+    store: &dyn Store,
+    job_id: &str,
+    status: secuml_proto::JobStatus,
+    submitted_ms: u64,
+    error: Option<&str>,
+) -> secuml_proto::JobRecord {
+    let record = secuml_proto::JobRecord {
+        job_id: job_id.into(),
+        spec: JobSpec::Diadem(spec(
+            "NSL-KDD",
+            "train20",
+            ValidationSpec::RandomSplit { test_size: 0.2 },
+        )),
+        status,
+        experiment_id: Some(3),
+        error: error.map(str::to_string),
+        submitted_ms,
+        started_ms: Some(submitted_ms + 10),
+        finished_ms: status.is_final().then_some(submitted_ms + 5_000),
+        coordinator: Some("coordinator-a".into()),
+        tasks_planned: 0,
+        tasks_done: 0,
+        metrics: Default::default(),
+    };
+    store
+        .hset(&keys::jobs(), job_id, &serde_json::to_vec(&record).unwrap())
+        .await
+        .unwrap();
+    record
+}
+
+/// Writes a task state as the coordinator does.
+pub async fn put_task(
+    store: &dyn Store,
+    job_id: &str,
+    task_id: &str,
+    state: &str,
+    attempt: u32,
+    error: Option<&str>,
+) {
+    let value = serde_json::json!({
+        "state": state,
+        "attempt": attempt,
+        "label": format!("label of {task_id}"),
+        "seconds": if state == "done" { Some(0.25) } else { None },
+        "error": error,
+        "worker": if state == "queued" { None } else { Some("w1/0") },
+    });
+    store
+        .hset(
+            &keys::job_tasks(job_id),
+            task_id,
+            &serde_json::to_vec(&value).unwrap(),
+        )
+        .await
+        .unwrap();
+}
+
+/// Appends an event to a job's stream; returns its sequence number.
+pub async fn put_event(store: &dyn Store, job_id: &str, kind: secuml_proto::EventKind) -> u64 {
+    let event = secuml_proto::Event::now(job_id, kind);
+    store
+        .append(
+            &keys::job_events(job_id),
+            &serde_json::to_vec(&event).unwrap(),
+        )
+        .await
+        .unwrap()
+}
