@@ -48,7 +48,9 @@ fn main() {
     };
     let mut moments = ColumnMoments::empty(x.ncols());
     for (a, b) in cluster::row_blocks(x.nrows(), params.block_rows) {
-        moments.merge(&ColumnMoments::of_block(x.slice_axis(Axis(0), (a..b).into())));
+        moments.merge(&ColumnMoments::of_block(
+            x.slice_axis(Axis(0), (a..b).into()),
+        ));
     }
     let scaler = moments.scaler();
     scaler.transform_inplace(&mut x);

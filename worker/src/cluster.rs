@@ -22,7 +22,10 @@ fn bad_request(message: String) -> TaskFailure {
     TaskFailure::permanent(ErrorCode::BadRequest, message)
 }
 
-fn block_of(loaded: &LoadedData, rows: &RowRange) -> Result<ArrayView2<'_, f64>, TaskFailure> {
+fn block_of<'a>(
+    loaded: &'a LoadedData,
+    rows: &RowRange,
+) -> Result<ArrayView2<'a, f64>, TaskFailure> {
     let n = loaded.x.nrows() as u64;
     if rows.start > rows.end || rows.end > n {
         return Err(bad_request(format!(

@@ -60,7 +60,9 @@ fn for_each_closest(
     assert_eq!(x.ncols(), d, "rows and centroids have the same columns");
     let mut stacked = Array2::<f64>::zeros((sets.len() * k, d));
     for (i, c) in sets.iter().enumerate() {
-        stacked.slice_axis_mut(Axis(0), (i * k..(i + 1) * k).into()).assign(c);
+        stacked
+            .slice_axis_mut(Axis(0), (i * k..(i + 1) * k).into())
+            .assign(c);
     }
     let c_norms = row_sq_norms(stacked.view());
     let stacked_t = stacked.t();

@@ -119,7 +119,9 @@ fn moments_merged_by_block_equal_the_whole() {
     let x = array![[1.0, 5.0], [2.0, 5.0], [3.0, 5.0], [10.0, 5.0]];
     let whole = ColumnMoments::of_block(x.view());
     let mut merged = ColumnMoments::of_block(x.slice_axis(Axis(0), (0..1).into()));
-    merged.merge(&ColumnMoments::of_block(x.slice_axis(Axis(0), (1..4).into())));
+    merged.merge(&ColumnMoments::of_block(
+        x.slice_axis(Axis(0), (1..4).into()),
+    ));
     assert_eq!(merged.count, 4);
     assert_abs_diff_eq!(merged.mean[0], 4.0, epsilon = 1e-15);
     assert_abs_diff_eq!(merged.m2[0], whole.m2[0], epsilon = 1e-12);
