@@ -168,13 +168,16 @@ pub fn assignments_file(data: &DataRef, experiment_id: u64, block: u32) -> Strin
     )
 }
 
+/// Label and family of every row.
+type RowAnnotations = (Vec<Option<bool>>, Vec<Option<String>>);
+
 /// Labels and families of every row from `source`.
 fn annotations_of(
     cache: &DataCache,
     data: &DataRef,
     loaded: &LoadedData,
     source: &AnnotationsSource,
-) -> Result<(Vec<Option<bool>>, Vec<Option<String>>), TaskFailure> {
+) -> Result<RowAnnotations, TaskFailure> {
     // Ground truth is optional for a clustering: a dataset without labels shows none.
     let labels = match (source, &loaded.ground_truth) {
         (AnnotationsSource::GroundTruth, None) => vec![None; loaded.instance_ids.len()],
