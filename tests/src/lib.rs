@@ -106,39 +106,14 @@ pub fn sklearn_kmeans_reference() -> serde_json::Value {
     serde_json::from_str(&text).expect("reference JSON parses")
 }
 
-/// Runs a clustering job through the coordinator's plan with `slots` in-process worker slots,
-/// over a temporary file store and the in-memory queue; the dataset is ingested on first use.
+/// Runs a clustering job in the embedded mode (the same code as `secuml clustering`) with
+/// `slots` worker slots; the dataset is ingested on first use.
 pub async fn run_clustering(
     paths: &Paths,
     spec: &secuml_proto::ClusteringSpec,
     slots: usize,
 ) -> anyhow::Result<secuml_coordinator::clustering::ClusteringResults> {
-    use secuml_runtime::{Durability, FileStore, MemoryQueue, Store, TaskQueue};
-    use secuml_worker::{run_worker, DataCache, TaskContext, WorkerConfig};
-    use std::sync::Arc;
-
-    let data = secuml_coordinator::datasets::ensure(paths, &spec.project, &spec.dataset)?;
-    let store: Arc<dyn Store> = Arc::new(FileStore::open_temporary(Durability::Process)?);
-    let queue: Arc<dyn TaskQueue> = Arc::new(MemoryQueue::new());
-    let job_id = format!("clustering-test-{}", secuml_proto::event::now_ms());
-    let mut driver =
-        secuml_coordinator::driver::JobDriver::new(&job_id, store.clone(), queue.clone()).await?;
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let ctx = TaskContext {
-        cache: Arc::new(DataCache::new(paths.datasets_dir(), 4)),
-        store: store.clone(),
-    };
-    let worker = tokio::spawn(run_worker(
-        queue,
-        ctx,
-        WorkerConfig {
-            worker_id: format!("test-{slots}"),
-            slots,
-        },
-        stopped,
-    ));
-    let result = secuml_coordinator::clustering::run(&mut driver, 1, spec, &data).await;
-    let _ = stop.send(true);
-    worker.await??;
-    Ok(result?)
+    Ok(secuml_coordinator::embedded::run_clustering(paths, spec.clone(), slots)
+        .await?
+        .results)
 }
