@@ -1,8 +1,10 @@
 //! The warp dashboard of secuml: SecuML's menus and DIADEM page, a JSON API and the charts, over the store.
 //!
 //! It reads only through [`Store`] and the key builders of `secuml_proto::keys`, and never writes task state.
-//! Pages are thin HTML shells; the scripts under `static/` build their content from `/api/` with
-//! `textContent`, so no string from a dataset or a user is ever parsed as markup.
+//! The experiment pages are thin HTML shells; the scripts under `static/` build their content from `/api/`
+//! with `textContent`, so no string from a dataset or a user is ever parsed as markup. The live pages
+//! (jobs, workers, dead letters) are rendered with their content, every stored string escaped, and
+//! `static/live.js` keeps them current, the job page over server-sent events ([`live`]).
 #![warn(missing_docs)]
 
 pub mod api;
