@@ -113,7 +113,9 @@ pub async fn run_clustering(
     spec: &secuml_proto::ClusteringSpec,
     slots: usize,
 ) -> anyhow::Result<secuml_coordinator::clustering::ClusteringResults> {
-    Ok(secuml_coordinator::embedded::run_clustering(paths, spec.clone(), slots)
-        .await?
-        .results)
+    Ok(
+        secuml_coordinator::embedded::run_clustering(paths, spec.clone(), slots)
+            .await?
+            .results,
+    )
 }
