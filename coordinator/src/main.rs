@@ -16,7 +16,7 @@ fn main() -> ExitCode {
             return match e.kind() {
                 ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => ExitCode::SUCCESS,
                 // `secuml submit` promises 3 for a bad request; the other commands keep clap's 2.
-                _ if std::env::args().nth(1).as_deref() == Some("submit") => {
+                _ if subcommand().as_deref() == Some("submit") => {
                     ExitCode::from(secuml_coordinator::cli::exit::BAD_REQUEST)
                 }
                 _ => ExitCode::from(2),
@@ -54,4 +54,20 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The subcommand named on the command line: the first argument that is neither an option nor
+/// the value of a global option.
+fn subcommand() -> Option<String> {
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--amqp" | "--redis" | "--data-dir" | "--config" => {
+                args.next();
+            }
+            a if a.starts_with('-') => {}
+            a => return Some(a.to_string()),
+        }
+    }
+    None
 }
