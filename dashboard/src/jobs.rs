@@ -331,6 +331,7 @@ impl Reader {
 pub fn job_entry(record: &JobRecord) -> JobEntry {
     let (kind, project, dataset) = match &record.spec {
         JobSpec::Diadem(spec) => ("Diadem", spec.project.clone(), spec.dataset.clone()),
+        JobSpec::Clustering(spec) => ("Clustering", spec.project.clone(), spec.dataset.clone()),
     };
     JobEntry {
         job_id: record.job_id.clone(),
