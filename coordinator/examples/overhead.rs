@@ -242,7 +242,10 @@ async fn primitives(args: &Args, n: usize) -> anyhow::Result<[(String, Duration)
     queue.close().await?;
     Ok([
         ("publish (confirmed, one at a time)".into(), publish),
-        ("publish (confirmed, all at once)".into(), publish_concurrent),
+        (
+            "publish (confirmed, all at once)".into(),
+            publish_concurrent,
+        ),
         ("store hset".into(), hset),
         ("store append (stream)".into(), append),
     ])
