@@ -131,18 +131,7 @@ async fn accept(env: &JobEnv, delivery: Delivery) -> anyhow::Result<()> {
         Ok(s) => s,
         Err(reason) => {
             warn!(error = %reason, "dead-lettering a job submission");
-            let record = DeadLetterRecord {
-                queue: keys::JOB_QUEUE.to_string(),
-                reason: reason.clone(),
-                job_id: None,
-                task_id: None,
-                attempt: None,
-                excerpt: String::from_utf8_lossy(
-                    &delivery.payload[..delivery.payload.len().min(512)],
-                )
-                .into_owned(),
-                time_ms: secuml_proto::event::now_ms(),
-            };
+            let record = DeadLetterRecord::new(keys::JOB_QUEUE, &reason, &delivery.payload, None);
             env.store
                 .append(&keys::dead_letters(), &serde_json::to_vec(&record)?)
                 .await?;

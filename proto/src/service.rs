@@ -147,6 +147,22 @@ pub struct DeadLetterRecord {
     pub time_ms: u64,
 }
 
+impl DeadLetterRecord {
+    /// The record of `payload`, dead-lettered from `queue` for `reason`, now; with the message's
+    /// `(job_id, task_id, attempt)` when it could be read.
+    pub fn new(queue: &str, reason: &str, payload: &[u8], task: Option<(&str, &str, u32)>) -> Self {
+        DeadLetterRecord {
+            queue: queue.to_string(),
+            reason: reason.to_string(),
+            job_id: task.map(|t| t.0.to_string()),
+            task_id: task.map(|t| t.1.to_string()),
+            attempt: task.map(|t| t.2),
+            excerpt: String::from_utf8_lossy(&payload[..payload.len().min(512)]).into_owned(),
+            time_ms: crate::event::now_ms(),
+        }
+    }
+}
+
 /// A new job id: `<kind>-<ms since epoch>-<4 random hex digits>`; sorts by submission time.
 pub fn new_job_id(kind: &str) -> String {
     use std::hash::{BuildHasher, Hasher};

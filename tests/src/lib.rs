@@ -119,3 +119,26 @@ pub async fn run_clustering(
             .results,
     )
 }
+
+/// What must be identical between two runs of the same DIADEM spec, per detection: its name,
+/// AUC, the 101 thresholds' indicators and the prediction histogram.
+pub fn detection_fingerprint(
+    detections: &[secuml_proto::DetectionResult],
+) -> Vec<(
+    String,
+    Option<f64>,
+    Vec<secuml_proto::ThresholdIndicators>,
+    secuml_proto::Histogram,
+)> {
+    detections
+        .iter()
+        .map(|d| {
+            (
+                d.name.clone(),
+                d.auc,
+                d.thresholds.clone(),
+                d.histogram.clone(),
+            )
+        })
+        .collect()
+}

@@ -2,7 +2,7 @@
 
 use secuml_coordinator::embedded::run_diadem;
 use secuml_proto::{AnnotationsSource, DiademSpec, ModelSpec, Objective, Penalty, ValidationSpec};
-use secuml_tests::paths_in;
+use secuml_tests::{detection_fingerprint, paths_in};
 
 fn spec(seed: u64) -> DiademSpec {
     DiademSpec {
@@ -36,21 +36,9 @@ async fn results_do_not_depend_on_the_number_of_workers() {
         one.results.train.coefficients,
         three.results.train.coefficients
     );
-    let strip = |ds: &[secuml_proto::DetectionResult]| {
-        ds.iter()
-            .map(|d| {
-                (
-                    d.name.clone(),
-                    d.auc,
-                    d.thresholds.clone(),
-                    d.histogram.clone(),
-                )
-            })
-            .collect::<Vec<_>>()
-    };
     assert_eq!(
-        strip(&one.results.detections),
-        strip(&three.results.detections)
+        detection_fingerprint(&one.results.detections),
+        detection_fingerprint(&three.results.detections)
     );
 
     // Another seed gives another split: the held-out side differs.

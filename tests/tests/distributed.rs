@@ -16,8 +16,8 @@ use secuml_proto::{
     ValidationSpec,
 };
 use secuml_runtime::Store;
-use secuml_tests::paths_in;
 use secuml_tests::services::{events, job, until, Namespace};
+use secuml_tests::{detection_fingerprint, paths_in};
 use tokio::sync::{Mutex, OnceCell};
 
 static SERIAL: Mutex<()> = Mutex::const_new(());
@@ -80,19 +80,10 @@ async fn assert_identical(store: &dyn Store, job_id: &str) {
     assert_eq!(ours.train.candidates, reference.train.candidates);
     assert_eq!(ours.train.best, reference.train.best);
     assert_eq!(ours.train.coefficients, reference.train.coefficients);
-    let strip = |ds: &[secuml_proto::DetectionResult]| {
-        ds.iter()
-            .map(|d| {
-                (
-                    d.name.clone(),
-                    d.auc,
-                    d.thresholds.clone(),
-                    d.histogram.clone(),
-                )
-            })
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(strip(&ours.detections), strip(&reference.detections));
+    assert_eq!(
+        detection_fingerprint(&ours.detections),
+        detection_fingerprint(&reference.detections)
+    );
     let results = store.hgetall(&keys::task_results(job_id)).await.unwrap();
     assert_eq!(
         results.len(),

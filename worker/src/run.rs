@@ -237,16 +237,12 @@ async fn record_dead_letter(
     payload: &[u8],
     task: Option<&TaskMessage>,
 ) {
-    let excerpt = String::from_utf8_lossy(&payload[..payload.len().min(512)]).into_owned();
-    let record = DeadLetterRecord {
-        queue: keys::TASK_QUEUE.to_string(),
-        reason: reason.to_string(),
-        job_id: task.map(|t| t.job_id.clone()),
-        task_id: task.map(|t| t.task_id.clone()),
-        attempt: task.map(|t| t.attempt),
-        excerpt,
-        time_ms: secuml_proto::event::now_ms(),
-    };
+    let record = DeadLetterRecord::new(
+        keys::TASK_QUEUE,
+        reason,
+        payload,
+        task.map(|t| (t.job_id.as_str(), t.task_id.as_str(), t.attempt)),
+    );
     let bytes = serde_json::to_vec(&record).unwrap_or_default();
     if let Err(e) = store.append(&keys::dead_letters(), &bytes).await {
         warn!(error = %e, "dead letter not recorded in the store");

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use secuml_proto::{
-    keys, AnnotationsSource, Coefficient, Confusion, CvCandidate, DetectionResult, DiademSpec,
-    ExperimentRecord, ExperimentStatus, Histogram, Hyper, JobSpec, ModelSpec, Objective, Penalty,
+    keys, Coefficient, Confusion, CvCandidate, DetectionResult, DiademSpec, ExperimentRecord,
+    ExperimentStatus, Histogram, Hyper, JobSpec, ModelSpec, Objective, Penalty,
     ThresholdIndicators, TrainSummary, TrainTimes, ValidationSpec,
 };
 use secuml_runtime::{Durability, FileStore, Store};
@@ -17,20 +17,12 @@ pub fn fresh_store() -> Arc<dyn Store> {
 
 /// A DIADEM spec on this project and dataset.
 pub fn spec(project: &str, dataset: &str, validation: ValidationSpec) -> DiademSpec {
-    DiademSpec {
-        project: project.into(),
-        dataset: dataset.into(),
-        exp_name: None,
-        model: ModelSpec::default_logistic_regression(),
-        annotations: AnnotationsSource::GroundTruth,
+    DiademSpec::with_defaults(
+        project,
+        dataset,
+        ModelSpec::default_logistic_regression(),
         validation,
-        num_folds: 4,
-        objective: Objective::RocAuc,
-        seed: 0,
-        shuffle_folds: false,
-        detection_threshold: 0.5,
-        no_training_detection: false,
-    }
+    )
 }
 
 /// Writes an experiment record.
