@@ -9,10 +9,12 @@
 //!
 //! Each run gets a fresh virtual host (`rabbitmqctl add_vhost`) and an emptied Redis
 //! database, both removed/emptied afterwards. Prints, for the main run: wall time, tasks/s
-//! and the slot-time each task costs (wall x slots / tasks); then a 1-slot run of
+//! and the slot-time each task costs (wall x slots / tasks), for each `--prefetch` per
+//! slot (default 1 and 2); then a 1-slot run of
 //! `--latency-tasks` tasks in one stage (slot-time per task on one slot), and
 //! `--single-stages` one-task stages (median end-to-end latency: publish, run, outcome,
-//! record). `--primitives N` also times N sequential raw publishes and store writes.
+//! record). `--primitives N` also times N sequential raw publishes, store writes and
+//! one-at-a-time consumes.
 
 use std::io::Write;
 use std::process::Command;
@@ -50,6 +52,9 @@ struct Args {
     /// One-task stages run one after the other (0 skips them).
     #[arg(long, default_value_t = 200)]
     single_stages: usize,
+    /// Prefetch per worker slot of the main and one-slot runs; each value given runs both.
+    #[arg(long, value_delimiter = ',', default_values_t = [1u16, 2])]
+    prefetch: Vec<u16>,
     /// Raw sequential publishes and store writes to time (0 skips them).
     #[arg(long, default_value_t = 0)]
     primitives: usize,
@@ -121,7 +126,7 @@ struct Services {
     _data: tempfile::TempDir,
 }
 
-async fn start(ns: &Namespace, slots: usize) -> anyhow::Result<Services> {
+async fn start(ns: &Namespace, slots: usize, prefetch: u16) -> anyhow::Result<Services> {
     let store: Arc<dyn Store> = Arc::new(RedisStore::connect(&ns.redis_url).await?);
     let queue: Arc<dyn TaskQueue> = Arc::new(AmqpQueue::connect(&ns.amqp_url).await?);
     let data = tempfile::tempdir()?;
@@ -133,7 +138,10 @@ async fn start(ns: &Namespace, slots: usize) -> anyhow::Result<Services> {
     let worker = tokio::spawn(run_worker(
         queue.clone(),
         ctx,
-        WorkerConfig::new(format!("bench-worker-{slots}"), slots),
+        WorkerConfig {
+            prefetch,
+            ..WorkerConfig::new(format!("bench-worker-{slots}"), slots)
+        },
         shutdown,
     ));
     Ok(Services {
@@ -166,9 +174,10 @@ async fn stage_run(
     job_id: &str,
     tasks: usize,
     slots: usize,
+    prefetch: u16,
 ) -> anyhow::Result<Duration> {
     let ns = Namespace::new(args)?;
-    let services = start(&ns, slots).await?;
+    let services = start(&ns, slots, prefetch).await?;
     let mut driver = JobDriver::new(job_id, services.store.clone(), services.queue.clone()).await?;
     let started = Instant::now();
     let seconds = driver
@@ -190,7 +199,7 @@ async fn stage_run(
 /// `stages` one-task stages in a row; returns each stage's wall time.
 async fn single_stages(args: &Args, stages: usize) -> anyhow::Result<Vec<Duration>> {
     let ns = Namespace::new(args)?;
-    let services = start(&ns, 1).await?;
+    let services = start(&ns, 1, 1).await?;
     let mut driver =
         JobDriver::new("latency", services.store.clone(), services.queue.clone()).await?;
     let mut walls = Vec::with_capacity(stages);
@@ -212,7 +221,7 @@ async fn single_stages(args: &Args, stages: usize) -> anyhow::Result<Vec<Duratio
 }
 
 /// Mean time of `n` sequential raw operations: publish with confirm, hset, append.
-async fn primitives(args: &Args, n: usize) -> anyhow::Result<[(String, Duration); 4]> {
+async fn primitives(args: &Args, n: usize) -> anyhow::Result<[(String, Duration); 5]> {
     let ns = Namespace::new(args)?;
     let store: Arc<dyn Store> = Arc::new(RedisStore::connect(&ns.redis_url).await?);
     let queue: Arc<dyn TaskQueue> = Arc::new(AmqpQueue::connect(&ns.amqp_url).await?);
@@ -225,7 +234,7 @@ async fn primitives(args: &Args, n: usize) -> anyhow::Result<[(String, Duration)
     let publish = t.elapsed() / n as u32;
     let t = Instant::now();
     let concurrent: Vec<_> = (0..n).map(|_| queue.publish("bench", &payload)).collect();
-    for r in futures_join(concurrent).await {
+    for r in futures::future::join_all(concurrent).await {
         r?;
     }
     let publish_concurrent = t.elapsed() / n as u32;
@@ -239,6 +248,15 @@ async fn primitives(args: &Args, n: usize) -> anyhow::Result<[(String, Duration)
         store.append("bench:s", &payload).await?;
     }
     let append = t.elapsed() / n as u32;
+    // The 2n messages published above, taken one at a time as a one-slot worker does.
+    let mut consumer = queue.consume("bench", 1).await?;
+    let t = Instant::now();
+    for _ in 0..2 * n {
+        let delivery = consumer.next().await?.context("the bench queue closed")?;
+        delivery.ack().await?;
+    }
+    let consume = t.elapsed() / (2 * n) as u32;
+    drop(consumer);
     queue.close().await?;
     Ok([
         ("publish (confirmed, one at a time)".into(), publish),
@@ -248,35 +266,8 @@ async fn primitives(args: &Args, n: usize) -> anyhow::Result<[(String, Duration)
         ),
         ("store hset".into(), hset),
         ("store append (stream)".into(), append),
+        ("consume + ack (prefetch 1)".into(), consume),
     ])
-}
-
-/// Awaits every future, polling them together (no extra dependency).
-async fn futures_join<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut set = Vec::with_capacity(futures.len());
-    let mut futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
-    let mut done: Vec<Option<F::Output>> = (0..futures.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, f) in futures.iter_mut().enumerate() {
-            if done[i].is_none() {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => done[i] = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    for v in done {
-        set.push(v.expect("every future completed"));
-    }
-    set
 }
 
 fn ms(d: Duration) -> f64 {
@@ -300,30 +291,31 @@ async fn main() -> anyhow::Result<()> {
         }
     }
 
-    let wall = stage_run(&args, "overhead", args.tasks, args.slots).await?;
-    let secs = wall.as_secs_f64();
-    writeln!(
-        out,
-        "main       tasks {} slots {} result_bytes {}: wall {:.3} s, {:.0} tasks/s, slot-time per task {:.3} ms",
-        args.tasks,
-        args.slots,
-        args.result_bytes,
-        secs,
-        args.tasks as f64 / secs,
-        secs * 1e3 * args.slots as f64 / args.tasks as f64
-    )?;
-
-    if args.latency_tasks > 0 {
-        let wall = stage_run(&args, "one-slot", args.latency_tasks, 1).await?;
+    for &prefetch in &args.prefetch {
+        let wall = stage_run(&args, "overhead", args.tasks, args.slots, prefetch).await?;
         let secs = wall.as_secs_f64();
         writeln!(
             out,
-            "one-slot   tasks {} slots 1: wall {:.3} s, {:.0} tasks/s, per task {:.3} ms",
-            args.latency_tasks,
+            "main       tasks {} slots {} prefetch {prefetch} result_bytes {}: wall {:.3} s, {:.0} tasks/s, slot-time per task {:.3} ms",
+            args.tasks,
+            args.slots,
+            args.result_bytes,
             secs,
-            args.latency_tasks as f64 / secs,
-            secs * 1e3 / args.latency_tasks as f64
+            args.tasks as f64 / secs,
+            secs * 1e3 * args.slots as f64 / args.tasks as f64
         )?;
+        if args.latency_tasks > 0 {
+            let wall = stage_run(&args, "one-slot", args.latency_tasks, 1, prefetch).await?;
+            let secs = wall.as_secs_f64();
+            writeln!(
+                out,
+                "one-slot   tasks {} slots 1 prefetch {prefetch}: wall {:.3} s, {:.0} tasks/s, per task {:.3} ms",
+                args.latency_tasks,
+                secs,
+                args.latency_tasks as f64 / secs,
+                secs * 1e3 / args.latency_tasks as f64
+            )?;
+        }
     }
 
     if args.single_stages > 0 {

@@ -91,6 +91,11 @@ pub struct WorkerArgs {
     /// Seconds a heartbeat lives (a worker silent for longer is lost; its tasks are re-queued).
     #[arg(long, default_value_t = 10.0)]
     pub heartbeat_ttl: f64,
+    /// Tasks each slot takes from the broker ahead: 1 never holds a task back from an idle
+    /// worker (right for tasks of seconds); 2 or more hides the broker's round trip between
+    /// tasks of milliseconds.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub prefetch: u16,
 }
 
 /// Job types `secuml submit` accepts.
@@ -876,6 +881,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
             tokio::spawn(stop_signal(stop));
             let config = secuml_worker::WorkerConfig {
                 heartbeat_ttl,
+                prefetch: args.prefetch,
                 ..secuml_worker::WorkerConfig::new(id, slots)
             };
             secuml_worker::run_worker(queue.clone(), ctx, config, stopped).await?;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use futures::{StreamExt, TryStreamExt};
 
 use secuml_proto::{
     keys, Event, EventKind, RunningTask, TaskKind, TaskMessage, TaskOutcome, PROTOCOL_VERSION,
@@ -77,6 +78,9 @@ impl From<secuml_runtime::QueueError> for JobError {
 
 /// How often a stage looks for lost workers and cancel requests while it waits for outcomes.
 pub const WATCH_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Task messages a stage has in flight to the broker at once while it publishes.
+pub const PUBLISH_CONCURRENCY: usize = 128;
 
 /// Drives the tasks of one job.
 ///
@@ -171,6 +175,10 @@ impl JobDriver {
     /// Runs one stage: publishes every task not already done, waits until all are done,
     /// retrying retryable failures up to [`MAX_ATTEMPTS`] and re-queueing the tasks of lost
     /// workers. Returns each task's seconds.
+    ///
+    /// New tasks are published [`PUBLISH_CONCURRENCY`] at a time: a confirmed publish to a
+    /// quorum queue waits for the broker's disk, so one at a time would cost a few
+    /// milliseconds per task. Each task is still published before it is recorded queued.
     pub async fn run_stage(
         &mut self,
         tasks: Vec<(String, TaskKind)>,
@@ -180,6 +188,7 @@ impl JobDriver {
         let mut seconds = HashMap::new();
         self.planned += tasks.len();
         let mut resumed = 0;
+        let mut fresh = Vec::new();
         for (task_id, kind) in tasks {
             match known.get(&task_id) {
                 Some(state) if state.state == "done" => {
@@ -198,24 +207,33 @@ impl JobDriver {
                     resumed += 1;
                     pending.insert(task_id, (kind, state.clone()));
                 }
-                None => {
-                    let mut state = TaskState {
-                        state: "queued".into(),
-                        attempt: 1,
-                        label: kind.label(),
-                        seconds: None,
-                        error: None,
-                        worker: None,
-                    };
-                    self.queue_attempt(&task_id, &kind, &mut state).await?;
-                    self.event(EventKind::TaskQueued {
-                        task_id: task_id.clone(),
-                        label: state.label.clone(),
-                    })
-                    .await?;
-                    pending.insert(task_id, (kind, state));
-                }
+                None => fresh.push((task_id, kind)),
             }
+        }
+        let this = &*self;
+        let queued: Vec<(String, TaskKind, TaskState)> = futures::stream::iter(fresh)
+            .map(|(task_id, kind)| async move {
+                let mut state = TaskState {
+                    state: "queued".into(),
+                    attempt: 1,
+                    label: kind.label(),
+                    seconds: None,
+                    error: None,
+                    worker: None,
+                };
+                this.queue_attempt(&task_id, &kind, &mut state).await?;
+                this.event(EventKind::TaskQueued {
+                    task_id: task_id.clone(),
+                    label: state.label.clone(),
+                })
+                .await?;
+                Ok::<_, anyhow::Error>((task_id, kind, state))
+            })
+            .buffer_unordered(PUBLISH_CONCURRENCY)
+            .try_collect()
+            .await?;
+        for (task_id, kind, state) in queued {
+            pending.insert(task_id, (kind, state));
         }
         if resumed > 0 {
             info!(job_id = %self.job_id, resumed, pending = pending.len(), "stage resumed from the store");
@@ -224,6 +242,8 @@ impl JobDriver {
         let started = std::time::Instant::now();
         let mut watch = tokio::time::interval(WATCH_INTERVAL);
         watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Whether an outcome message arrived since the last watch tick.
+        let mut heard = false;
         while !pending.is_empty() {
             let delivery = tokio::select! {
                 next = self.outcomes.next() => next
@@ -231,9 +251,16 @@ impl JobDriver {
                     .ok_or_else(|| anyhow::anyhow!("the outcome queue of job {} closed", self.job_id))?,
                 _ = watch.tick() => {
                     self.watch(&mut pending).await?;
+                    if !heard {
+                        // Quiet for a whole interval: take any outcome whose message was lost
+                        // (a broker that died before writing it) from its durable record.
+                        self.recover_outcomes(&mut pending, &mut seconds).await?;
+                    }
+                    heard = false;
                     continue;
                 }
             };
+            heard = true;
             let outcome: TaskOutcome = match serde_json::from_slice(&delivery.payload) {
                 Ok(o) => o,
                 Err(e) => {
@@ -245,53 +272,14 @@ impl JobDriver {
                     continue;
                 }
             };
-            let current = pending.get(&outcome.task_id).map(|(_, s)| s.attempt);
-            if outcome.job_id != self.job_id || current != Some(outcome.attempt) {
-                // A duplicate (redelivered task) or an outcome of an earlier attempt: already handled.
-                debug!(task_id = %outcome.task_id, attempt = outcome.attempt, "ignoring a stale outcome");
+            let handled = self
+                .handle_outcome(&mut pending, &mut seconds, outcome)
+                .await;
+            // Acknowledged once the state it implies is recorded (or for good, on a failure).
+            if !matches!(handled, Err(JobError::Infrastructure(_))) {
                 delivery.ack().await.map_err(anyhow::Error::from)?;
-                continue;
             }
-            let (kind, mut state) = pending.remove(&outcome.task_id).expect("checked above");
-            state.seconds = Some(outcome.seconds);
-            state.worker = Some(outcome.worker.clone());
-            match outcome.result {
-                Ok(()) => {
-                    state.state = "done".into();
-                    self.record(&outcome.task_id, &state).await?;
-                    self.done += 1;
-                    debug!(job_id = %self.job_id, task_id = %outcome.task_id, done = self.done, planned = self.planned, "task done");
-                    seconds.insert(outcome.task_id.clone(), outcome.seconds);
-                }
-                Err(failure) => {
-                    let will_retry = failure.retryable && state.attempt < MAX_ATTEMPTS;
-                    state.error = Some(failure.message.clone());
-                    self.event(EventKind::TaskFailed {
-                        task_id: outcome.task_id.clone(),
-                        attempt: state.attempt,
-                        error: failure.message.clone(),
-                        will_retry,
-                    })
-                    .await?;
-                    if will_retry {
-                        state.attempt += 1;
-                        warn!(job_id = %self.job_id, task_id = %outcome.task_id, attempt = state.attempt, error = %failure, "retrying task");
-                        self.queue_attempt(&outcome.task_id, &kind, &mut state)
-                            .await?;
-                        pending.insert(outcome.task_id.clone(), (kind, state));
-                    } else {
-                        state.state = "failed".into();
-                        self.record(&outcome.task_id, &state).await?;
-                        delivery.ack().await.map_err(anyhow::Error::from)?;
-                        return Err(JobError::TaskFailed {
-                            task_id: outcome.task_id,
-                            attempts: state.attempt,
-                            message: failure.message,
-                        });
-                    }
-                }
-            }
-            delivery.ack().await.map_err(anyhow::Error::from)?;
+            handled?;
         }
         info!(
             job_id = %self.job_id,
@@ -302,6 +290,94 @@ impl JobDriver {
             "stage done"
         );
         Ok(seconds)
+    }
+
+    /// Applies one outcome to the stage: records the task done, re-queues a retryable
+    /// failure, or fails the job. An outcome of another job or attempt (a redelivered task,
+    /// an outcome already taken from the store) is ignored.
+    async fn handle_outcome(
+        &mut self,
+        pending: &mut BTreeMap<String, (TaskKind, TaskState)>,
+        seconds: &mut HashMap<String, f64>,
+        outcome: TaskOutcome,
+    ) -> Result<(), JobError> {
+        let current = pending.get(&outcome.task_id).map(|(_, s)| s.attempt);
+        if outcome.job_id != self.job_id || current != Some(outcome.attempt) {
+            debug!(task_id = %outcome.task_id, attempt = outcome.attempt, "ignoring a stale outcome");
+            return Ok(());
+        }
+        let (kind, mut state) = pending.remove(&outcome.task_id).expect("checked above");
+        state.seconds = Some(outcome.seconds);
+        state.worker = Some(outcome.worker.clone());
+        match outcome.result {
+            Ok(()) => {
+                state.state = "done".into();
+                self.record(&outcome.task_id, &state).await?;
+                self.done += 1;
+                debug!(job_id = %self.job_id, task_id = %outcome.task_id, done = self.done, planned = self.planned, "task done");
+                seconds.insert(outcome.task_id, outcome.seconds);
+                Ok(())
+            }
+            Err(failure) => {
+                let will_retry = failure.retryable && state.attempt < MAX_ATTEMPTS;
+                state.error = Some(failure.message.clone());
+                self.event(EventKind::TaskFailed {
+                    task_id: outcome.task_id.clone(),
+                    attempt: state.attempt,
+                    error: failure.message.clone(),
+                    will_retry,
+                })
+                .await?;
+                if will_retry {
+                    state.attempt += 1;
+                    warn!(job_id = %self.job_id, task_id = %outcome.task_id, attempt = state.attempt, error = %failure, "retrying task");
+                    self.queue_attempt(&outcome.task_id, &kind, &mut state)
+                        .await?;
+                    pending.insert(outcome.task_id, (kind, state));
+                    Ok(())
+                } else {
+                    state.state = "failed".into();
+                    self.record(&outcome.task_id, &state).await?;
+                    Err(JobError::TaskFailed {
+                        task_id: outcome.task_id,
+                        attempts: state.attempt,
+                        message: failure.message,
+                    })
+                }
+            }
+        }
+    }
+
+    /// Applies the outcomes workers recorded in [`keys::job_outcomes`] for pending tasks
+    /// whose messages never came.
+    async fn recover_outcomes(
+        &mut self,
+        pending: &mut BTreeMap<String, (TaskKind, TaskState)>,
+        seconds: &mut HashMap<String, f64>,
+    ) -> Result<(), JobError> {
+        let stored = self
+            .store
+            .hgetall(&keys::job_outcomes(&self.job_id))
+            .await
+            .map_err(anyhow::Error::from)?;
+        for (task_id, bytes) in stored {
+            let Some((_, state)) = pending.get(&task_id) else {
+                continue;
+            };
+            let outcome: TaskOutcome = match serde_json::from_slice(&bytes) {
+                Ok(o) => o,
+                Err(e) => {
+                    warn!(job_id = %self.job_id, task_id = %task_id, error = %e, "a stored outcome does not parse");
+                    continue;
+                }
+            };
+            if outcome.attempt != state.attempt {
+                continue;
+            }
+            info!(job_id = %self.job_id, task_id = %task_id, attempt = outcome.attempt, "outcome taken from the store: its message was lost");
+            self.handle_outcome(pending, seconds, outcome).await?;
+        }
+        Ok(())
     }
 
     async fn known_states(&self) -> anyhow::Result<BTreeMap<String, TaskState>> {
@@ -467,6 +543,75 @@ mod tests {
             .iter()
             .map(|e| serde_json::from_slice::<Event>(&e.value).unwrap().kind)
             .collect()
+    }
+
+    /// A worker whose outcome messages are all lost (a broker that died before writing them):
+    /// it records each outcome in the store and acknowledges, as a real one does.
+    async fn worker_losing_its_messages(
+        queue: Arc<dyn TaskQueue>,
+        store: Arc<dyn Store>,
+        count: usize,
+    ) {
+        let mut consumer = queue.consume(keys::TASK_QUEUE, 1).await.unwrap();
+        for _ in 0..count {
+            let delivery = consumer.next().await.unwrap().unwrap();
+            let task = decode_task(&delivery.payload).unwrap();
+            let outcome = TaskOutcome {
+                protocol_version: PROTOCOL_VERSION,
+                job_id: task.job_id.clone(),
+                task_id: task.task_id.clone(),
+                attempt: task.attempt,
+                worker: "forgetful".into(),
+                seconds: 0.25,
+                result: Ok(()),
+            };
+            store
+                .hset(
+                    &keys::job_outcomes(&task.job_id),
+                    &task.task_id,
+                    &serde_json::to_vec(&outcome).unwrap(),
+                )
+                .await
+                .unwrap();
+            delivery.ack().await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn outcomes_whose_messages_were_lost_are_taken_from_the_store() {
+        let (store, queue) = setup().await;
+        let mut driver = JobDriver::new("j", store.clone(), queue.clone())
+            .await
+            .unwrap();
+        let worker = tokio::spawn(worker_losing_its_messages(queue.clone(), store.clone(), 3));
+        let tasks = (0..3).map(|i| (format!("t{i}"), task())).collect();
+        let seconds = tokio::time::timeout(Duration::from_secs(10), driver.run_stage(tasks))
+            .await
+            .expect("the stage never took the stored outcomes")
+            .unwrap();
+        worker.await.unwrap();
+        assert_eq!(seconds.len(), 3);
+        assert!(seconds.values().all(|s| *s == 0.25), "{seconds:?}");
+        assert_eq!(driver.done, 3);
+        assert_eq!(
+            queue.len(&keys::outcome_queue("j")).await.unwrap(),
+            0,
+            "no outcome message was ever sent"
+        );
+        for i in 0..3 {
+            let state: TaskState = serde_json::from_slice(
+                &store
+                    .hget(&keys::job_tasks("j"), &format!("t{i}"))
+                    .await
+                    .unwrap()
+                    .unwrap(),
+            )
+            .unwrap();
+            assert_eq!(
+                (state.state.as_str(), state.worker.as_deref()),
+                ("done", Some("forgetful"))
+            );
+        }
     }
 
     #[tokio::test]

@@ -319,7 +319,7 @@ pub async fn run_job(env: &JobEnv, record: &mut JobRecord) -> Result<JobOutput, 
 }
 
 /// Records the end of a job: its record, its experiment's, the final event; deletes its
-/// outcome queue and its in-flight table.
+/// outcome queue, its in-flight table and its outcome records.
 async fn finish(
     env: &JobEnv,
     record: &mut JobRecord,
@@ -363,6 +363,7 @@ async fn finish(
     save_job(store, record).await?;
     append_event(store, &record.job_id, event).await?;
     store.delete(&keys::job_running(&record.job_id)).await?;
+    store.delete(&keys::job_outcomes(&record.job_id)).await?;
     env.queue
         .delete_queue(&keys::outcome_queue(&record.job_id))
         .await?;

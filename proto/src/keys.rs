@@ -15,6 +15,8 @@
 //! - `secuml:job:<id>:lease`: the coordinator running the job (expiring)
 //! - `secuml:job:<id>:cancel`: present once a cancel was requested
 //! - `secuml:job:<id>:running` hash: task id -> [`crate::RunningTask`] JSON (tasks in a worker's hands)
+//! - `secuml:job:<id>:outcomes` hash: task id -> the last [`crate::TaskOutcome`] JSON a worker
+//!   recorded, written before it acknowledges the task
 //! - `secuml:worker:<id>`: a worker's heartbeat, [`crate::WorkerBeat`] JSON (expiring)
 //! - `secuml:coordinator:<id>`: a coordinator's heartbeat (expiring)
 //! - `secuml:dead` stream of [`crate::DeadLetterRecord`]
@@ -108,6 +110,13 @@ pub fn job_cancel(job_id: &str) -> String {
 /// Hash of a job's tasks in a worker's hands, keyed by task id.
 pub fn job_running(job_id: &str) -> String {
     format!("secuml:job:{job_id}:running")
+}
+
+/// Hash of the last outcome of each task, keyed by task id: the durable record of an outcome,
+/// written by the worker before it acknowledges the task. The message on [`outcome_queue`]
+/// only notifies the coordinator, which reads this hash for any outcome whose message was lost.
+pub fn job_outcomes(job_id: &str) -> String {
+    format!("secuml:job:{job_id}:outcomes")
 }
 
 /// Prefix of every worker heartbeat key.

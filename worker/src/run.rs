@@ -9,7 +9,7 @@ use secuml_proto::{
     WorkerBeat, MAX_ATTEMPTS, PROTOCOL_VERSION,
 };
 use secuml_runtime::{Consumer, Delivery, QueueError, Store, TaskQueue};
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 use tracing::{debug, info, warn};
 
 use crate::execute::{execute, TaskContext};
@@ -24,18 +24,32 @@ pub struct WorkerConfig {
     /// Lifetime of a heartbeat; it is renewed every third of it. A worker silent for longer
     /// is lost: the coordinator re-queues the tasks it held.
     pub heartbeat_ttl: Duration,
+    /// Tasks each slot holds from the broker: the one it runs and `prefetch - 1` waiting.
+    /// 1 (the default) never keeps a task from an idle worker; more hides the broker's
+    /// round trip between short tasks (a quorum queue settles an acknowledgement on disk
+    /// before it delivers the next message).
+    pub prefetch: u16,
 }
 
 impl WorkerConfig {
-    /// A worker with the default heartbeat (10 s).
+    /// A worker with the default heartbeat (10 s) and one task per slot.
     pub fn new(worker_id: impl Into<String>, slots: usize) -> Self {
         Self {
             worker_id: worker_id.into(),
             slots,
             heartbeat_ttl: DEFAULT_HEARTBEAT_TTL,
+            prefetch: 1,
         }
     }
 }
+
+/// Outcome notifications a worker has in flight to the broker at once. The outcome itself
+/// is recorded in the store before the task is acknowledged; the message only wakes the
+/// coordinator, so a slot does not wait for the broker's confirmation of it.
+const NOTIFY_IN_FLIGHT: u32 = 256;
+
+/// How long a stopping worker waits for its last outcome notifications to be confirmed.
+const NOTIFY_DRAIN: Duration = Duration::from_secs(10);
 
 /// Default lifetime of a worker heartbeat.
 pub const DEFAULT_HEARTBEAT_TTL: Duration = Duration::from_secs(10);
@@ -64,8 +78,8 @@ fn host_name() -> String {
 
 /// Runs the worker until `shutdown` turns true or the queue closes.
 ///
-/// Each slot has its own consumer with a prefetch of one, so a worker never holds
-/// more unacknowledged tasks than it has slots. On shutdown (SIGTERM drains), a slot
+/// Each slot has its own consumer with a prefetch of [`WorkerConfig::prefetch`] (one by
+/// default), so a worker never holds more unacknowledged tasks than `slots x prefetch`. On shutdown (SIGTERM drains), a slot
 /// finishes the task in hand (its result is stored and acknowledged) before it stops;
 /// then the heartbeat is removed.
 pub async fn run_worker(
@@ -86,9 +100,13 @@ pub async fn run_worker(
         shutdown.clone(),
     ));
     info!(worker = %config.worker_id, slots = config.slots, "worker started");
+    let notify = Arc::new(Semaphore::new(NOTIFY_IN_FLIGHT as usize));
+    let cancels = Arc::new(CancelCache::default());
     let mut slots = Vec::new();
     for slot in 0..config.slots.max(1) {
-        let consumer = queue.consume(keys::TASK_QUEUE, 1).await?;
+        let consumer = queue
+            .consume(keys::TASK_QUEUE, config.prefetch.max(1))
+            .await?;
         slots.push(tokio::spawn(run_slot(
             queue.clone(),
             consumer,
@@ -97,6 +115,8 @@ pub async fn run_worker(
                 worker: config.worker_id.clone(),
                 slot,
                 status: status.clone(),
+                notify: notify.clone(),
+                cancels: cancels.clone(),
             },
             shutdown.clone(),
         )));
@@ -106,6 +126,12 @@ pub async fn run_worker(
         if let Err(e) = slot.await? {
             result = Err(e);
         }
+    }
+    if tokio::time::timeout(NOTIFY_DRAIN, notify.acquire_many(NOTIFY_IN_FLIGHT))
+        .await
+        .is_err()
+    {
+        warn!(worker = %config.worker_id, "outcome notifications still unconfirmed at exit; the coordinator reads those outcomes from the store");
     }
     heartbeat.abort();
     let _ = ctx.store.delete(&keys::worker(&config.worker_id)).await;
@@ -169,6 +195,39 @@ struct SlotId {
     worker: String,
     slot: usize,
     status: Arc<Mutex<Status>>,
+    /// Permits for outcome notifications in flight, shared by the worker's slots.
+    notify: Arc<Semaphore>,
+    /// Recent answers to "was this job cancelled?", shared by the worker's slots.
+    cancels: Arc<CancelCache>,
+}
+
+/// How long a worker trusts its last look at a job's cancel flag: a cancel is noticed within
+/// this time, and a stream of short tasks of one job costs one store read per interval.
+const CANCEL_FRESHNESS: Duration = Duration::from_millis(250);
+
+/// The last look at each job's cancel flag.
+#[derive(Default)]
+struct CancelCache {
+    seen: Mutex<BTreeMap<String, (Instant, bool)>>,
+}
+
+impl CancelCache {
+    async fn cancelled(&self, store: &dyn Store, job_id: &str) -> anyhow::Result<bool> {
+        let now = Instant::now();
+        {
+            let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((at, cancelled)) = seen.get(job_id) {
+                if *cancelled || now.duration_since(*at) < CANCEL_FRESHNESS {
+                    return Ok(*cancelled);
+                }
+            }
+        }
+        let cancelled = store.get(&keys::job_cancel(job_id)).await?.is_some();
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.retain(|_, (at, _)| now.duration_since(*at) < 60 * CANCEL_FRESHNESS);
+        seen.insert(job_id.to_string(), (now, cancelled));
+        Ok(cancelled)
+    }
 }
 
 impl SlotId {
@@ -212,7 +271,7 @@ async fn run_slot(
         let Some(delivery) = delivery else {
             return Ok(());
         };
-        match handle(&*queue, &ctx, &slot, delivery).await {
+        match handle(&queue, &ctx, &slot, delivery).await {
             Ok(()) => {}
             // The delivery's channel is gone (broker connection cut): the broker redelivers it.
             Err(e) if is_void_delivery(&e) => {
@@ -258,7 +317,7 @@ async fn append_event(store: &dyn Store, job_id: &str, kind: EventKind) -> anyho
 }
 
 async fn handle(
-    queue: &dyn TaskQueue,
+    queue: &Arc<dyn TaskQueue>,
     ctx: &TaskContext,
     slot: &SlotId,
     delivery: Delivery,
@@ -274,13 +333,8 @@ async fn handle(
             return Ok(());
         }
     };
-    let outcome_queue = keys::outcome_queue(&task.job_id);
-    if ctx
-        .store
-        .get(&keys::job_cancel(&task.job_id))
-        .await?
-        .is_some()
-    {
+    let store = &*ctx.store;
+    if slot.cancels.cancelled(store, &task.job_id).await? {
         debug!(job_id = %task.job_id, task_id = %task.task_id, "skipping a task of a cancelled job");
         delivery.ack().await?;
         return Ok(());
@@ -293,38 +347,41 @@ async fn handle(
         slot: slot.slot as u32,
         started_ms: secuml_proto::event::now_ms(),
     };
-    ctx.store
-        .hset(
-            &keys::job_running(&task.job_id),
-            &task.task_id,
-            &serde_json::to_vec(&running)?,
-        )
-        .await?;
+    let running_bytes = serde_json::to_vec(&running)?;
     let started = Instant::now();
-    append_event(
-        &*ctx.store,
-        &task.job_id,
-        EventKind::TaskStarted {
-            task_id: task.task_id.clone(),
-            attempt: task.attempt,
-            worker: worker.clone(),
+    // The task starts at once; its running record and start event go out meanwhile (the
+    // store connection pipelines independent writes). Both are written before the outcome.
+    let (recorded, result) = tokio::join!(
+        async {
+            tokio::try_join!(
+                async {
+                    store
+                        .hset(
+                            &keys::job_running(&task.job_id),
+                            &task.task_id,
+                            &running_bytes,
+                        )
+                        .await
+                        .map_err(anyhow::Error::from)
+                },
+                append_event(
+                    store,
+                    &task.job_id,
+                    EventKind::TaskStarted {
+                        task_id: task.task_id.clone(),
+                        attempt: task.attempt,
+                        worker: worker.clone(),
+                    },
+                ),
+            )
         },
-    )
-    .await?;
-    let result = execute(ctx, &task).await;
+        execute(ctx, &task),
+    );
+    recorded?;
     let seconds = started.elapsed().as_secs_f64();
     let final_failure = match &result {
         Ok(()) => {
             debug!(job_id = %task.job_id, task_id = %task.task_id, attempt = task.attempt, seconds, "task done");
-            append_event(
-                &*ctx.store,
-                &task.job_id,
-                EventKind::TaskDone {
-                    task_id: task.task_id.clone(),
-                    seconds,
-                },
-            )
-            .await?;
             None
         }
         Err(failure) => {
@@ -332,6 +389,7 @@ async fn handle(
             (!failure.retryable || task.attempt >= MAX_ATTEMPTS).then(|| failure.message.clone())
         }
     };
+    let succeeded = result.is_ok();
     let outcome = TaskOutcome {
         protocol_version: PROTOCOL_VERSION,
         job_id: task.job_id.clone(),
@@ -341,39 +399,86 @@ async fn handle(
         seconds,
         result,
     };
-    // The outcome is published before the acknowledgement: if the worker dies in between,
-    // the task is redelivered and its result overwritten, never lost.
-    match queue
-        .publish(&outcome_queue, &serde_json::to_vec(&outcome)?)
-        .await
-    {
-        Ok(()) => {}
-        Err(QueueError::NoSuchQueue(_)) => {
-            // The job ended (finished, failed or cancelled) while the task ran.
-            debug!(job_id = %task.job_id, task_id = %task.task_id, "the job's outcome queue is gone: dropping the outcome");
-        }
-        Err(e) => return Err(e.into()),
-    }
-    // Only this attempt's record: a redelivery that another worker runs now has overwritten it.
-    if let Some(bytes) = ctx
-        .store
-        .hget(&keys::job_running(&task.job_id), &task.task_id)
-        .await?
-    {
-        if serde_json::from_slice::<RunningTask>(&bytes).ok().as_ref() == Some(&running) {
-            ctx.store
-                .hdel(&keys::job_running(&task.job_id), &task.task_id)
+    let outcome_bytes = serde_json::to_vec(&outcome)?;
+    // The outcome is recorded before the acknowledgement: if the worker dies in between,
+    // the task is redelivered and its result and outcome overwritten, never lost.
+    tokio::try_join!(
+        async {
+            store
+                .hset(
+                    &keys::job_outcomes(&task.job_id),
+                    &task.task_id,
+                    &outcome_bytes,
+                )
+                .await
+                .map_err(anyhow::Error::from)
+        },
+        async {
+            if succeeded {
+                append_event(
+                    store,
+                    &task.job_id,
+                    EventKind::TaskDone {
+                        task_id: task.task_id.clone(),
+                        seconds,
+                    },
+                )
                 .await?;
-        }
-    }
+            }
+            Ok(())
+        },
+        // Only this attempt's record: a redelivery that another worker runs now has
+        // overwritten it.
+        async {
+            let key = keys::job_running(&task.job_id);
+            if let Some(bytes) = store.hget(&key, &task.task_id).await? {
+                if serde_json::from_slice::<RunningTask>(&bytes).ok().as_ref() == Some(&running) {
+                    store.hdel(&key, &task.task_id).await?;
+                }
+            }
+            Ok::<_, anyhow::Error>(())
+        },
+    )?;
+    notify_outcome(queue, slot, &task, outcome_bytes).await;
     match final_failure {
         // Its last attempt failed: the message goes to the dead-letter queue with the error,
         // and the coordinator fails the job; no further redelivery.
         Some(reason) => {
-            record_dead_letter(&*ctx.store, &reason, &delivery.payload, Some(&task)).await;
+            record_dead_letter(store, &reason, &delivery.payload, Some(&task)).await;
             delivery.nack(false, &reason).await?;
         }
         None => delivery.ack().await?,
     }
     Ok(())
+}
+
+/// Publishes the outcome message on the job's outcome queue without waiting for the
+/// broker's confirmation (a slot waits only when [`NOTIFY_IN_FLIGHT`] are unconfirmed).
+/// A lost message costs the coordinator one watch interval: it then reads the outcome
+/// from the store.
+async fn notify_outcome(
+    queue: &Arc<dyn TaskQueue>,
+    slot: &SlotId,
+    task: &TaskMessage,
+    outcome: Vec<u8>,
+) {
+    let Ok(permit) = slot.notify.clone().acquire_owned().await else {
+        return;
+    };
+    let queue = queue.clone();
+    let outcome_queue = keys::outcome_queue(&task.job_id);
+    let (job_id, task_id) = (task.job_id.clone(), task.task_id.clone());
+    tokio::spawn(async move {
+        match queue.publish(&outcome_queue, &outcome).await {
+            Ok(()) => {}
+            Err(QueueError::NoSuchQueue(_)) => {
+                // The job ended (finished, failed or cancelled) while the task ran.
+                debug!(job_id = %job_id, task_id = %task_id, "the job's outcome queue is gone: dropping the outcome");
+            }
+            Err(e) => {
+                warn!(job_id = %job_id, task_id = %task_id, error = %e, "outcome message not published; the coordinator reads the outcome from the store")
+            }
+        }
+        drop(permit);
+    });
 }
