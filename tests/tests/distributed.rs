@@ -11,13 +11,14 @@ use std::time::Duration;
 
 use secuml_coordinator::diadem::{self, DiademResults};
 use secuml_coordinator::embedded::run_diadem;
+use secuml_engine::cluster::{read_assignments, Assignments};
 use secuml_proto::{
-    keys, DeadLetterRecord, DiademSpec, EventKind, JobStatus, ModelSpec, Penalty, RunningTask,
-    ValidationSpec,
+    keys, ClusteringAlgo, ClusteringResult, ClusteringSpec, DeadLetterRecord, DiademSpec,
+    EventKind, JobStatus, ModelSpec, Penalty, RunningTask, ValidationSpec,
 };
 use secuml_runtime::Store;
 use secuml_tests::services::{events, job, until, Namespace};
-use secuml_tests::{detection_fingerprint, paths_in};
+use secuml_tests::{detection_fingerprint, paths_in, run_clustering};
 use tokio::sync::{Mutex, OnceCell};
 
 static SERIAL: Mutex<()> = Mutex::const_new(());
@@ -500,4 +501,117 @@ async fn sigterm_drains_a_worker_and_cancel_stops_a_job() {
         queue.len(&keys::outcome_queue(&job_id)).await.is_err(),
         "the cancelled job's outcome queue is deleted"
     );
+}
+
+fn kmeans_spec() -> ClusteringSpec {
+    let mut spec = ClusteringSpec::kmeans("NSL-KDD", "train20", 6);
+    spec.algo = ClusteringAlgo::Kmeans {
+        num_clusters: 6,
+        n_init: 3,
+        max_iter: 300,
+        tol: 1e-4,
+    };
+    spec.seed = 11;
+    spec.block_rows = 4096;
+    spec
+}
+
+/// Every assignment of a clustering, in row order.
+fn all_assignments(datasets_dir: &std::path::Path, result: &ClusteringResult) -> Assignments {
+    let mut all = Assignments::default();
+    for f in &result.assignments_files {
+        let part = read_assignments(&datasets_dir.join(f)).unwrap();
+        all.instance_ids.extend(part.instance_ids);
+        all.idents.extend(part.idents);
+        all.clusters.extend(part.clusters);
+        all.distances.extend(part.distances);
+        all.labels.extend(part.labels);
+        all.families.extend(part.families);
+    }
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kmeans_job_survives_a_killed_worker_with_the_embedded_result() {
+    let _serial = SERIAL.lock().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let paths = paths_in(tmp.path());
+    let embedded = run_clustering(&paths, &kmeans_spec(), 2)
+        .await
+        .expect("embedded k-means")
+        .result;
+    let ns = Namespace::new("kmeans", 10);
+    let _coordinator = ns.coordinator("c1");
+    let mut victim = ns.worker("victim", 1);
+    let _other = ns.worker("other", 1);
+    let store = ns.store().await;
+    let out = ns.run(&[
+        "submit",
+        "--json",
+        "clustering",
+        "NSL-KDD",
+        "train20",
+        "Kmeans",
+        "--num-clusters",
+        "6",
+        "--n-init",
+        "3",
+        "--seed",
+        "11",
+        "--block-rows",
+        "4096",
+    ]);
+    let submitted: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "submit prints JSON ({e}); stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert_eq!(out.status.code(), Some(0), "{submitted}");
+    let job_id = submitted["job_id"].as_str().unwrap().to_string();
+    // Kill a worker in the Lloyd iterations, while it holds a block's step.
+    let deadline = std::time::Instant::now() + LONG;
+    loop {
+        let held = held_task(&*store, &job_id, Some("victim")).await;
+        let label = store
+            .hget(&keys::job_tasks(&job_id), &held.task_id)
+            .await
+            .unwrap()
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+            .unwrap_or_default();
+        if label.contains("step") || std::time::Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    victim.kill();
+    let record = wait_end(&*store, &job_id, LONG).await;
+    assert_eq!(record.status, JobStatus::Succeeded, "{:?}", record.error);
+    let id = record.experiment_id.expect("experiment");
+    let stored: ClusteringResult = serde_json::from_slice(
+        &store
+            .get(&keys::clustering(id))
+            .await
+            .unwrap()
+            .expect("clustering result stored"),
+    )
+    .unwrap();
+    assert_eq!(stored.clusters, embedded.clusters, "centroids and mixes");
+    assert_eq!(stored.inertia, embedded.inertia);
+    assert_eq!(stored.run_inertias, embedded.run_inertias);
+    assert_eq!(stored.run_iterations, embedded.run_iterations);
+    let sizes: u64 = stored.clusters.iter().map(|c| c.mix.size).sum();
+    assert_eq!(sizes, 25192, "every row in exactly one cluster");
+    assert_eq!(
+        all_assignments(&ns.data_dir.join("datasets"), &stored),
+        all_assignments(&paths.datasets_dir(), &embedded)
+    );
+    // Exactly one result per task, every task done.
+    let tasks = store.hgetall(&keys::job_tasks(&job_id)).await.unwrap();
+    let results = store.hgetall(&keys::task_results(&job_id)).await.unwrap();
+    assert_eq!(
+        tasks.keys().collect::<Vec<_>>(),
+        results.keys().collect::<Vec<_>>()
+    );
+    assert_eq!(done_tasks(&*store, &job_id).await.len(), tasks.len());
 }
