@@ -504,26 +504,42 @@ mod tests {
         answer: fn(u32) -> Result<(), TaskFailure>,
         count: usize,
     ) {
+        fake_worker(queue, None, answer, count).await
+    }
+
+    /// Answers `count` tasks with `answer(attempt)`. With `lose_messages`, its outcome
+    /// messages are all lost (a broker that died before writing them): it records each outcome
+    /// in that store only, then acknowledges, as a real worker does.
+    async fn fake_worker(
+        queue: Arc<dyn TaskQueue>,
+        lose_messages: Option<Arc<dyn Store>>,
+        answer: fn(u32) -> Result<(), TaskFailure>,
+        count: usize,
+    ) {
         let mut consumer = queue.consume(keys::TASK_QUEUE, 1).await.unwrap();
         for _ in 0..count {
             let delivery = consumer.next().await.unwrap().unwrap();
             let task = decode_task(&delivery.payload).unwrap();
             let outcome = TaskOutcome {
                 protocol_version: PROTOCOL_VERSION,
-                job_id: task.job_id,
-                task_id: task.task_id,
+                job_id: task.job_id.clone(),
+                task_id: task.task_id.clone(),
                 attempt: task.attempt,
                 worker: "scripted".into(),
-                seconds: 0.0,
+                seconds: 0.25,
                 result: answer(task.attempt),
             };
-            queue
-                .publish(
-                    &keys::outcome_queue(&outcome.job_id),
-                    &serde_json::to_vec(&outcome).unwrap(),
-                )
-                .await
-                .unwrap();
+            let bytes = serde_json::to_vec(&outcome).unwrap();
+            match &lose_messages {
+                Some(store) => store
+                    .hset(&keys::job_outcomes(&task.job_id), &task.task_id, &bytes)
+                    .await
+                    .unwrap(),
+                None => queue
+                    .publish(&keys::outcome_queue(&task.job_id), &bytes)
+                    .await
+                    .unwrap(),
+            }
             delivery.ack().await.unwrap();
         }
     }
@@ -545,45 +561,18 @@ mod tests {
             .collect()
     }
 
-    /// A worker whose outcome messages are all lost (a broker that died before writing them):
-    /// it records each outcome in the store and acknowledges, as a real one does.
-    async fn worker_losing_its_messages(
-        queue: Arc<dyn TaskQueue>,
-        store: Arc<dyn Store>,
-        count: usize,
-    ) {
-        let mut consumer = queue.consume(keys::TASK_QUEUE, 1).await.unwrap();
-        for _ in 0..count {
-            let delivery = consumer.next().await.unwrap().unwrap();
-            let task = decode_task(&delivery.payload).unwrap();
-            let outcome = TaskOutcome {
-                protocol_version: PROTOCOL_VERSION,
-                job_id: task.job_id.clone(),
-                task_id: task.task_id.clone(),
-                attempt: task.attempt,
-                worker: "forgetful".into(),
-                seconds: 0.25,
-                result: Ok(()),
-            };
-            store
-                .hset(
-                    &keys::job_outcomes(&task.job_id),
-                    &task.task_id,
-                    &serde_json::to_vec(&outcome).unwrap(),
-                )
-                .await
-                .unwrap();
-            delivery.ack().await.unwrap();
-        }
-    }
-
     #[tokio::test]
     async fn outcomes_whose_messages_were_lost_are_taken_from_the_store() {
         let (store, queue) = setup().await;
         let mut driver = JobDriver::new("j", store.clone(), queue.clone())
             .await
             .unwrap();
-        let worker = tokio::spawn(worker_losing_its_messages(queue.clone(), store.clone(), 3));
+        let worker = tokio::spawn(fake_worker(
+            queue.clone(),
+            Some(store.clone()),
+            |_| Ok(()),
+            3,
+        ));
         let tasks = (0..3).map(|i| (format!("t{i}"), task())).collect();
         let seconds = tokio::time::timeout(Duration::from_secs(10), driver.run_stage(tasks))
             .await
@@ -609,7 +598,7 @@ mod tests {
             .unwrap();
             assert_eq!(
                 (state.state.as_str(), state.worker.as_deref()),
-                ("done", Some("forgetful"))
+                ("done", Some("scripted"))
             );
         }
     }

@@ -120,6 +120,27 @@ pub async fn run_clustering(
     )
 }
 
+/// Every assignment of a clustering result, in row order, read from its Parquet files under
+/// `datasets_dir`.
+pub fn read_all_assignments(
+    datasets_dir: &Path,
+    result: &secuml_proto::ClusteringResult,
+) -> secuml_engine::cluster::Assignments {
+    let mut all = secuml_engine::cluster::Assignments::default();
+    for f in &result.assignments_files {
+        let path = datasets_dir.join(f);
+        let part = secuml_engine::cluster::read_assignments(&path)
+            .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        all.instance_ids.extend(part.instance_ids);
+        all.idents.extend(part.idents);
+        all.clusters.extend(part.clusters);
+        all.distances.extend(part.distances);
+        all.labels.extend(part.labels);
+        all.families.extend(part.families);
+    }
+    all
+}
+
 /// What must be identical between two runs of the same DIADEM spec, per detection: its name,
 /// AUC, the 101 thresholds' indicators and the prediction histogram.
 pub fn detection_fingerprint(

@@ -11,14 +11,13 @@ use std::time::Duration;
 
 use secuml_coordinator::diadem::{self, DiademResults};
 use secuml_coordinator::embedded::run_diadem;
-use secuml_engine::cluster::{read_assignments, Assignments};
 use secuml_proto::{
     keys, ClusteringAlgo, ClusteringResult, ClusteringSpec, DeadLetterRecord, DiademSpec,
     EventKind, JobStatus, ModelSpec, Penalty, RunningTask, ValidationSpec,
 };
 use secuml_runtime::Store;
 use secuml_tests::services::{events, job, until, Namespace};
-use secuml_tests::{detection_fingerprint, paths_in, run_clustering};
+use secuml_tests::{detection_fingerprint, paths_in, read_all_assignments, run_clustering};
 use tokio::sync::{Mutex, OnceCell};
 
 static SERIAL: Mutex<()> = Mutex::const_new(());
@@ -516,21 +515,6 @@ fn kmeans_spec() -> ClusteringSpec {
     spec
 }
 
-/// Every assignment of a clustering, in row order.
-fn all_assignments(datasets_dir: &std::path::Path, result: &ClusteringResult) -> Assignments {
-    let mut all = Assignments::default();
-    for f in &result.assignments_files {
-        let part = read_assignments(&datasets_dir.join(f)).unwrap();
-        all.instance_ids.extend(part.instance_ids);
-        all.idents.extend(part.idents);
-        all.clusters.extend(part.clusters);
-        all.distances.extend(part.distances);
-        all.labels.extend(part.labels);
-        all.families.extend(part.families);
-    }
-    all
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kmeans_job_survives_a_killed_worker_with_the_embedded_result() {
     let _serial = SERIAL.lock().await;
@@ -603,8 +587,8 @@ async fn a_kmeans_job_survives_a_killed_worker_with_the_embedded_result() {
     let sizes: u64 = stored.clusters.iter().map(|c| c.mix.size).sum();
     assert_eq!(sizes, 25192, "every row in exactly one cluster");
     assert_eq!(
-        all_assignments(&ns.data_dir.join("datasets"), &stored),
-        all_assignments(&paths.datasets_dir(), &embedded)
+        read_all_assignments(&ns.data_dir.join("datasets"), &stored),
+        read_all_assignments(&paths.datasets_dir(), &embedded)
     );
     // Exactly one result per task, every task done.
     let tasks = store.hgetall(&keys::job_tasks(&job_id)).await.unwrap();

@@ -1,9 +1,9 @@
 //! A k-means job gives the same result whatever the number of workers, and, with another
 //! block size, the same result within float noise.
 
-use secuml_engine::cluster::{read_assignments, Assignments};
+use secuml_engine::cluster::Assignments;
 use secuml_proto::{ClusteringAlgo, ClusteringResult, ClusteringSpec};
-use secuml_tests::{paths_in, run_clustering};
+use secuml_tests::{paths_in, read_all_assignments, run_clustering};
 
 fn spec(block_rows: u64) -> ClusteringSpec {
     let mut spec = ClusteringSpec::kmeans("NSL-KDD", "train20", 6);
@@ -19,17 +19,7 @@ fn spec(block_rows: u64) -> ClusteringSpec {
 }
 
 fn assignments(paths: &secuml_coordinator::config::Paths, r: &ClusteringResult) -> Assignments {
-    let mut all = Assignments::default();
-    for f in &r.assignments_files {
-        let part = read_assignments(&paths.datasets_dir().join(f)).unwrap();
-        all.instance_ids.extend(part.instance_ids);
-        all.idents.extend(part.idents);
-        all.clusters.extend(part.clusters);
-        all.distances.extend(part.distances);
-        all.labels.extend(part.labels);
-        all.families.extend(part.families);
-    }
-    all
+    read_all_assignments(&paths.datasets_dir(), r)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
