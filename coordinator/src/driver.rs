@@ -12,7 +12,8 @@ use anyhow::Context;
 use futures::{StreamExt, TryStreamExt};
 
 use secuml_proto::{
-    keys, Event, EventKind, RunningTask, TaskKind, TaskMessage, TaskOutcome, PROTOCOL_VERSION,
+    decode_outcomes, keys, Event, EventKind, RunningTask, TaskKind, TaskMessage, TaskOutcome,
+    PROTOCOL_VERSION,
 };
 use secuml_runtime::{Consumer, Store, TaskQueue};
 use serde::{Deserialize, Serialize};
@@ -261,21 +262,28 @@ impl JobDriver {
                 }
             };
             heard = true;
-            let outcome: TaskOutcome = match serde_json::from_slice(&delivery.payload) {
+            let outcomes = match decode_outcomes(&delivery.payload) {
                 Ok(o) => o,
                 Err(e) => {
-                    warn!(error = %e, "dead-lettering an outcome that does not parse");
+                    warn!(error = %e, "dead-lettering an outcome message that cannot be read");
                     delivery
-                        .nack(false, &format!("outcome does not parse: {e}"))
+                        .nack(false, &format!("outcome message cannot be read: {e}"))
                         .await
                         .map_err(anyhow::Error::from)?;
                     continue;
                 }
             };
-            let handled = self
-                .handle_outcome(&mut pending, &mut seconds, outcome)
-                .await;
-            // Acknowledged once the state it implies is recorded (or for good, on a failure).
+            let mut handled = Ok(());
+            for outcome in outcomes {
+                handled = self
+                    .handle_outcome(&mut pending, &mut seconds, outcome)
+                    .await;
+                if handled.is_err() {
+                    break;
+                }
+            }
+            // Acknowledged once the states it implies are recorded (or for good, on a failure).
+            // Unacknowledged, it comes back, and the outcomes already applied are then stale.
             if !matches!(handled, Err(JobError::Infrastructure(_))) {
                 delivery.ack().await.map_err(anyhow::Error::from)?;
             }
@@ -535,10 +543,19 @@ mod tests {
                     .hset(&keys::job_outcomes(&task.job_id), &task.task_id, &bytes)
                     .await
                     .unwrap(),
-                None => queue
-                    .publish(&keys::outcome_queue(&task.job_id), &bytes)
-                    .await
-                    .unwrap(),
+                None => {
+                    let batch = secuml_proto::OutcomeBatch {
+                        protocol_version: PROTOCOL_VERSION,
+                        outcomes: vec![outcome],
+                    };
+                    queue
+                        .publish(
+                            &keys::outcome_queue(&task.job_id),
+                            &serde_json::to_vec(&batch).unwrap(),
+                        )
+                        .await
+                        .unwrap()
+                }
             }
             delivery.ack().await.unwrap();
         }

@@ -40,6 +40,6 @@ pub use service::{
     MAX_ATTEMPTS,
 };
 pub use task::{
-    decode_task, DataRef, DecodeError, FoldSpec, Hyper, OuterSplit, RowRange, RowSelection, Side,
-    TaskKind, TaskMessage, TaskOutcome,
+    decode_outcomes, decode_task, DataRef, DecodeError, FoldSpec, Hyper, OutcomeBatch, OuterSplit,
+    RowRange, RowSelection, Side, TaskKind, TaskMessage, TaskOutcome,
 };

@@ -274,8 +274,19 @@ pub enum DecodeError {
     },
 }
 
-/// Parses a task message and checks its protocol version.
-pub fn decode_task(bytes: &[u8]) -> Result<TaskMessage, DecodeError> {
+/// The message on a job's outcome queue: the outcomes of one or more of its tasks, each
+/// already recorded in [`crate::keys::job_outcomes`]. A worker sends together the outcomes
+/// that finished while its previous message awaited the broker's confirmation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutcomeBatch {
+    /// Must equal [`crate::PROTOCOL_VERSION`].
+    pub protocol_version: u32,
+    /// Outcomes of tasks of one job, in the order they finished.
+    pub outcomes: Vec<TaskOutcome>,
+}
+
+/// Checks the protocol version of a message before it is parsed whole.
+fn check_version(bytes: &[u8]) -> Result<(), DecodeError> {
     #[derive(Deserialize)]
     struct VersionOnly {
         protocol_version: u32,
@@ -287,7 +298,19 @@ pub fn decode_task(bytes: &[u8]) -> Result<TaskMessage, DecodeError> {
             expected: crate::PROTOCOL_VERSION,
         });
     }
+    Ok(())
+}
+
+/// Parses a task message and checks its protocol version.
+pub fn decode_task(bytes: &[u8]) -> Result<TaskMessage, DecodeError> {
+    check_version(bytes)?;
     Ok(serde_json::from_slice(bytes)?)
+}
+
+/// Parses an outcome message ([`OutcomeBatch`]) and checks its protocol version.
+pub fn decode_outcomes(bytes: &[u8]) -> Result<Vec<TaskOutcome>, DecodeError> {
+    check_version(bytes)?;
+    Ok(serde_json::from_slice::<OutcomeBatch>(bytes)?.outcomes)
 }
 
 #[cfg(test)]
@@ -344,6 +367,40 @@ mod tests {
         ));
         assert!(matches!(
             decode_task(b"{not json"),
+            Err(DecodeError::Parse(_))
+        ));
+    }
+
+    #[test]
+    fn outcome_batches_round_trip_and_other_versions_are_refused() {
+        let outcome = |task_id: &str, result| TaskOutcome {
+            protocol_version: crate::PROTOCOL_VERSION,
+            job_id: "j1".into(),
+            task_id: task_id.into(),
+            attempt: 2,
+            worker: "w/0".into(),
+            seconds: 0.5,
+            result,
+        };
+        let mut batch = OutcomeBatch {
+            protocol_version: crate::PROTOCOL_VERSION,
+            outcomes: vec![
+                outcome("a", Ok(())),
+                outcome("b", Err(crate::TaskFailure::transient("reset"))),
+            ],
+        };
+        let bytes = serde_json::to_vec(&batch).unwrap();
+        assert_eq!(decode_outcomes(&bytes).unwrap(), batch.outcomes);
+        batch.protocol_version = 99;
+        let bytes = serde_json::to_vec(&batch).unwrap();
+        assert!(matches!(
+            decode_outcomes(&bytes),
+            Err(DecodeError::Version { found: 99, .. })
+        ));
+        // A bare outcome is not a batch.
+        let bytes = serde_json::to_vec(&outcome("a", Ok(()))).unwrap();
+        assert!(matches!(
+            decode_outcomes(&bytes),
             Err(DecodeError::Parse(_))
         ));
     }

@@ -5,11 +5,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use secuml_proto::{
-    decode_task, keys, DeadLetterRecord, Event, EventKind, RunningTask, TaskMessage, TaskOutcome,
-    WorkerBeat, MAX_ATTEMPTS, PROTOCOL_VERSION,
+    decode_task, keys, DeadLetterRecord, Event, EventKind, OutcomeBatch, RunningTask, TaskMessage,
+    TaskOutcome, WorkerBeat, MAX_ATTEMPTS, PROTOCOL_VERSION,
 };
 use secuml_runtime::{Consumer, Delivery, QueueError, Store, TaskQueue};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
 use crate::execute::{execute, TaskContext};
@@ -43,10 +43,13 @@ impl WorkerConfig {
     }
 }
 
-/// Outcome notifications a worker has in flight to the broker at once. The outcome itself
-/// is recorded in the store before the task is acknowledged; the message only wakes the
-/// coordinator, so a slot does not wait for the broker's confirmation of it.
-const NOTIFY_IN_FLIGHT: u32 = 256;
+/// Outcomes a worker's slots may hand to its notifier before they wait for it. The outcome
+/// itself is recorded in the store before the task is acknowledged; the message only wakes
+/// the coordinator, so a slot does not wait for the broker's confirmation of it.
+const NOTIFY_BACKLOG: usize = 1024;
+
+/// Outcomes sent in one message at most.
+const NOTIFY_BATCH: usize = 256;
 
 /// How long a stopping worker waits for its last outcome notifications to be confirmed.
 const NOTIFY_DRAIN: Duration = Duration::from_secs(10);
@@ -100,7 +103,8 @@ pub async fn run_worker(
         shutdown.clone(),
     ));
     info!(worker = %config.worker_id, slots = config.slots, "worker started");
-    let notify = Arc::new(Semaphore::new(NOTIFY_IN_FLIGHT as usize));
+    let (notify, outcomes) = mpsc::channel(NOTIFY_BACKLOG);
+    let notifier = tokio::spawn(notify_loop(queue.clone(), outcomes));
     let cancels = Arc::new(CancelCache::default());
     let mut slots = Vec::new();
     for slot in 0..config.slots.max(1) {
@@ -108,7 +112,6 @@ pub async fn run_worker(
             .consume(keys::TASK_QUEUE, config.prefetch.max(1))
             .await?;
         slots.push(tokio::spawn(run_slot(
-            queue.clone(),
             consumer,
             ctx.clone(),
             SlotId {
@@ -127,10 +130,8 @@ pub async fn run_worker(
             result = Err(e);
         }
     }
-    if tokio::time::timeout(NOTIFY_DRAIN, notify.acquire_many(NOTIFY_IN_FLIGHT))
-        .await
-        .is_err()
-    {
+    drop(notify);
+    if tokio::time::timeout(NOTIFY_DRAIN, notifier).await.is_err() {
         warn!(worker = %config.worker_id, "outcome notifications still unconfirmed at exit; the coordinator reads those outcomes from the store");
     }
     heartbeat.abort();
@@ -195,8 +196,8 @@ struct SlotId {
     worker: String,
     slot: usize,
     status: Arc<Mutex<Status>>,
-    /// Permits for outcome notifications in flight, shared by the worker's slots.
-    notify: Arc<Semaphore>,
+    /// The worker's notifier, which sends the outcome messages.
+    notify: mpsc::Sender<TaskOutcome>,
     /// Recent answers to "was this job cancelled?", shared by the worker's slots.
     cancels: Arc<CancelCache>,
 }
@@ -254,7 +255,6 @@ impl SlotId {
 }
 
 async fn run_slot(
-    queue: Arc<dyn TaskQueue>,
     mut consumer: Box<dyn Consumer>,
     ctx: TaskContext,
     slot: SlotId,
@@ -271,7 +271,7 @@ async fn run_slot(
         let Some(delivery) = delivery else {
             return Ok(());
         };
-        match handle(&queue, &ctx, &slot, delivery).await {
+        match handle(&ctx, &slot, delivery).await {
             Ok(()) => {}
             // The delivery's channel is gone (broker connection cut): the broker redelivers it.
             Err(e) if is_void_delivery(&e) => {
@@ -316,12 +316,7 @@ async fn append_event(store: &dyn Store, job_id: &str, kind: EventKind) -> anyho
     Ok(())
 }
 
-async fn handle(
-    queue: &Arc<dyn TaskQueue>,
-    ctx: &TaskContext,
-    slot: &SlotId,
-    delivery: Delivery,
-) -> anyhow::Result<()> {
+async fn handle(ctx: &TaskContext, slot: &SlotId, delivery: Delivery) -> anyhow::Result<()> {
     let worker = slot.name();
     let task = match decode_task(&delivery.payload) {
         Ok(task) => task,
@@ -439,7 +434,8 @@ async fn handle(
             Ok::<_, anyhow::Error>(())
         },
     )?;
-    notify_outcome(queue, slot, &task, outcome_bytes).await;
+    // Only a stopped notifier refuses it; the coordinator then reads the outcome from the store.
+    let _ = slot.notify.send(outcome).await;
     match final_failure {
         // Its last attempt failed: the message goes to the dead-letter queue with the error,
         // and the coordinator fails the job; no further redelivery.
@@ -452,33 +448,45 @@ async fn handle(
     Ok(())
 }
 
-/// Publishes the outcome message on the job's outcome queue without waiting for the
-/// broker's confirmation (a slot waits only when [`NOTIFY_IN_FLIGHT`] are unconfirmed).
-/// A lost message costs the coordinator one watch interval: it then reads the outcome
-/// from the store.
-async fn notify_outcome(
-    queue: &Arc<dyn TaskQueue>,
-    slot: &SlotId,
-    task: &TaskMessage,
-    outcome: Vec<u8>,
-) {
-    let Ok(permit) = slot.notify.clone().acquire_owned().await else {
-        return;
-    };
-    let queue = queue.clone();
-    let outcome_queue = keys::outcome_queue(&task.job_id);
-    let (job_id, task_id) = (task.job_id.clone(), task.task_id.clone());
-    tokio::spawn(async move {
-        match queue.publish(&outcome_queue, &outcome).await {
-            Ok(()) => {}
-            Err(QueueError::NoSuchQueue(_)) => {
-                // The job ended (finished, failed or cancelled) while the task ran.
-                debug!(job_id = %job_id, task_id = %task_id, "the job's outcome queue is gone: dropping the outcome");
-            }
-            Err(e) => {
-                warn!(job_id = %job_id, task_id = %task_id, error = %e, "outcome message not published; the coordinator reads the outcome from the store")
+/// Sends the outcomes the slots hand over, one message per job for all those that are
+/// waiting: while a message awaits the broker's confirmation, the next ones gather, so under
+/// load a message carries many outcomes, and alone an outcome leaves at once. A message lost
+/// costs the coordinator one watch interval: it then reads those outcomes from the store.
+async fn notify_loop(queue: Arc<dyn TaskQueue>, mut outcomes: mpsc::Receiver<TaskOutcome>) {
+    while let Some(first) = outcomes.recv().await {
+        let mut by_job: BTreeMap<String, Vec<TaskOutcome>> = BTreeMap::new();
+        by_job.entry(first.job_id.clone()).or_default().push(first);
+        let mut taken = 1;
+        while taken < NOTIFY_BATCH {
+            let Ok(next) = outcomes.try_recv() else {
+                break;
+            };
+            by_job.entry(next.job_id.clone()).or_default().push(next);
+            taken += 1;
+        }
+        for (job_id, outcomes) in by_job {
+            let count = outcomes.len();
+            let batch = OutcomeBatch {
+                protocol_version: PROTOCOL_VERSION,
+                outcomes,
+            };
+            let bytes = match serde_json::to_vec(&batch) {
+                Ok(b) => b,
+                Err(e) => {
+                    warn!(job_id = %job_id, error = %e, "outcome message not encoded");
+                    continue;
+                }
+            };
+            match queue.publish(&keys::outcome_queue(&job_id), &bytes).await {
+                Ok(()) => debug!(job_id = %job_id, count, "outcomes sent"),
+                Err(QueueError::NoSuchQueue(_)) => {
+                    // The job ended (finished, failed or cancelled) while the tasks ran.
+                    debug!(job_id = %job_id, count, "the job's outcome queue is gone: dropping the outcomes");
+                }
+                Err(e) => {
+                    warn!(job_id = %job_id, count, error = %e, "outcome message not published; the coordinator reads the outcomes from the store")
+                }
             }
         }
-        drop(permit);
-    });
+    }
 }
