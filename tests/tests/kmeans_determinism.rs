@@ -21,13 +21,7 @@ fn spec(block_rows: u64) -> ClusteringSpec {
 fn assignments(paths: &secuml_coordinator::config::Paths, r: &ClusteringResult) -> Assignments {
     let mut all = Assignments::default();
     for f in &r.assignments_files {
-        let part = read_assignments(&paths.datasets_dir().join(f)).unwrap();
-        all.instance_ids.extend(part.instance_ids);
-        all.idents.extend(part.idents);
-        all.clusters.extend(part.clusters);
-        all.distances.extend(part.distances);
-        all.labels.extend(part.labels);
-        all.families.extend(part.families);
+        all.append(read_assignments(&paths.datasets_dir().join(f)).unwrap());
     }
     all
 }
