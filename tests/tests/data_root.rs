@@ -20,13 +20,12 @@ use secuml_coordinator::embedded::run_diadem;
 use secuml_engine::cluster::{read_assignments, Assignments};
 use secuml_engine::dataset;
 use secuml_proto::{
-    keys, ClusteringAlgo, ClusteringResult, ClusteringSpec, DiademSpec, JobSpec, ModelSpec,
-    Penalty, ValidationSpec,
+    keys, ClusteringResult, ClusteringSpec, DiademSpec, JobSpec, ModelSpec, Penalty, ValidationSpec,
 };
 use secuml_runtime::data_root::DATASETS;
 use secuml_runtime::DataRoot;
 use secuml_tests::services::{job, until, Namespace, Service};
-use secuml_tests::{detection_fingerprint, input_dir, paths_in, run_clustering};
+use secuml_tests::{detection_fingerprint, input_dir, paths_in, run_clustering, train20_kmeans};
 use tokio::sync::{Mutex, OnceCell};
 
 static SERIAL: Mutex<()> = Mutex::const_new(());
@@ -86,16 +85,7 @@ const CLUSTERING: &[&str] = &[
 ];
 
 fn clustering_spec() -> ClusteringSpec {
-    let mut spec = ClusteringSpec::kmeans("NSL-KDD", "train20", 4);
-    spec.algo = ClusteringAlgo::Kmeans {
-        num_clusters: 4,
-        n_init: 2,
-        max_iter: 300,
-        tol: 1e-4,
-    };
-    spec.seed = 5;
-    spec.block_rows = 10_000;
-    spec
+    train20_kmeans(4, 2, 5, 10_000)
 }
 
 async fn reference() -> &'static Reference {
