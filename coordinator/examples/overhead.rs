@@ -25,7 +25,7 @@ use anyhow::{bail, Context};
 use clap::Parser;
 use secuml_coordinator::driver::JobDriver;
 use secuml_proto::TaskKind;
-use secuml_runtime::{AmqpQueue, RedisStore, Store, TaskQueue};
+use secuml_runtime::{AmqpQueue, DataRoot, RedisStore, Store, TaskQueue};
 use secuml_worker::{run_worker, DataCache, TaskContext, WorkerConfig};
 use tokio::sync::watch;
 
@@ -131,7 +131,7 @@ async fn start(ns: &Namespace, slots: usize, prefetch: u16) -> anyhow::Result<Se
     let queue: Arc<dyn TaskQueue> = Arc::new(AmqpQueue::connect(&ns.amqp_url).await?);
     let data = tempfile::tempdir()?;
     let ctx = TaskContext {
-        cache: Arc::new(DataCache::new(data.path(), 1)),
+        cache: Arc::new(DataCache::new(DataRoot::local(data.path()), 1)),
         store: store.clone(),
     };
     let (stop, shutdown) = watch::channel(false);

@@ -33,6 +33,20 @@ pub struct Cli {
     /// Redis URL (e.g. redis://host:6379): the distributed store; also SECUML_REDIS_URL.
     #[arg(long, global = true, value_name = "URL")]
     pub redis: Option<String>,
+    /// Where ingested datasets live, for `ingest`, `coordinator` and `worker`: a folder, or an
+    /// object store (s3://bucket/prefix, gs://, az://, http(s)://, file:///path; options such as
+    /// credentials from AWS_*, GOOGLE_*, AZURE_* variables) so machines share no disk; also
+    /// SECUML_DATA_ROOT [default: the data folder].
+    #[arg(long, global = true, value_name = "URL")]
+    pub data_root: Option<String>,
+    /// Local cache of the files read from an object-store data root; also SECUML_CACHE_DIR
+    /// [default: <data folder>/cache].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Bound of that cache (least recently used files go first), e.g. 10GiB, 500MiB or bytes;
+    /// also SECUML_CACHE_MAX_BYTES [default: 10GiB].
+    #[arg(long, global = true, value_name = "BYTES")]
+    pub cache_max_bytes: Option<String>,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -452,6 +466,9 @@ fn settings(cli: &Cli, extra: Overrides) -> anyhow::Result<Settings> {
         data_dir: cli.data_dir.clone(),
         amqp_url: cli.amqp.clone(),
         redis_url: cli.redis.clone(),
+        data_root: cli.data_root.clone(),
+        cache_dir: cli.cache_dir.clone(),
+        cache_max_bytes: cli.cache_max_bytes.clone(),
         ..extra
     };
     config::load(&overrides, &env)
@@ -691,18 +708,29 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
             secuml_proto::job::check_name("project", &args.project)?;
             secuml_proto::job::check_name("dataset", &args.dataset)?;
             let settings = settings(&cli, Overrides::default())?;
+            let root = connect::data_root(&settings)?;
             let input = datasets_input(&args.input_dir, &args.project, &args.dataset);
             let started = std::time::Instant::now();
-            let manifest = datasets::ingest(
-                &settings.paths,
-                &input,
-                &args.project,
-                &args.dataset,
-                Some(&args.features),
-                args.shard_rows,
-            )?;
+            let manifest = {
+                let (paths, root) = (settings.paths.clone(), root.clone());
+                let (project, dataset) = (args.project.clone(), args.dataset.clone());
+                let (features, shard_rows) = (args.features.clone(), args.shard_rows);
+                tokio::task::spawn_blocking(move || {
+                    datasets::ingest(
+                        &paths,
+                        &root,
+                        &input,
+                        &project,
+                        &dataset,
+                        Some(&features),
+                        shard_rows,
+                    )
+                })
+                .await
+                .context("the ingest panicked")??
+            };
             let seconds = started.elapsed().as_secs_f64();
-            let dir = datasets::ingested_dataset_dir(&settings.paths, &args.project, &args.dataset);
+            let dir = root.describe(&datasets::dataset_key(&args.project, &args.dataset));
             if args.json {
                 let value = serde_json::json!({
                     "project": args.project, "dataset": args.dataset, "rows": manifest.rows,
@@ -719,7 +747,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
                     manifest.features.len(),
                     manifest.shards.len(),
                     seconds,
-                    dir.display()
+                    dir
                 ))?;
             }
             Ok(exit::OK)
@@ -736,6 +764,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
             if settings.distributed() {
                 return submit_job(&cli, diadem_job(args)?, true, &[], args.json).await;
             }
+            refuse_data_root(&settings)?;
             let outcome =
                 embedded::run_diadem(&settings.paths, args.to_spec(), workers(args.n_jobs)?)
                     .await?;
@@ -765,6 +794,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
                 )
                 .await;
             }
+            refuse_data_root(&settings)?;
             let outcome =
                 embedded::run_clustering(&settings.paths, args.to_spec(), workers(args.n_jobs)?)
                     .await?;
@@ -799,6 +829,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
                     ..Default::default()
                 },
             )?;
+            refuse_data_root(&settings)?;
             // The port is taken before the run, so a busy port fails at once, not after training.
             let server = if args.no_serve {
                 None
@@ -841,7 +872,8 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
                 .clone()
                 .unwrap_or_else(service::default_coordinator_id);
             secuml_proto::job::check_name("id", &id)?;
-            let env = service::env_for(settings.paths.clone(), store, queue.clone(), id);
+            let root = connect::data_root(&settings)?;
+            let env = service::env_for(settings.paths.clone(), root, store, queue.clone(), id);
             let (stop, stopped) = tokio::sync::watch::channel(false);
             tokio::spawn(stop_signal(stop));
             service::run_coordinator(
@@ -872,7 +904,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
             secuml_proto::job::check_name("id", &id)?;
             let ctx = secuml_worker::TaskContext {
                 cache: std::sync::Arc::new(secuml_worker::DataCache::new(
-                    settings.paths.datasets_dir(),
+                    connect::data_root(&settings)?,
                     4,
                 )),
                 store,
@@ -968,6 +1000,17 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(exit::OK)
         }
+    }
+}
+
+/// The embedded mode reads its datasets from the data folder only.
+fn refuse_data_root(settings: &Settings) -> anyhow::Result<()> {
+    match &settings.data.root {
+        None => Ok(()),
+        Some(root) => Err(connect::BadRequest(format!(
+            "the data root `{root}` (--data-root, SECUML_DATA_ROOT or data_root) is read by `secuml ingest` and the distributed services; the embedded mode reads the data folder (--data-dir): unset it, or give --amqp and --redis to run on the services"
+        ))
+        .into()),
     }
 }
 

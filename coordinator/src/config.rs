@@ -23,6 +23,12 @@ pub mod env_vars {
     pub const AMQP_URL: &str = "SECUML_AMQP_URL";
     /// Redis URL: switches commands to the distributed services.
     pub const REDIS_URL: &str = "SECUML_REDIS_URL";
+    /// Where ingested datasets live: a folder, or an object-store URL.
+    pub const DATA_ROOT: &str = "SECUML_DATA_ROOT";
+    /// Local cache of the files read from an object-store data root.
+    pub const CACHE_DIR: &str = "SECUML_CACHE_DIR";
+    /// Bound of that cache, in bytes (`10GiB`, `500MiB` or a number).
+    pub const CACHE_MAX_BYTES: &str = "SECUML_CACHE_MAX_BYTES";
 }
 
 /// Where things live on disk.
@@ -59,6 +65,20 @@ pub struct Settings {
     pub amqp_url: Option<String>,
     /// Redis URL of the distributed mode.
     pub redis_url: Option<String>,
+    /// Where ingested datasets live.
+    pub data: DataSettings,
+}
+
+/// Where ingested datasets live, and the cache of an object-store data root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataSettings {
+    /// The data root: a folder or an object-store URL (`s3://bucket/prefix`, `gs://`, `az://`,
+    /// `http(s)://`, `file:///path`) laid out as the data folder; `None` is the data folder.
+    pub root: Option<String>,
+    /// The local cache of files read from an object-store data root.
+    pub cache_dir: PathBuf,
+    /// The cache's bound, in bytes.
+    pub cache_max_bytes: u64,
 }
 
 impl Settings {
@@ -104,6 +124,42 @@ pub struct FileConfig {
     pub amqp_url: Option<String>,
     /// Redis URL (distributed mode).
     pub redis_url: Option<String>,
+    /// Data root: a folder or an object-store URL.
+    pub data_root: Option<String>,
+    /// Cache folder of an object-store data root.
+    pub cache_dir: Option<PathBuf>,
+    /// Bound of that cache: a number of bytes, or a string such as `"10GiB"`.
+    pub cache_max_bytes: Option<ByteSize>,
+}
+
+/// A number of bytes in a config file: an integer or a string with a unit.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ByteSize {
+    /// Bytes.
+    Bytes(u64),
+    /// `10GiB`, `500MiB`, `64KiB`, `1TiB`, or digits.
+    Text(String),
+}
+
+/// Parses a number of bytes: digits, optionally followed by `KiB`, `MiB`, `GiB` or `TiB`.
+pub fn parse_bytes(text: &str) -> anyhow::Result<u64> {
+    let text = text.trim();
+    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let shift = match text[digits.len()..].trim_start() {
+        "" | "B" => 0,
+        "KiB" => 10,
+        "MiB" => 20,
+        "GiB" => 30,
+        "TiB" => 40,
+        unit => bail!("`{text}`: unknown unit `{unit}`, expected KiB, MiB, GiB or TiB"),
+    };
+    let n: u64 = digits
+        .trim()
+        .parse()
+        .with_context(|| format!("`{text}` is not a number of bytes (e.g. 10GiB)"))?;
+    n.checked_mul(1 << shift)
+        .with_context(|| format!("`{text}` is too large"))
 }
 
 /// Values given on the command line (highest precedence).
@@ -123,6 +179,12 @@ pub struct Overrides {
     pub amqp_url: Option<String>,
     /// `--redis`.
     pub redis_url: Option<String>,
+    /// `--data-root`.
+    pub data_root: Option<String>,
+    /// `--cache-dir`.
+    pub cache_dir: Option<PathBuf>,
+    /// `--cache-max-bytes`.
+    pub cache_max_bytes: Option<String>,
 }
 
 /// Default data folder: `<user data dir>/secuml` (e.g. `~/.local/share/secuml`),
@@ -196,6 +258,30 @@ pub fn load(overrides: &Overrides, env: &HashMap<String, String>) -> anyhow::Res
         .clone()
         .or_else(|| env_str(env_vars::REDIS_URL))
         .or(file.redis_url);
+    let data_root = overrides
+        .data_root
+        .clone()
+        .or_else(|| env_str(env_vars::DATA_ROOT))
+        .or(file.data_root);
+    let cache_dir = overrides
+        .cache_dir
+        .clone()
+        .or_else(|| env_path(env_vars::CACHE_DIR))
+        .or(file.cache_dir)
+        .unwrap_or_else(|| data_dir.join("cache"));
+    let cache_max_bytes = match (
+        &overrides.cache_max_bytes,
+        env_str(env_vars::CACHE_MAX_BYTES),
+        file.cache_max_bytes,
+    ) {
+        (Some(text), _, _) => parse_bytes(text).context("invalid parameter `cache-max-bytes`")?,
+        (None, Some(text), _) => parse_bytes(&text).context(env_vars::CACHE_MAX_BYTES)?,
+        (None, None, Some(ByteSize::Bytes(n))) => n,
+        (None, None, Some(ByteSize::Text(text))) => {
+            parse_bytes(&text).context("config file: `cache_max_bytes`")?
+        }
+        (None, None, None) => secuml_runtime::data_root::DEFAULT_CACHE_MAX_BYTES,
+    };
     Ok(Settings {
         paths: Paths {
             input_dir,
@@ -205,6 +291,11 @@ pub fn load(overrides: &Overrides, env: &HashMap<String, String>) -> anyhow::Res
         port,
         amqp_url,
         redis_url,
+        data: DataSettings {
+            root: data_root,
+            cache_dir,
+            cache_max_bytes,
+        },
     })
 }
 
@@ -294,6 +385,57 @@ mod tests {
         assert_eq!(
             load(&o, &env(&[])).unwrap().redis_url.as_deref(),
             Some("redis://flag")
+        );
+    }
+
+    #[test]
+    fn the_data_root_and_its_cache_come_from_file_env_or_flags() {
+        let s = load(&Overrides::default(), &env(&[])).unwrap();
+        assert_eq!(s.data.root, None);
+        assert_eq!(s.data.cache_dir, s.paths.data_dir.join("cache"));
+        assert_eq!(s.data.cache_max_bytes, 10 << 30);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("secuml.toml");
+        std::fs::write(
+            &file,
+            "version = 1\ndata_dir = \"/d\"\ndata_root = \"s3://file/x\"\ncache_max_bytes = \"2GiB\"\n",
+        )
+        .unwrap();
+        let o = Overrides {
+            config: Some(file.clone()),
+            ..Default::default()
+        };
+        let s = load(&o, &env(&[])).unwrap();
+        assert_eq!(s.data.root.as_deref(), Some("s3://file/x"));
+        assert_eq!(s.data.cache_dir, PathBuf::from("/d/cache"));
+        assert_eq!(s.data.cache_max_bytes, 2 << 30);
+        let vars = env(&[
+            (env_vars::DATA_ROOT, "gs://env/y"),
+            (env_vars::CACHE_DIR, "/c"),
+            (env_vars::CACHE_MAX_BYTES, "1000"),
+        ]);
+        let s = load(&o, &vars).unwrap();
+        assert_eq!(s.data.root.as_deref(), Some("gs://env/y"));
+        assert_eq!(s.data.cache_dir, PathBuf::from("/c"));
+        assert_eq!(s.data.cache_max_bytes, 1000);
+        let flags = Overrides {
+            data_root: Some("file:///flag".into()),
+            cache_max_bytes: Some("3 MiB".into()),
+            ..o.clone()
+        };
+        let s = load(&flags, &vars).unwrap();
+        assert_eq!(s.data.root.as_deref(), Some("file:///flag"));
+        assert_eq!(s.data.cache_max_bytes, 3 << 20);
+        std::fs::write(&file, "version = 1\ncache_max_bytes = 5\n").unwrap();
+        assert_eq!(load(&o, &env(&[])).unwrap().data.cache_max_bytes, 5);
+        let bad = Overrides {
+            cache_max_bytes: Some("10GB".into()),
+            ..o
+        };
+        let err = format!("{:#}", load(&bad, &env(&[])).unwrap_err());
+        assert!(
+            err.contains("cache-max-bytes") && err.contains("GiB"),
+            "{err}"
         );
     }
 }

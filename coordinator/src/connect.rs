@@ -1,11 +1,11 @@
 //! Opens the store and the queue a command talks to: the embedded ones by default, Redis and
 //! RabbitMQ when `--redis`/`--amqp` (or the config file, or `SECUML_REDIS_URL`/`SECUML_AMQP_URL`)
-//! name them.
+//! name them; and the data root the datasets are in.
 
 use std::sync::Arc;
 
 use anyhow::Context;
-use secuml_runtime::{AmqpQueue, RedisStore, Store, TaskQueue};
+use secuml_runtime::{AmqpQueue, DataRoot, RedisStore, Store, TaskQueue};
 
 use crate::config::Settings;
 use crate::embedded;
@@ -25,6 +25,22 @@ pub async fn store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
         }
         None => embedded::open_store(&settings.paths),
     }
+}
+
+/// The data root: the data folder, or the folder or object store of `--data-root`
+/// (`SECUML_DATA_ROOT`, `data_root`). Call it inside the tokio runtime.
+pub fn data_root(settings: &Settings) -> anyhow::Result<DataRoot> {
+    let Some(location) = &settings.data.root else {
+        return Ok(DataRoot::local(&settings.paths.data_dir));
+    };
+    let env: std::collections::HashMap<String, String> = std::env::vars().collect();
+    DataRoot::open(
+        location,
+        &env,
+        &settings.data.cache_dir,
+        settings.data.cache_max_bytes,
+    )
+    .context("opening the data root (--data-root, SECUML_DATA_ROOT)")
 }
 
 /// The store and the queue of the distributed services; both URLs are required.

@@ -1,10 +1,15 @@
 //! Datasets on first use: ingest from the input folder, or reuse the ingested copy if it is current.
+//!
+//! The ingested copy is in the data root. A local data root is written in place (atomically, by
+//! the engine); an object-store one gets the dataset written to the data folder first, then
+//! uploaded, manifest last.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use secuml_engine::dataset::{self, IngestOptions, Manifest};
 use secuml_proto::DataRef;
+use secuml_runtime::data_root::{DataRoot, DATASETS};
 use sha2::{Digest, Sha256};
 use tracing::info;
 
@@ -15,9 +20,42 @@ pub fn input_dataset_dir(paths: &Paths, project: &str, dataset: &str) -> PathBuf
     paths.input_dir.join(project).join(dataset)
 }
 
-/// Folder of an ingested dataset.
-pub fn ingested_dataset_dir(paths: &Paths, project: &str, dataset: &str) -> PathBuf {
-    paths.datasets_dir().join(project).join(dataset)
+/// Key of an ingested dataset's folder in the data root: `datasets/<project>/<dataset>`.
+pub fn dataset_key(project: &str, dataset: &str) -> String {
+    format!("{DATASETS}/{project}/{dataset}")
+}
+
+/// Local folder an ingest writes: the dataset's folder in a local data root, else its folder
+/// in the data folder, uploaded from there.
+pub fn ingested_dataset_dir(
+    paths: &Paths,
+    root: &DataRoot,
+    project: &str,
+    dataset: &str,
+) -> PathBuf {
+    root.local_dir()
+        .unwrap_or(&paths.data_dir)
+        .join(dataset_key(project, dataset))
+}
+
+/// The manifest of the ingested `project/dataset` in the data root and its sha256, if any.
+fn read_manifest(
+    root: &DataRoot,
+    project: &str,
+    dataset: &str,
+) -> anyhow::Result<Option<(Manifest, String)>> {
+    let key = format!(
+        "{}/{}",
+        dataset_key(project, dataset),
+        dataset::MANIFEST_FILE
+    );
+    let Some(bytes) = root.get(&key)? else {
+        return Ok(None);
+    };
+    Ok(Some(dataset::parse_manifest(
+        &bytes,
+        Path::new(&root.describe(&key)),
+    )?))
 }
 
 fn sha256_file(path: &Path) -> anyhow::Result<String> {
@@ -50,16 +88,18 @@ fn is_current(input: &Path, manifest: &Manifest) -> anyhow::Result<bool> {
     Ok(true)
 }
 
-/// Ingests `input` into the data folder (always, replacing any previous copy atomically).
+/// Ingests `input` into the data root, always: a local copy is replaced atomically; an object
+/// store gets the new files first and the manifest last.
 pub fn ingest(
     paths: &Paths,
+    root: &DataRoot,
     input: &Path,
     project: &str,
     dataset: &str,
     features: Option<&str>,
     shard_rows: Option<usize>,
 ) -> anyhow::Result<Manifest> {
-    let output = ingested_dataset_dir(paths, project, dataset);
+    let output = ingested_dataset_dir(paths, root, project, dataset);
     let mut options = IngestOptions::new(project, dataset);
     options.shard_rows = shard_rows;
     if let Some(features) = features {
@@ -68,6 +108,26 @@ pub fn ingest(
     let started = std::time::Instant::now();
     let manifest = dataset::ingest(input, &output, &options)
         .with_context(|| format!("ingesting {}", input.display()))?;
+    if let Some(objects) = root.objects() {
+        let key = dataset_key(project, dataset);
+        let files: Vec<String> = manifest
+            .shards
+            .iter()
+            .map(|s| s.file.clone())
+            .chain(manifest.annotations.iter().map(|a| a.file.clone()))
+            .collect();
+        objects
+            .publish(
+                &key,
+                &output,
+                &files,
+                dataset::MANIFEST_FILE,
+                &["shards", "annotations"],
+            )
+            .with_context(|| {
+                format!("uploading {} to {}", output.display(), root.describe(&key))
+            })?;
+    }
     info!(
         project,
         dataset,
@@ -82,29 +142,36 @@ pub fn ingest(
 ///
 /// The input folder wins when it holds the dataset and differs from what was ingested;
 /// an ingested dataset with no input folder is used as it is.
-pub fn ensure(paths: &Paths, project: &str, dataset: &str) -> anyhow::Result<DataRef> {
+pub fn ensure(
+    paths: &Paths,
+    root: &DataRoot,
+    project: &str,
+    dataset: &str,
+) -> anyhow::Result<DataRef> {
     let input = input_dataset_dir(paths, project, dataset);
-    let output = ingested_dataset_dir(paths, project, dataset);
     let has_input = input.join("idents.csv").is_file();
-    let ingested = output.join(dataset::MANIFEST_FILE).is_file();
-    let needs_ingest = match (has_input, ingested) {
-        (_, false) if !has_input => bail!(
+    let ingested = read_manifest(root, project, dataset)
+        .with_context(|| format!("reading the manifest of {project}/{dataset}"))?;
+    let needs_ingest = match (has_input, &ingested) {
+        (false, None) => bail!(
             "dataset {project}/{dataset} not found: expected {} (set --input-dir, the config file's input_data_dir or SECUML_INPUT_DIR to the folder holding {project}/{dataset}/)",
             input.join("idents.csv").display()
         ),
-        (true, false) => true,
-        (false, true) => false,
-        (true, true) => {
-            let (manifest, _) = dataset::read_manifest(&output)?;
-            !is_current(&input, &manifest)?
-        }
-        (false, false) => unreachable!("handled by the first arm"),
+        (true, None) => true,
+        (false, Some(_)) => false,
+        (true, Some((manifest, _))) => !is_current(&input, manifest)?,
     };
-    if needs_ingest {
-        ingest(paths, &input, project, dataset, None, None)?;
-    }
-    let (_, sha) = dataset::read_manifest(&output)
-        .with_context(|| format!("reading the manifest of {project}/{dataset}"))?;
+    let sha = match ingested {
+        Some((_, sha)) if !needs_ingest => sha,
+        _ => {
+            ingest(paths, root, &input, project, dataset, None, None)?;
+            read_manifest(root, project, dataset)?
+                .with_context(|| {
+                    format!("the manifest of {project}/{dataset} is missing after its ingest")
+                })?
+                .1
+        }
+    };
     Ok(DataRef {
         project: project.into(),
         dataset: dataset.into(),

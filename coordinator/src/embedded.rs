@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use secuml_proto::{new_job_id, ClusteringSpec, DiademSpec, ExperimentRecord, JobRecord, JobSpec};
-use secuml_runtime::{Durability, FileStore, MemoryQueue, Store, TaskQueue};
+use secuml_runtime::{DataRoot, Durability, FileStore, MemoryQueue, Store, TaskQueue};
 use secuml_worker::{run_worker, DataCache, TaskContext, WorkerConfig};
 use tokio::sync::watch;
 use tracing::{error, info};
@@ -62,7 +62,7 @@ pub async fn run_embedded(
     };
     let store = open_store(paths)?;
     let queue: Arc<dyn TaskQueue> = Arc::new(MemoryQueue::new());
-    let cache = Arc::new(DataCache::new(paths.datasets_dir(), 4));
+    let cache = Arc::new(DataCache::new(DataRoot::local(&paths.data_dir), 4));
     let job_id = new_job_id(kind);
     let mut record = jobs::new_record(&job_id, job, secuml_proto::event::now_ms());
     jobs::save_job(&*store, &record).await?;

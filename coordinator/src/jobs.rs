@@ -62,7 +62,7 @@ fn prepare(paths: &Paths, cache: &DataCache, spec: &JobSpec) -> anyhow::Result<P
             prepare_diadem(paths, cache, s)?,
         )),
         JobSpec::Clustering(s) => {
-            let data = datasets::ensure(paths, &s.project, &s.dataset)?;
+            let data = datasets::ensure(paths, cache.root(), &s.project, &s.dataset)?;
             Ok(Prepared::Clustering(s.clone(), data))
         }
     }
@@ -155,11 +155,11 @@ fn prepare_diadem(
     cache: &DataCache,
     spec: &DiademSpec,
 ) -> anyhow::Result<DiademData> {
-    let train = datasets::ensure(paths, &spec.project, &spec.dataset)?;
+    let train = datasets::ensure(paths, cache.root(), &spec.project, &spec.dataset)?;
     let mut validation = Vec::new();
     if let ValidationSpec::ValidationDatasets { datasets: names } = &spec.validation {
         for name in names {
-            validation.push(datasets::ensure(paths, &spec.project, name)?);
+            validation.push(datasets::ensure(paths, cache.root(), &spec.project, name)?);
         }
     }
     let data = DiademData { train, validation };

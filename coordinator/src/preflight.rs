@@ -45,7 +45,7 @@ pub fn diadem(cache: &DataCache, spec: &DiademSpec, data: &DiademData) -> anyhow
         .map(|(f, _)| f.as_str())
         .collect();
     for v in &data.validation {
-        let (manifest, _) = secuml_engine::dataset::read_manifest(&cache.dataset_dir(v))?;
+        let (manifest, _) = cache.manifest(v).map_err(|f| anyhow::anyhow!(f.message))?;
         if let Some(missing) = features.iter().find(|f| manifest.feature(f).is_none()) {
             anyhow::bail!(
                 "validation dataset {}/{} has no feature `{missing}`, which {}/{} trains on",

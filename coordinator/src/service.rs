@@ -240,11 +240,12 @@ async fn lead(env: JobEnv, mut record: secuml_proto::JobRecord, lease_ttl: Durat
 /// The coordinator id and store of a service, for tests and the command line.
 pub fn env_for(
     paths: crate::config::Paths,
+    data_root: secuml_runtime::DataRoot,
     store: Arc<dyn Store>,
     queue: Arc<dyn secuml_runtime::TaskQueue>,
     coordinator: String,
 ) -> JobEnv {
-    let cache = Arc::new(secuml_worker::DataCache::new(paths.datasets_dir(), 2));
+    let cache = Arc::new(secuml_worker::DataCache::new(data_root, 2));
     JobEnv {
         paths,
         store,

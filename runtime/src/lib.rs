@@ -7,6 +7,9 @@
 //!   [`MemoryQueue`] is the in-process queue of the embedded mode, [`AmqpQueue`] the RabbitMQ
 //!   one of the distributed mode.
 //!
+//! - [`DataRoot`]: where ingested datasets live, a local folder or an object store read through
+//!   a local cache of files keyed by checksum.
+//!
 //! Each trait has one conformance suite (`store_conformance!`, `queue_conformance!`, in the
 //! `conformance` module under the `conformance` feature) that every implementation runs unchanged.
 #![doc = include_str!("../README.md")]
@@ -15,6 +18,7 @@
 pub mod amqp_queue;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+pub mod data_root;
 pub mod file_store;
 pub mod memory_queue;
 pub mod queue;
@@ -22,6 +26,7 @@ pub mod redis_store;
 pub mod store;
 
 pub use amqp_queue::{AmqpOptions, AmqpQueue};
+pub use data_root::{DataRoot, DataRootError};
 pub use file_store::{Durability, FileStore};
 pub use memory_queue::{DeadLetter, MemoryQueue};
 pub use queue::{dead_letter_queue, Acker, Consumer, Delivery, QueueError, TaskQueue};

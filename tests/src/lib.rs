@@ -106,6 +106,26 @@ pub fn sklearn_kmeans_reference() -> serde_json::Value {
     serde_json::from_str(&text).expect("reference JSON parses")
 }
 
+/// k-means of NSL-KDD train20 with scikit-learn's defaults but `num_clusters`, `n_init`, `seed`
+/// and `block_rows`.
+pub fn train20_kmeans(
+    num_clusters: u32,
+    n_init: u32,
+    seed: u64,
+    block_rows: u64,
+) -> secuml_proto::ClusteringSpec {
+    let mut spec = secuml_proto::ClusteringSpec::kmeans("NSL-KDD", "train20", num_clusters);
+    spec.algo = secuml_proto::ClusteringAlgo::Kmeans {
+        num_clusters,
+        n_init,
+        max_iter: 300,
+        tol: 1e-4,
+    };
+    spec.seed = seed;
+    spec.block_rows = block_rows;
+    spec
+}
+
 /// Runs a clustering job in the embedded mode (the same code as `secuml clustering`) with
 /// `slots` worker slots; the dataset is ingested on first use.
 pub async fn run_clustering(
@@ -129,14 +149,10 @@ pub fn read_all_assignments(
     let mut all = secuml_engine::cluster::Assignments::default();
     for f in &result.assignments_files {
         let path = datasets_dir.join(f);
-        let part = secuml_engine::cluster::read_assignments(&path)
-            .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-        all.instance_ids.extend(part.instance_ids);
-        all.idents.extend(part.idents);
-        all.clusters.extend(part.clusters);
-        all.distances.extend(part.distances);
-        all.labels.extend(part.labels);
-        all.families.extend(part.families);
+        all.append(
+            secuml_engine::cluster::read_assignments(&path)
+                .unwrap_or_else(|e| panic!("reading {}: {e}", path.display())),
+        );
     }
     all
 }

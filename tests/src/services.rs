@@ -83,10 +83,15 @@ impl Namespace {
     }
 
     fn command(&self, args: &[&str]) -> Command {
+        self.command_in(&self.data_dir, args)
+    }
+
+    /// A `secuml` command on the namespace's services, with `data_dir` as its data folder.
+    pub fn command_in(&self, data_dir: &Path, args: &[&str]) -> Command {
         let mut cmd = Command::new(secuml_bin());
         cmd.args(["--amqp", &self.amqp_url, "--redis", &self.redis_url])
             .arg("--data-dir")
-            .arg(&self.data_dir)
+            .arg(data_dir)
             .args(args)
             .env("RUST_LOG", "info")
             .env_remove("SECUML_CONFIG");
@@ -163,7 +168,8 @@ pub struct Service {
 }
 
 impl Service {
-    fn spawn(id: &str, mut cmd: Command, dir: &Path) -> Service {
+    /// Starts `cmd` as the service `id`, its log in `dir`.
+    pub fn spawn(id: &str, mut cmd: Command, dir: &Path) -> Service {
         std::fs::create_dir_all(dir).expect("data folder");
         let log = dir.join(format!("{id}.log"));
         let file = std::fs::File::create(&log).expect("log file");

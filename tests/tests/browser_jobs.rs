@@ -16,7 +16,7 @@ use secuml_coordinator::embedded::open_store;
 use secuml_coordinator::jobs::{self, JobEnv};
 use secuml_proto::event::now_ms;
 use secuml_proto::{DiademSpec, JobSpec, ModelSpec, Penalty, ValidationSpec};
-use secuml_runtime::{MemoryQueue, TaskQueue};
+use secuml_runtime::{DataRoot, MemoryQueue, TaskQueue};
 use secuml_tests::browser::BrowserTools;
 use secuml_tests::paths_in;
 use secuml_worker::{run_worker, DataCache, TaskContext, WorkerConfig};
@@ -55,7 +55,7 @@ async fn the_job_page_follows_a_running_job_live() {
         store: store.clone(),
         queue: queue.clone(),
         coordinator: "browser-test".into(),
-        cache: Arc::new(DataCache::new(paths.datasets_dir(), 4)),
+        cache: Arc::new(DataCache::new(DataRoot::local(&paths.data_dir), 4)),
     };
 
     let (addr, server) = secuml_dashboard::bind(store.clone(), "127.0.0.1:0".parse().unwrap())

@@ -12,12 +12,14 @@ use std::time::Duration;
 use secuml_coordinator::diadem::{self, DiademResults};
 use secuml_coordinator::embedded::run_diadem;
 use secuml_proto::{
-    keys, ClusteringAlgo, ClusteringResult, ClusteringSpec, DeadLetterRecord, DiademSpec,
-    EventKind, JobStatus, ModelSpec, Penalty, RunningTask, ValidationSpec,
+    keys, ClusteringResult, DeadLetterRecord, DiademSpec, EventKind, JobStatus, ModelSpec, Penalty,
+    RunningTask, ValidationSpec,
 };
 use secuml_runtime::Store;
 use secuml_tests::services::{events, job, until, Namespace};
-use secuml_tests::{detection_fingerprint, paths_in, read_all_assignments, run_clustering};
+use secuml_tests::{
+    detection_fingerprint, paths_in, read_all_assignments, run_clustering, train20_kmeans,
+};
 use tokio::sync::{Mutex, OnceCell};
 
 static SERIAL: Mutex<()> = Mutex::const_new(());
@@ -502,25 +504,12 @@ async fn sigterm_drains_a_worker_and_cancel_stops_a_job() {
     );
 }
 
-fn kmeans_spec() -> ClusteringSpec {
-    let mut spec = ClusteringSpec::kmeans("NSL-KDD", "train20", 6);
-    spec.algo = ClusteringAlgo::Kmeans {
-        num_clusters: 6,
-        n_init: 3,
-        max_iter: 300,
-        tol: 1e-4,
-    };
-    spec.seed = 11;
-    spec.block_rows = 4096;
-    spec
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kmeans_job_survives_a_killed_worker_with_the_embedded_result() {
     let _serial = SERIAL.lock().await;
     let tmp = tempfile::tempdir().unwrap();
     let paths = paths_in(tmp.path());
-    let embedded = run_clustering(&paths, &kmeans_spec(), 2)
+    let embedded = run_clustering(&paths, &train20_kmeans(6, 3, 11, 4096), 2)
         .await
         .expect("embedded k-means")
         .result;

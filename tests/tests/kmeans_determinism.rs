@@ -2,20 +2,11 @@
 //! block size, the same result within float noise.
 
 use secuml_engine::cluster::Assignments;
-use secuml_proto::{ClusteringAlgo, ClusteringResult, ClusteringSpec};
-use secuml_tests::{paths_in, read_all_assignments, run_clustering};
+use secuml_proto::{ClusteringResult, ClusteringSpec};
+use secuml_tests::{paths_in, read_all_assignments, run_clustering, train20_kmeans};
 
 fn spec(block_rows: u64) -> ClusteringSpec {
-    let mut spec = ClusteringSpec::kmeans("NSL-KDD", "train20", 6);
-    spec.algo = ClusteringAlgo::Kmeans {
-        num_clusters: 6,
-        n_init: 3,
-        max_iter: 300,
-        tol: 1e-4,
-    };
-    spec.seed = 11;
-    spec.block_rows = block_rows;
-    spec
+    train20_kmeans(6, 3, 11, block_rows)
 }
 
 fn assignments(paths: &secuml_coordinator::config::Paths, r: &ClusteringResult) -> Assignments {

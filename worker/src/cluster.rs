@@ -4,17 +4,15 @@
 //! checksum and shared by the tasks of a worker), standardises them with the scaling the task
 //! carries, and writes its result under its task id, so a redelivered task overwrites it.
 
-use std::path::PathBuf;
-
 use ndarray::{Array2, ArrayView2, Axis};
 use secuml_engine::cluster::{self, Assignments, ColumnMoments};
-use secuml_engine::dataset;
 use secuml_engine::preprocess::StandardScaler;
 use secuml_proto::{
     AnnotationsSource, ClusterMix, ClusterStatsResult, ColumnMomentsResult, DataRef, ErrorCode,
     KmeansAssignResult, KmeansCentroidSets, KmeansInitResult, KmeansPartial, KmeansStepResult,
     RowRange, StandardScaling, TaskFailure,
 };
+use secuml_runtime::data_root::DATASETS;
 
 use crate::data::{DataCache, LoadedData};
 
@@ -160,7 +158,8 @@ pub fn step(
     })
 }
 
-/// Where the assignments of a block go, relative to the datasets folder.
+/// Where the assignments of a block go, relative to the data root's datasets folder
+/// ([`DATASETS`]).
 pub fn assignments_file(data: &DataRef, experiment_id: u64, block: u32) -> String {
     format!(
         "{}/{}/clusterings/{experiment_id}/part-{block:05}.parquet",
@@ -189,9 +188,7 @@ fn annotations_of(
             .clone()
             .unwrap_or_else(|| vec![None; labels.len()]),
         AnnotationsSource::File(name) => {
-            let annotations =
-                dataset::read_annotations(&cache.dataset_dir(data), &loaded.manifest, name)
-                    .map_err(|e| bad_request(format!("cannot read annotations `{name}`: {e}")))?;
+            let annotations = cache.annotations(data, &loaded.manifest, name)?;
             let mut families = vec![None; labels.len()];
             for a in annotations {
                 families[a.row] = a.family;
@@ -247,7 +244,6 @@ pub fn assign(
         }
     }
     let file = assignments_file(data, experiment_id, block);
-    let path: PathBuf = cache.root().join(&file);
     let out = Assignments {
         instance_ids: loaded.instance_ids[range.clone()].to_vec(),
         idents: loaded.idents[range].to_vec(),
@@ -256,7 +252,11 @@ pub fn assign(
         labels,
         families,
     };
-    cluster::write_assignments(&path, &out)
+    cache
+        .root()
+        .write_file(&format!("{DATASETS}/{file}"), |path| {
+            cluster::write_assignments(path, &out)
+        })
         .map_err(|e| TaskFailure::transient(format!("cannot write the assignments: {e}")))?;
     Ok(KmeansAssignResult {
         block,

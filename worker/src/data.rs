@@ -1,14 +1,16 @@
 //! Loading datasets for tasks: manifest check, labels, splits, encoded matrices, with a small cache.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use ndarray::Array2;
-use secuml_engine::dataset::{self, Encoder, Manifest};
+use secuml_engine::dataset::{self, Annotation, AnnotationMeta, DatasetError, Encoder, Manifest};
 use secuml_engine::split;
 use secuml_proto::{
     AnnotationsSource, DataRef, ErrorCode, OuterSplit, RowSelection, Side, TaskFailure,
 };
+use secuml_runtime::data_root::{DataFile, DataRoot, DataRootError, Entry, DATASETS};
 
 /// A dataset as tasks use it: encoded features and per-row labels.
 pub struct LoadedData {
@@ -36,15 +38,16 @@ pub struct Labeled {
     pub labels: Vec<bool>,
 }
 
-type CacheKey = (PathBuf, String, Vec<(String, Option<String>)>);
+type CacheKey = (String, String, Vec<(String, Option<String>)>);
 
 /// A bounded cache of loaded datasets, keyed by manifest checksum and encoder.
 ///
 /// Tasks of one job read the same data over and over; the cache avoids reading and
 /// encoding the shards for each one. Entries are verified against the task's manifest
-/// checksum, so a re-ingested dataset is never served stale.
+/// checksum, so a re-ingested dataset is never served stale. The files come from the data
+/// root: a local folder, or an object store whose files are first fetched into its local cache.
 pub struct DataCache {
-    root: PathBuf,
+    root: DataRoot,
     capacity: usize,
     entries: Mutex<Vec<(CacheKey, Arc<LoadedData>)>>,
 }
@@ -53,24 +56,106 @@ fn bad_data(message: String) -> TaskFailure {
     TaskFailure::permanent(ErrorCode::BadData, message)
 }
 
+/// A failure of the data root: retryable when trying again may help (a failed request or
+/// download), else bad data.
+fn root_failure(context: String, e: DataRootError) -> TaskFailure {
+    if e.retryable() {
+        TaskFailure::transient(format!("{context}: {e}"))
+    } else {
+        bad_data(format!("{context}: {e}"))
+    }
+}
+
+/// The key of `file` of a dataset in the data root: `datasets/<project>/<dataset>/<file>`.
+pub fn dataset_key(data: &DataRef, file: &str) -> String {
+    format!("{DATASETS}/{}/{}/{file}", data.project, data.dataset)
+}
+
+/// The files of a dataset on local disk, by the name the manifest gives them; they stay
+/// (kept from cache eviction) while the value lives.
+struct LocalFiles(HashMap<String, DataFile>);
+
+impl LocalFiles {
+    fn locate(&self, file: &str) -> PathBuf {
+        self.0
+            .get(file)
+            .map(|f| f.path().to_path_buf())
+            .unwrap_or_else(|| PathBuf::from(file))
+    }
+}
+
 impl DataCache {
-    /// A cache over the datasets folder `root` (`<root>/<project>/<dataset>/`).
-    pub fn new(root: impl Into<PathBuf>, capacity: usize) -> Self {
+    /// A cache over the data root `root` (its datasets are `datasets/<project>/<dataset>/`).
+    pub fn new(root: DataRoot, capacity: usize) -> Self {
         Self {
-            root: root.into(),
+            root,
             capacity: capacity.max(1),
             entries: Mutex::new(Vec::new()),
         }
     }
 
-    /// Folder of an ingested dataset.
-    pub fn dataset_dir(&self, data: &DataRef) -> PathBuf {
-        self.root.join(&data.project).join(&data.dataset)
+    /// The data root.
+    pub fn root(&self) -> &DataRoot {
+        &self.root
     }
 
-    /// The datasets folder.
-    pub fn root(&self) -> &Path {
-        &self.root
+    /// The current manifest of `data`'s dataset and its sha256 (not checked against `data`).
+    pub fn manifest(&self, data: &DataRef) -> Result<(Manifest, String), TaskFailure> {
+        let key = dataset_key(data, dataset::MANIFEST_FILE);
+        let context = || format!("cannot read dataset {}/{}", data.project, data.dataset);
+        let bytes = self
+            .root
+            .get(&key)
+            .map_err(|e| root_failure(context(), e))?
+            .ok_or_else(|| {
+                bad_data(format!(
+                    "{}: {} does not exist",
+                    context(),
+                    self.root.describe(&key)
+                ))
+            })?;
+        dataset::parse_manifest(&bytes, Path::new(&self.root.describe(&key)))
+            .map_err(|e| bad_data(format!("{}: {e}", context())))
+    }
+
+    /// The shards of `manifest` (and the annotation file `annotations`) on local disk.
+    fn local_files(
+        &self,
+        data: &DataRef,
+        manifest: &Manifest,
+        annotations: Option<&AnnotationMeta>,
+    ) -> Result<LocalFiles, TaskFailure> {
+        let shards = manifest
+            .shards
+            .iter()
+            .map(|s| (Entry::Shard, &s.file, &s.sha256));
+        let annotations = annotations.map(|a| (Entry::Annotations, &a.file, &a.sha256));
+        let mut files = HashMap::new();
+        for (entry, file, sha256) in shards.chain(annotations) {
+            let local = self
+                .root
+                .file(entry, &dataset_key(data, file), sha256)
+                .map_err(|e| {
+                    root_failure(
+                        format!("cannot fetch {file} of {}/{}", data.project, data.dataset),
+                        e,
+                    )
+                })?;
+            files.insert(file.clone(), local);
+        }
+        Ok(LocalFiles(files))
+    }
+
+    /// A failure to read files of the dataset; a cached file found corrupt is removed from the
+    /// cache, and the failure is retryable (the next attempt downloads it again).
+    fn read_failure(&self, context: String, e: DatasetError) -> TaskFailure {
+        match (&e, self.root.cache()) {
+            (DatasetError::Checksum { file, .. }, Some(cache)) => {
+                cache.discard(file);
+                TaskFailure::transient(format!("{context}: {e}"))
+            }
+            _ => bad_data(format!("{context}: {e}")),
+        }
     }
 
     /// Loads `data`, encoded with `encoder` (or with an encoder fitted on its own manifest).
@@ -79,30 +164,26 @@ impl DataCache {
         data: &DataRef,
         encoder: Option<&Encoder>,
     ) -> Result<Arc<LoadedData>, TaskFailure> {
-        let dir = self.dataset_dir(data);
         let columns = encoder.map(|e| e.columns().to_vec()).unwrap_or_default();
-        let key: CacheKey = (dir.clone(), data.manifest_sha256.clone(), columns);
+        let key: CacheKey = (dataset_key(data, ""), data.manifest_sha256.clone(), columns);
         if let Some(hit) = self.lookup(&key) {
             return Ok(hit);
         }
-        let (manifest, sha) = dataset::read_manifest(&dir).map_err(|e| {
-            bad_data(format!(
-                "cannot read dataset {}/{}: {e}",
-                data.project, data.dataset
-            ))
-        })?;
+        let (manifest, sha) = self.manifest(data)?;
         if sha != data.manifest_sha256 {
             return Err(bad_data(format!(
                 "dataset {}/{} changed since the job was planned (manifest {} instead of {})",
                 data.project, data.dataset, sha, data.manifest_sha256
             )));
         }
-        let frame = dataset::read_frame(&dir, &manifest).map_err(|e| {
-            bad_data(format!(
-                "cannot read shards of {}/{}: {e}",
-                data.project, data.dataset
-            ))
+        let files = self.local_files(data, &manifest, None)?;
+        let frame = dataset::read_frame_at(&manifest, &|f| files.locate(f)).map_err(|e| {
+            self.read_failure(
+                format!("cannot read shards of {}/{}", data.project, data.dataset),
+                e,
+            )
         })?;
+        drop(files);
         let encoder = match encoder {
             Some(e) => e.clone(),
             None => Encoder::fit(&manifest),
@@ -143,6 +224,23 @@ impl DataCache {
         entries.push((key, value));
     }
 
+    /// The annotated rows of the annotation file `name` of `data`.
+    pub fn annotations(
+        &self,
+        data: &DataRef,
+        manifest: &Manifest,
+        name: &str,
+    ) -> Result<Vec<Annotation>, TaskFailure> {
+        let failure = |message: String| TaskFailure::permanent(ErrorCode::BadRequest, message);
+        let files = self.local_files(data, manifest, manifest.annotation(name))?;
+        dataset::read_annotations_at(manifest, name, &|f| files.locate(f)).map_err(|e| match e {
+            DatasetError::Checksum { .. } => {
+                self.read_failure(format!("cannot read annotations `{name}`"), e)
+            }
+            e => failure(format!("cannot read annotations `{name}`: {e}")),
+        })
+    }
+
     /// Per-row labels of a dataset from `source`, `None` for unlabelled rows.
     pub fn labels(
         &self,
@@ -161,10 +259,7 @@ impl DataCache {
                 )
             }),
             AnnotationsSource::File(name) => {
-                let dir = self.dataset_dir(data);
-                let annotations = dataset::read_annotations(&dir, &loaded.manifest, name).map_err(|e| {
-                    TaskFailure::permanent(ErrorCode::BadRequest, format!("cannot read annotations `{name}`: {e}"))
-                })?;
+                let annotations = self.annotations(data, &loaded.manifest, name)?;
                 let mut labels = vec![None; loaded.instance_ids.len()];
                 for a in annotations {
                     labels[a.row] = Some(a.label);

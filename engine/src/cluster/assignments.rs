@@ -33,6 +33,18 @@ pub struct Assignments {
     pub families: Vec<Option<String>>,
 }
 
+impl Assignments {
+    /// Appends the rows of `other` (the next block's, say) after these.
+    pub fn append(&mut self, other: Assignments) {
+        self.instance_ids.extend(other.instance_ids);
+        self.idents.extend(other.idents);
+        self.clusters.extend(other.clusters);
+        self.distances.extend(other.distances);
+        self.labels.extend(other.labels);
+        self.families.extend(other.families);
+    }
+}
+
 /// Why assignments could not be written or read.
 #[derive(Debug, thiserror::Error)]
 pub enum AssignmentsError {

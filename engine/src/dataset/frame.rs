@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use arrow_array::{Array, Float64Array, Int64Array, Int8Array, RecordBatch, StringArray};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -79,9 +79,18 @@ impl Frame {
 
 /// Reads every shard of the dataset, checking each one's sha256, into one frame.
 pub fn read_frame(dataset_dir: &Path, manifest: &Manifest) -> Result<Frame, DatasetError> {
+    read_frame_at(manifest, &|file| dataset_dir.join(file))
+}
+
+/// Reads every shard of the dataset into one frame, as [`read_frame`] does, with each file the
+/// manifest names (`shards/part-00000.parquet`) at the path `locate` gives for it.
+pub fn read_frame_at(
+    manifest: &Manifest,
+    locate: &dyn Fn(&str) -> PathBuf,
+) -> Result<Frame, DatasetError> {
     let mut frame = Frame::default();
     for index in 0..manifest.shards.len() {
-        frame.append(read_shard(dataset_dir, manifest, index)?);
+        frame.append(shard_at(manifest, index, locate)?);
     }
     Ok(frame)
 }
@@ -92,12 +101,20 @@ pub fn read_shard(
     manifest: &Manifest,
     index: usize,
 ) -> Result<Frame, DatasetError> {
+    shard_at(manifest, index, &|file| dataset_dir.join(file))
+}
+
+fn shard_at(
+    manifest: &Manifest,
+    index: usize,
+    locate: &dyn Fn(&str) -> PathBuf,
+) -> Result<Frame, DatasetError> {
     let shard = manifest.shards.get(index).ok_or(DatasetError::OutOfRange {
         what: "shard",
         index,
         len: manifest.shards.len(),
     })?;
-    let file = dataset_dir.join(&shard.file);
+    let file = locate(&shard.file);
     let batches = read_verified(&file, &shard.sha256)?;
     let mut frame = Frame::default();
     for batch in &batches {
@@ -112,6 +129,16 @@ pub fn read_annotations(
     manifest: &Manifest,
     name: &str,
 ) -> Result<Vec<Annotation>, DatasetError> {
+    read_annotations_at(manifest, name, &|file| dataset_dir.join(file))
+}
+
+/// Reads annotation file `name`, as [`read_annotations`] does, with each file the manifest
+/// names (the shards and the annotation file) at the path `locate` gives for it.
+pub fn read_annotations_at(
+    manifest: &Manifest,
+    name: &str,
+    locate: &dyn Fn(&str) -> PathBuf,
+) -> Result<Vec<Annotation>, DatasetError> {
     let meta = manifest
         .annotation(name)
         .ok_or_else(|| DatasetError::UnknownAnnotations {
@@ -119,7 +146,7 @@ pub fn read_annotations(
         })?;
     let mut rows: HashMap<i64, usize> = HashMap::with_capacity(manifest.rows);
     for shard in &manifest.shards {
-        let file = dataset_dir.join(&shard.file);
+        let file = locate(&shard.file);
         let mut row = shard.row_start;
         for batch in read_verified(&file, &shard.sha256)? {
             let ids = column::<Int64Array>(&file, &batch, "instance_id", "Int64")?;
@@ -129,7 +156,7 @@ pub fn read_annotations(
             }
         }
     }
-    let file = dataset_dir.join(&meta.file);
+    let file = locate(&meta.file);
     let mut annotations = Vec::with_capacity(meta.rows);
     for batch in read_verified(&file, &meta.sha256)? {
         let ids = column::<Int64Array>(&file, &batch, "instance_id", "Int64")?;

@@ -140,15 +140,20 @@ pub fn read_manifest(dataset_dir: &Path) -> Result<(Manifest, String), DatasetEr
         file: file.clone(),
         source,
     })?;
-    let sha256 = sha256_hex(&bytes);
-    let manifest: Manifest =
-        serde_json::from_slice(&bytes).map_err(|e| DatasetError::Manifest {
-            file: file.clone(),
-            message: e.to_string(),
-        })?;
+    parse_manifest(&bytes, &file)
+}
+
+/// Parses the bytes of a `manifest.json` read from `file` (a path or an object's URL, named in
+/// errors); returns the manifest with the hex sha256 of the bytes.
+pub fn parse_manifest(bytes: &[u8], file: &Path) -> Result<(Manifest, String), DatasetError> {
+    let sha256 = sha256_hex(bytes);
+    let manifest: Manifest = serde_json::from_slice(bytes).map_err(|e| DatasetError::Manifest {
+        file: file.to_path_buf(),
+        message: e.to_string(),
+    })?;
     if manifest.format_version != FORMAT_VERSION {
         return Err(DatasetError::Manifest {
-            file,
+            file: file.to_path_buf(),
             message: format!(
                 "expected format_version {FORMAT_VERSION}, found {}",
                 manifest.format_version

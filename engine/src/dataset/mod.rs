@@ -20,10 +20,13 @@ mod tests;
 
 pub use encode::Encoder;
 pub use error::{DatasetError, IngestError};
-pub use frame::{read_annotations, read_frame, read_shard, Annotation, Frame, FrameColumn};
+pub use frame::{
+    read_annotations, read_annotations_at, read_frame, read_frame_at, read_shard, Annotation,
+    Frame, FrameColumn,
+};
 pub use ingest::{ingest, IngestOptions};
 pub use manifest::{
-    read_manifest, AnnotationMeta, FeatureKind, FeatureMeta, Manifest, ShardMeta, SourceMeta,
-    FORMAT_VERSION, MANIFEST_FILE,
+    parse_manifest, read_manifest, AnnotationMeta, FeatureKind, FeatureMeta, Manifest, ShardMeta,
+    SourceMeta, FORMAT_VERSION, MANIFEST_FILE,
 };
 pub use shard::TARGET_SHARD_BYTES;
