@@ -71,9 +71,10 @@ async fn diadem_page_shows_the_stored_detection_rate_at_the_slider_threshold() {
         .expect("the model's detection rate varies with the threshold");
     let expected = detection_rate_at(&detection, percent);
 
-    let (addr, server) = secuml_dashboard::bind(store, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let (addr, server) =
+        secuml_dashboard::bind(store, paths.datasets_dir(), "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
     let server = tokio::spawn(server);
     let url = format!("http://{addr}/SecuML/{id}/");
     let screenshot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser_diadem.png");

@@ -58,9 +58,13 @@ async fn the_job_page_follows_a_running_job_live() {
         cache: Arc::new(DataCache::new(paths.datasets_dir(), 4)),
     };
 
-    let (addr, server) = secuml_dashboard::bind(store.clone(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let (addr, server) = secuml_dashboard::bind(
+        store.clone(),
+        paths.datasets_dir(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
     let server = tokio::spawn(server);
     let url = format!("http://{addr}/jobs/{job_id}");
     let screenshot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser_jobs.png");
