@@ -1,4 +1,5 @@
-//! The warp dashboard of secuml: SecuML's menus and DIADEM page, a JSON API and the charts, over the store.
+//! The warp dashboard of secuml: SecuML's menus, DIADEM and clustering pages, a JSON API and the charts, over
+//! the store.
 //!
 //! It reads only through [`Store`] and the key builders of `secuml_proto::keys`, plus the clustering
 //! assignments files the stored results name inside the datasets folder ([`clustering`]); it never writes.

@@ -36,6 +36,10 @@ impl Fixture {
         self.tmp.path().join("datasets")
     }
 
+    async fn get(&self, path: &str) -> (StatusCode, String, warp::http::HeaderMap) {
+        support::request(&self.store, self.datasets_dir(), path).await
+    }
+
     async fn get_json(&self, path: &str) -> (StatusCode, Value) {
         support::request_json(&self.store, self.datasets_dir(), path).await
     }
@@ -522,4 +526,50 @@ async fn url_segments_never_reach_the_filesystem() {
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
         assert_eq!(body["message"], "api route not found", "{path}");
     }
+}
+
+#[tokio::test]
+async fn the_clustering_page_is_served_and_listed_in_its_dataset_menu() {
+    let f = fixture().await;
+    put_diadem(f.store.as_ref(), 1, PROJECT, DATASET, &["x", "y"]).await;
+    let (status, body, _) = f.get(&format!("/SecuML/{ID}/")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains(&format!(
+            "<title>Clustering \u{2013} Kmeans__num_clusters3 #{ID}</title>"
+        )),
+        "{body}"
+    );
+    assert!(
+        body.contains("data-page=\"clustering\"") && body.contains("data-experiment=\"3\""),
+        "{body}"
+    );
+    assert!(
+        body.contains("/static/vendor/chart.umd.js") && body.contains("/static/clustering.js"),
+        "{body}"
+    );
+    assert!(!body.contains("/static/diadem.js"), "{body}");
+    assert!(
+        body.contains("href=\"/SecuML/Gaussians/test/menu/\""),
+        "crumbs link the dataset: {body}"
+    );
+
+    let (status, list) = f
+        .get_json(&format!(
+            "/api/projects/{PROJECT}/datasets/{DATASET}/experiments"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let kinds: Vec<(u64, &str)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["id"].as_u64().unwrap(), e["kind"].as_str().unwrap()))
+        .collect();
+    assert!(kinds.contains(&(ID, "Clustering")), "{kinds:?}");
+    assert!(kinds.contains(&(1, "Diadem")), "{kinds:?}");
+
+    let (status, script, _) = f.get("/static/clustering.js").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(script.contains("/clusters/") && !script.contains("innerHTML"));
 }

@@ -158,10 +158,10 @@ async fn missing_things_are_not_found() {
     put_record(
         store.as_ref(),
         3,
-        "Clustering",
+        "ActiveLearning",
         "Gaussians",
         "test",
-        "clusters",
+        "annotations",
     )
     .await;
     for path in [
@@ -327,6 +327,7 @@ async fn static_files_are_served_from_the_binary() {
         "menus.js",
         "charts.js",
         "diadem.js",
+        "clustering.js",
         "live.js",
         "style.css",
     ] {
