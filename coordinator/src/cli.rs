@@ -521,7 +521,7 @@ async fn serve_dashboard(settings: &Settings) -> anyhow::Result<()> {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    secuml_dashboard::serve(store, addr, shutdown).await
+    secuml_dashboard::serve(store, settings.paths.datasets_dir(), addr, shutdown).await
 }
 
 /// Exit codes of `secuml submit --wait` (and of `secuml diadem` on the distributed services).
@@ -836,7 +836,8 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
             } else {
                 let store = embedded::open_store(&settings.paths)?;
                 let addr = SocketAddr::new(settings.host, settings.port);
-                let (addr, serving) = secuml_dashboard::bind(store, addr).await?;
+                let (addr, serving) =
+                    secuml_dashboard::bind(store, settings.paths.datasets_dir(), addr).await?;
                 Some((addr, tokio::spawn(serving)))
             };
             let outcome =

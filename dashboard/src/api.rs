@@ -7,12 +7,16 @@
 //! - `GET /api/experiments/<id>/train`
 //! - `GET /api/experiments/<id>/detections`
 //! - `GET /api/experiments/<id>/detections/<name>`
+//! - `GET /api/experiments/<id>/clustering`: a clustering's clusters, label and family mix, and runs
+//! - `GET /api/experiments/<id>/clusters/<cluster>/instances?offset=&limit=`: a page of one cluster's
+//!   instances, closest to its centre first ([`crate::clustering`])
 //! - `GET /api/jobs`: every job, newest first
 //! - `GET /api/jobs/<job_id>`: a job's record, tasks, progress and latest events
 //! - `GET /api/jobs/<job_id>/events`: its events as server-sent events ([`crate::live`])
 //! - `GET /api/workers`: the live workers
 //! - `GET /api/dead-letters`: the latest dead letters
 
+use std::collections::HashMap;
 use std::future::Future;
 
 use serde::Serialize;
@@ -20,6 +24,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
+use crate::clustering::PageRequest;
 use crate::data::Reader;
 use crate::error::{DashboardError, ErrorBody};
 use crate::security::Segment;
@@ -57,6 +62,20 @@ pub fn routes(reader: Reader) -> impl Filter<Extract = (Response,), Error = Reje
         .then(|id: u64, name: Segment, r: Reader| {
             answer(async move { r.detection(id, &name.0).await })
         });
+    let clustering = warp::path!("api" / "experiments" / u64 / "clustering")
+        .and(with_reader.clone())
+        .then(|id: u64, r: Reader| answer(async move { r.clustering(id).await }));
+    let instances = warp::path!("api" / "experiments" / u64 / "clusters" / u32 / "instances")
+        .and(warp::query::<HashMap<String, String>>())
+        .and(with_reader.clone())
+        .then(
+            |id: u64, cluster: u32, query: HashMap<String, String>, r: Reader| {
+                answer(async move {
+                    let page = PageRequest::from_query(&query)?;
+                    r.cluster_instances(id, cluster, page).await
+                })
+            },
+        );
     let jobs = warp::path!("api" / "jobs")
         .and(with_reader.clone())
         .then(|r: Reader| answer(async move { r.jobs().await }));
@@ -84,6 +103,10 @@ pub fn routes(reader: Reader) -> impl Filter<Extract = (Response,), Error = Reje
         .or(detections)
         .unify()
         .or(detection)
+        .unify()
+        .or(clustering)
+        .unify()
+        .or(instances)
         .unify()
         .or(jobs)
         .unify()

@@ -42,6 +42,11 @@ const ASSETS: &[Asset] = &[
         body: include_str!("../static/diadem.js"),
     },
     Asset {
+        name: "clustering.js",
+        media_type: JS,
+        body: include_str!("../static/clustering.js"),
+    },
+    Asset {
         name: "live.js",
         media_type: JS,
         body: include_str!("../static/live.js"),

@@ -1,6 +1,7 @@
 //! Reads of the store, through the key builders of `secuml_proto::keys` only; nothing here writes.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use secuml_proto::{keys, DetectionResult, ExperimentRecord, ExperimentStatus, TrainSummary};
@@ -49,21 +50,31 @@ pub struct DetectionEntry {
     pub auc: Option<f64>,
 }
 
-/// Read-only access to what the dashboard shows.
+/// Read-only access to what the dashboard shows: the store, and the files its records name under the
+/// datasets folder (`<datasets_dir>/<project>/<dataset>/`, the folder `secuml` ingests into).
 #[derive(Clone)]
 pub struct Reader {
     store: Arc<dyn Store>,
+    datasets_dir: Arc<Path>,
 }
 
 impl Reader {
-    /// Wraps a store.
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+    /// Wraps a store and the datasets folder.
+    pub fn new(store: Arc<dyn Store>, datasets_dir: PathBuf) -> Self {
+        Self {
+            store,
+            datasets_dir: datasets_dir.into(),
+        }
     }
 
     /// The store read from.
     pub(crate) fn store(&self) -> &dyn Store {
         self.store.as_ref()
+    }
+
+    /// The datasets folder.
+    pub(crate) fn datasets_dir(&self) -> &Path {
+        &self.datasets_dir
     }
 
     /// Every readable experiment record, by id; unreadable ones are logged and skipped.

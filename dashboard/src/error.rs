@@ -35,6 +35,17 @@ pub enum DashboardError {
         /// The decoding error.
         reason: String,
     },
+    /// A file a stored record names cannot be read.
+    #[error("file {file} is unreadable: {reason}")]
+    BadFile {
+        /// The file, relative to the datasets folder.
+        file: String,
+        /// The reading error.
+        reason: String,
+    },
+    /// The dashboard itself failed (a read task panicked).
+    #[error("internal error: {0}")]
+    Internal(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -55,7 +66,8 @@ impl DashboardError {
             Self::BadRequest(_) | Self::MethodNotAllowed(_) | Self::TooLarge(_) => {
                 ErrorCode::BadRequest
             }
-            Self::BadRecord { .. } => ErrorCode::BadData,
+            Self::BadRecord { .. } | Self::BadFile { .. } => ErrorCode::BadData,
+            Self::Internal(_) => ErrorCode::Internal,
             Self::Store(StoreError::Unavailable(_)) => ErrorCode::Unavailable,
             Self::Store(StoreError::Corrupt { .. }) => ErrorCode::BadData,
             Self::Store(_) => ErrorCode::Internal,

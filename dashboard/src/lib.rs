@@ -1,6 +1,8 @@
-//! The warp dashboard of secuml: SecuML's menus and DIADEM page, a JSON API and the charts, over the store.
+//! The warp dashboard of secuml: SecuML's menus, DIADEM and clustering pages, a JSON API and the charts, over
+//! the store.
 //!
-//! It reads only through [`Store`] and the key builders of `secuml_proto::keys`, and never writes task state.
+//! It reads only through [`Store`] and the key builders of `secuml_proto::keys`, plus the clustering
+//! assignments files the stored results name inside the datasets folder ([`clustering`]); it never writes.
 //! The experiment pages are thin HTML shells; the scripts under `static/` build their content from `/api/`
 //! with `textContent`, so no string from a dataset or a user is ever parsed as markup. The live pages
 //! (jobs, workers, dead letters) are rendered with their content, every stored string escaped, and
@@ -9,6 +11,7 @@
 
 pub mod api;
 mod assets;
+pub mod clustering;
 pub mod data;
 pub mod error;
 pub mod jobs;
@@ -20,6 +23,7 @@ pub mod security;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -36,11 +40,14 @@ pub const DEFAULT_ADDR: SocketAddr =
 
 /// Every route of the dashboard: pages, `/api/` and `/static/`, behind the request guard.
 ///
+/// `datasets_dir` is the datasets folder of `secuml` (`<data_dir>/datasets`, shared by every machine in the
+/// distributed mode): the dashboard reads the clustering assignments its stored results name there.
 /// Errors become JSON replies with a status from the shared code set; every reply carries the security headers.
 pub fn routes(
     store: Arc<dyn Store>,
+    datasets_dir: PathBuf,
 ) -> impl Filter<Extract = (Response,), Error = Infallible> + Clone {
-    let reader = Reader::new(store);
+    let reader = Reader::new(store, datasets_dir);
     security::request_guard()
         .and(
             api::routes(reader.clone())
@@ -54,19 +61,21 @@ pub fn routes(
         .unify()
 }
 
-/// Binds the dashboard to `addr` (port 0 picks a free port) and returns the bound address and the server
-/// future, which runs until dropped.
+/// Binds the dashboard ([`routes`] over `store` and `datasets_dir`) to `addr` (port 0 picks a free port) and
+/// returns the bound address and the server future, which runs until dropped.
 pub async fn bind(
     store: Arc<dyn Store>,
+    datasets_dir: PathBuf,
     addr: SocketAddr,
 ) -> anyhow::Result<(SocketAddr, impl Future<Output = ()> + Send + 'static)> {
-    bind_with_shutdown(store, addr, std::future::pending()).await
+    bind_with_shutdown(store, datasets_dir, addr, std::future::pending()).await
 }
 
 /// Binds the dashboard and returns the bound address and the server future, which ends after `shutdown`
 /// completes and the requests in flight are answered.
 pub async fn bind_with_shutdown(
     store: Arc<dyn Store>,
+    datasets_dir: PathBuf,
     addr: SocketAddr,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<(SocketAddr, impl Future<Output = ()> + Send + 'static)> {
@@ -76,7 +85,7 @@ pub async fn bind_with_shutdown(
     let bound = listener
         .local_addr()
         .context("reading the dashboard's bound address")?;
-    let server = warp::serve(routes(store))
+    let server = warp::serve(routes(store, datasets_dir))
         .incoming(listener)
         .graceful(shutdown)
         .run();
@@ -86,10 +95,11 @@ pub async fn bind_with_shutdown(
 /// Serves the dashboard on `addr` until `shutdown` completes.
 pub async fn serve(
     store: Arc<dyn Store>,
+    datasets_dir: PathBuf,
     addr: SocketAddr,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let (bound, server) = bind_with_shutdown(store, addr, shutdown).await?;
+    let (bound, server) = bind_with_shutdown(store, datasets_dir, addr, shutdown).await?;
     tracing::info!(url = %format!("http://{bound}/"), "dashboard listening");
     server.await;
     tracing::info!("dashboard stopped");

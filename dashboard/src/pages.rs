@@ -3,7 +3,7 @@
 //! - `/` and `/SecuML/`: "Select a project"
 //! - `/SecuML/<project>/menu/`: "Select a dataset"
 //! - `/SecuML/<project>/<dataset>/menu/`: "Select an experiment"
-//! - `/SecuML/<exp_id>/`: the page of the experiment's kind (DIADEM)
+//! - `/SecuML/<exp_id>/`: the page of the experiment's kind (DIADEM or clustering)
 //! - `/jobs`, `/jobs/<job_id>`, `/workers`, `/dead-letters`: the live pages ([`crate::live_pages`]),
 //!   rendered with their content and kept up to date by their script
 
@@ -111,6 +111,12 @@ const DIADEM_SCRIPTS: &[&str] = &[
     "/static/charts.js",
     "/static/diadem.js",
 ];
+const CLUSTERING_SCRIPTS: &[&str] = &[
+    "/static/vendor/chart.umd.js",
+    "/static/common.js",
+    "/static/charts.js",
+    "/static/clustering.js",
+];
 
 fn projects_page() -> Response {
     let shell = Shell {
@@ -165,19 +171,29 @@ async fn experiment_page(reader: &Reader, id: u64) -> Response {
         Ok(record) => record,
         Err(err) => return error_page(&err),
     };
-    if !record.kind.eq_ignore_ascii_case("diadem") {
+    let shell = if record.kind.eq_ignore_ascii_case("diadem") {
+        experiment_shell(&record, "DIADEM", "diadem", DIADEM_SCRIPTS)
+    } else if crate::clustering::is_clustering(&record) {
+        experiment_shell(&record, "Clustering", "clustering", CLUSTERING_SCRIPTS)
+    } else {
         return error_page(&DashboardError::not_found(format!(
             "page for experiments of kind {}",
             record.kind
         )));
-    }
-    html(StatusCode::OK, &diadem_shell(&record))
+    };
+    html(StatusCode::OK, &shell)
 }
 
-fn diadem_shell(record: &ExperimentRecord) -> Shell<'static> {
+/// The shell of an experiment's page: its title, its crumbs and the scripts of its kind.
+fn experiment_shell(
+    record: &ExperimentRecord,
+    title: &str,
+    page: &'static str,
+    scripts: &'static [&'static str],
+) -> Shell<'static> {
     Shell {
-        title: format!("DIADEM \u{2013} {}", record.name),
-        page: "diadem",
+        title: format!("{title} \u{2013} {}", record.name),
+        page,
         data: vec![("experiment", record.id.to_string())],
         crumbs: vec![
             (record.project.clone(), project_link(&record.project)),
@@ -187,7 +203,7 @@ fn diadem_shell(record: &ExperimentRecord) -> Shell<'static> {
             ),
             (record.name.clone(), format!("/SecuML/{}/", record.id)),
         ],
-        scripts: DIADEM_SCRIPTS,
+        scripts,
         content: String::new(),
     }
 }

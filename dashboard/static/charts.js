@@ -1,4 +1,5 @@
-// Chart.js builders of the DIADEM page: coefficients, ROC, FAR-DR and predictions histogram.
+// Chart.js builders of the experiment pages: coefficients, ROC, FAR-DR and predictions histogram (DIADEM),
+// stacked counts per cluster (clustering).
 // Chart.js draws on a canvas, so feature names and labels are never parsed as markup.
 "use strict";
 
@@ -7,6 +8,9 @@ const secumlCharts = (() => {
   const MALICIOUS = "#c0392b";
   const UNLABELED = "#95a5a6";
   const LINE = "#1f5fa8";
+  /// Colours of the series that are neither labels nor curves (families), in order.
+  const PALETTE = ["#1f77b4", "#ff7f0e", "#9467bd", "#17becf", "#bcbd22", "#e377c2", "#8c564b", "#2ca02c",
+    "#d62728", "#393b79"];
   const charts = new Map();
 
   Chart.defaults.animation = false;
@@ -117,5 +121,31 @@ const secumlCharts = (() => {
     });
   }
 
-  return { coefficients, roc, farDr, predictions };
+  /// Stacked bars of counts per cluster, one series per `{label, data, color}`; a click anywhere in a
+  /// cluster's column calls `onSelect` with the cluster's position in `labels`.
+  function stackedClusters(canvasId, labels, series, onSelect) {
+    return draw(canvasId, {
+      type: "bar",
+      data: {
+        labels,
+        datasets: series.map((s) => ({ label: s.label, data: s.data, backgroundColor: s.color })),
+      },
+      options: {
+        interaction: { mode: "index", intersect: false },
+        onClick: (event, _elements, chart) => {
+          const hit = chart.getElementsAtEventForMode(event, "index", { intersect: false }, false);
+          if (hit.length > 0) onSelect(hit[0].index);
+        },
+        plugins: { legend: { position: "bottom" } },
+        scales: {
+          x: { stacked: true },
+          y: { stacked: true, beginAtZero: true, title: { display: true, text: "Instances" } },
+        },
+      },
+    });
+  }
+
+  return {
+    coefficients, roc, farDr, predictions, stackedClusters, BENIGN, MALICIOUS, UNLABELED, PALETTE,
+  };
 })();

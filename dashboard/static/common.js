@@ -42,6 +42,16 @@ const secuml = (() => {
     return body;
   }
 
+  /// Like getJson, but null when the server answers 404 (a result not stored yet).
+  async function getJsonOrNull(path) {
+    try {
+      return await getJson(path);
+    } catch (err) {
+      if (err.status === 404) return null;
+      throw err;
+    }
+  }
+
   /// Encodes one path segment of a link.
   function seg(text) {
     return encodeURIComponent(text);
@@ -72,6 +82,39 @@ const secuml = (() => {
     return [node, body];
   }
 
+  /// A two-column table of [name, value, cell id] rows.
+  function keyValueTable(id, rows) {
+    const tbody = el("tbody", {});
+    for (const [name, value, rowId] of rows) {
+      tbody.append(el("tr", {}, el("th", {}, name), el("td", { id: rowId || "" }, value)));
+    }
+    return el("table", { className: "table kv", id }, tbody);
+  }
+
+  /// The API path of the experiment of this page (`data-experiment`).
+  function experimentApi() {
+    return `/api/experiments/${encodeURIComponent(document.body.dataset.experiment)}`;
+  }
+
+  /// How often an experiment page reads its experiment again while it runs.
+  const EXPERIMENT_POLL_MS = 3000;
+
+  /// Loads an experiment page: `fetchState()` reads what it shows (with `record`, the experiment record)
+  /// and `render(state)` draws it; while the experiment runs the state is read again every
+  /// EXPERIMENT_POLL_MS and drawn again only when `signature(state)` changes. A failure replaces the
+  /// content with its message.
+  function followExperiment({ fetchState, signature, render }) {
+    const content = document.getElementById("content");
+    const fail = (err) => showError(content, `Cannot load this experiment: ${err.message}`);
+    async function load(previous) {
+      const state = await fetchState();
+      const sig = signature(state);
+      if (sig !== previous) render(state);
+      if (state.record.status === "running") setTimeout(() => load(sig).catch(fail), EXPERIMENT_POLL_MS);
+    }
+    load(null).catch(fail);
+  }
+
   /// Shows an error message in the content area.
   function showError(container, message) {
     container.replaceChildren(el("p", { className: "error", id: "error-message" }, message));
@@ -82,5 +125,8 @@ const secuml = (() => {
     return el("span", { className: `status status-${status}`, dataset: { status } }, status);
   }
 
-  return { el, getJson, seg, percent, fixed, date, panel, showError, statusBadge };
+  return {
+    el, getJson, getJsonOrNull, seg, percent, fixed, date, panel, keyValueTable, experimentApi, followExperiment,
+    showError, statusBadge,
+  };
 })();

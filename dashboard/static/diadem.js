@@ -2,12 +2,11 @@
 "use strict";
 
 (() => {
-  const { el, getJson, percent, fixed, date, panel, showError, statusBadge } = secuml;
+  const { el, getJson, getJsonOrNull, percent, fixed, date, panel, keyValueTable, experimentApi, followExperiment,
+    showError, statusBadge } = secuml;
   const content = document.getElementById("content");
-  const experimentId = document.body.dataset.experiment;
-  const api = `/api/experiments/${encodeURIComponent(experimentId)}`;
+  const api = experimentApi();
   const detectionCache = new Map();
-  const POLL_MS = 3000;
   const TOP_COEFFICIENTS = 15;
 
   const INDICATORS = [
@@ -34,14 +33,6 @@
     if (validation.mode === "RandomSplit") return `RandomSplit (test size ${validation.test_size})`;
     if (validation.mode === "ValidationDatasets") return `ValidationDatasets (${validation.datasets.join(", ")})`;
     return validation.mode;
-  }
-
-  function keyValueTable(id, rows) {
-    const tbody = el("tbody", {});
-    for (const [name, value, rowId] of rows) {
-      tbody.append(el("tr", {}, el("th", {}, name), el("td", { id: rowId || "" }, value)));
-    }
-    return el("table", { className: "table kv", id }, tbody);
   }
 
   function infoPanel(record) {
@@ -244,7 +235,7 @@
   async function fetchAll() {
     const record = await getJson(api);
     const [train, detections] = await Promise.all([
-      getJson(`${api}/train`).catch((err) => { if (err.status === 404) return null; throw err; }),
+      getJsonOrNull(`${api}/train`),
       getJson(`${api}/detections`),
     ]);
     return { record, train, detections };
@@ -266,19 +257,5 @@
     document.body.dataset.loaded = "true";
   }
 
-  /// Renders the experiment, then, while it runs, polls and re-renders only when something new is stored.
-  async function load(previous) {
-    const state = await fetchAll();
-    const sig = signature(state);
-    if (sig !== previous) render(state);
-    if (state.record.status === "running") {
-      setTimeout(() => load(sig).catch(fail), POLL_MS);
-    }
-  }
-
-  function fail(err) {
-    showError(content, `Cannot load this experiment: ${err.message}`);
-  }
-
-  load(null).catch(fail);
+  followExperiment({ fetchState: fetchAll, signature, render });
 })();

@@ -13,7 +13,7 @@ async fn get_json(store: &Arc<dyn Store>, path: &str) -> (StatusCode, Value) {
     let response = warp::test::request()
         .method("GET")
         .path(path)
-        .reply(&routes(store.clone()))
+        .reply(&routes(store.clone(), support::no_datasets()))
         .await;
     (
         response.status(),

@@ -26,7 +26,7 @@ async fn get_with(
     }
     let response = tokio::time::timeout(
         Duration::from_secs(20),
-        request.reply(&routes(store.clone())),
+        request.reply(&routes(store.clone(), support::no_datasets())),
     )
     .await
     .unwrap_or_else(|_| panic!("{path} did not answer in time"));

@@ -12,24 +12,11 @@ use support::{demo_store, detection, fresh_store, put_diadem, put_record};
 use warp::http::StatusCode;
 
 async fn get(store: &Arc<dyn Store>, path: &str) -> (StatusCode, String, warp::http::HeaderMap) {
-    let response = warp::test::request()
-        .method("GET")
-        .path(path)
-        .reply(&routes(store.clone()))
-        .await;
-    let status = response.status();
-    let headers = response.headers().clone();
-    (
-        status,
-        String::from_utf8(response.body().to_vec()).unwrap(),
-        headers,
-    )
+    support::request(store, support::no_datasets(), path).await
 }
 
 async fn get_json(store: &Arc<dyn Store>, path: &str) -> (StatusCode, Value) {
-    let (status, body, headers) = get(store, path).await;
-    assert_eq!(headers["content-type"], "application/json", "{path}");
-    (status, serde_json::from_str(&body).unwrap())
+    support::request_json(store, support::no_datasets(), path).await
 }
 
 fn empty_store() -> Arc<dyn Store> {
@@ -171,10 +158,10 @@ async fn missing_things_are_not_found() {
     put_record(
         store.as_ref(),
         3,
-        "Clustering",
+        "ActiveLearning",
         "Gaussians",
         "test",
-        "clusters",
+        "annotations",
     )
     .await;
     for path in [
@@ -299,7 +286,7 @@ async fn other_methods_and_large_requests_are_refused() {
         let response = warp::test::request()
             .method(method)
             .path("/api/projects")
-            .reply(&routes(store.clone()))
+            .reply(&routes(store.clone(), support::no_datasets()))
             .await;
         assert_eq!(
             response.status(),
@@ -314,7 +301,7 @@ async fn other_methods_and_large_requests_are_refused() {
         .path("/api/projects")
         .header("content-length", "1000000")
         .body(vec![0u8; 1_000_000])
-        .reply(&routes(store.clone()))
+        .reply(&routes(store.clone(), support::no_datasets()))
         .await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let long = format!("/SecuML/{}/menu/", "a".repeat(5000));
@@ -340,6 +327,7 @@ async fn static_files_are_served_from_the_binary() {
         "menus.js",
         "charts.js",
         "diadem.js",
+        "clustering.js",
         "live.js",
         "style.css",
     ] {

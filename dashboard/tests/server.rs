@@ -18,9 +18,13 @@ async fn http_get(addr: SocketAddr, path: &str) -> String {
 #[tokio::test]
 async fn bind_picks_a_free_loopback_port() {
     let store = support::demo_store().await;
-    let (addr, server) = secuml_dashboard::bind(store, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let (addr, server) = secuml_dashboard::bind(
+        store,
+        support::no_datasets(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
     assert!(addr.ip().is_loopback() && addr.port() != 0);
     let server = tokio::spawn(server);
     let response = http_get(addr, "/api/projects").await;
@@ -38,9 +42,14 @@ async fn serve_stops_on_shutdown() {
     let addr = probe.local_addr().unwrap();
     drop(probe);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(secuml_dashboard::serve(store, addr, async move {
-        let _ = stopped.await;
-    }));
+    let server = tokio::spawn(secuml_dashboard::serve(
+        store,
+        support::no_datasets(),
+        addr,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
     let mut response = String::new();
     for _ in 0..50 {
         if tokio::net::TcpStream::connect(addr).await.is_ok() {
@@ -62,7 +71,7 @@ async fn serve_stops_on_shutdown() {
 async fn binding_a_taken_port_is_an_error() {
     let store = support::demo_store().await;
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let err = secuml_dashboard::bind(store, taken.local_addr().unwrap())
+    let err = secuml_dashboard::bind(store, support::no_datasets(), taken.local_addr().unwrap())
         .await
         .err()
         .expect("port is taken");

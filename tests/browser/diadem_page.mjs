@@ -4,33 +4,11 @@
 // Usage: node diadem_page.mjs <url> <threshold> <expected_detection_rate>
 //   <threshold> in [0, 1] (the slider moves to round(threshold * 100));
 //   <expected_detection_rate> as a number in [0, 1], exactly as stored.
-// Environment:
-//   SECUML_SCREENSHOT  path of a full-page PNG screenshot to write (optional)
-//   CHROMIUM           browser executable (default /usr/bin/chromium)
+// Environment (and those of chromium.mjs: CHROMIUM, SECUML_SCREENSHOT):
 //   SECUML_DETECTION   detection tab to open first: train, test or validation (optional)
 // Prints one JSON line with what it read, and exits 1 with a message on the first difference.
 
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { chromium } from "playwright-core";
-
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--disable-quic",
-];
-const TIMEOUT_MS = 30000;
-
-class CheckFailed extends Error {}
-
-function fail(message) {
-  throw new CheckFailed(message);
-}
+import { fail, open, run, screenshot, withPage } from "./chromium.mjs";
 
 function formatPercent(value) {
   return `${(value * 100).toFixed(2)}%`;
@@ -46,28 +24,8 @@ async function main() {
   if (!(threshold >= 0 && threshold <= 1)) fail(`threshold ${thresholdArg} is not in [0, 1]`);
   if (!Number.isFinite(expected)) fail(`expected detection rate ${expectedArg} is not a number`);
   const target = Math.round(threshold * 100);
-  const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
-  if (!fs.existsSync(executablePath)) fail(`no browser at ${executablePath}: install Debian's chromium package`);
-
-  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "secuml-chromium-"));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1300, height: 900 },
-  });
-  const problems = [];
-  try {
-    const page = context.pages()[0] || (await context.newPage());
-    page.setDefaultTimeout(TIMEOUT_MS);
-    page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
-    page.on("console", (msg) => {
-      if (msg.type() === "error") problems.push(`console error: ${msg.text()}`);
-    });
-    page.on("requestfailed", (req) => problems.push(`request failed: ${req.url()}`));
-
-    const response = await page.goto(url, { waitUntil: "load" });
-    if (!response || !response.ok()) fail(`${url} answered ${response ? response.status() : "nothing"}`);
+  const reading = await withPage(async (page, problems) => {
+    await open(page, url);
     await page.waitForSelector("body[data-loaded='true']");
     const title = await page.title();
     if (!title.startsWith("DIADEM \u2013 ")) fail(`page title is "${title}", expected "DIADEM \u2013 <name>"`);
@@ -113,11 +71,9 @@ async function main() {
       }));
     if (charts.length !== 4) fail(`only these charts are drawn: ${charts.join(", ") || "none"}`);
 
-    if (process.env.SECUML_SCREENSHOT) {
-      await page.screenshot({ path: process.env.SECUML_SCREENSHOT, fullPage: true });
-    }
+    await screenshot(page);
     if (problems.length > 0) fail(problems.join("; "));
-    process.stdout.write(`${JSON.stringify({
+    return {
       detection: detectionName,
       initial_slider: initial,
       slider: moved,
@@ -126,15 +82,9 @@ async function main() {
       detection_rate_text: drText,
       confusion,
       charts,
-    })}\n`);
-  } finally {
-    await context.close();
-    fs.rmSync(userDataDir, { recursive: true, force: true });
-  }
+    };
+  });
+  process.stdout.write(`${JSON.stringify(reading)}\n`);
 }
 
-main().catch((err) => {
-  const message = err instanceof CheckFailed ? err.message : (err && err.stack) || String(err);
-  process.stderr.write(`FAIL: ${message}\n`);
-  process.exitCode = 1;
-});
+run(main);

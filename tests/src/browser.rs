@@ -1,10 +1,14 @@
 //! Real-browser checks: finds Node, Chromium and `playwright-core`, and runs the scripts of `tests/browser/`.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use secuml_coordinator::config::Paths;
+use secuml_runtime::Store;
 use serde::Deserialize;
 
 /// How long one browser script may run.
@@ -25,6 +29,22 @@ pub struct BrowserTools {
     pub scripts_dir: PathBuf,
 }
 
+/// Serves the dashboard over `store` and the datasets folder of `paths` on a free loopback port; returns
+/// its address and the server's task (abort it to stop the server).
+pub async fn serve_dashboard(
+    store: Arc<dyn Store>,
+    paths: &Paths,
+) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let (addr, server) = secuml_dashboard::bind(
+        store,
+        paths.datasets_dir(),
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .expect("the dashboard binds to a free loopback port");
+    (addr, tokio::spawn(server))
+}
+
 /// What `diadem_page.mjs` read on the page, after moving the slider.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct DiademPageReading {
@@ -42,6 +62,72 @@ pub struct DiademPageReading {
     pub detection_rate_text: String,
     /// Charts drawn on the page.
     pub charts: Vec<String>,
+}
+
+/// A row of a clustering page's cluster table, as `clustering_page.mjs` read it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ClusterRowReading {
+    /// Cluster index.
+    pub cluster: u32,
+    /// Its size (`data-value`).
+    pub size: u64,
+    /// Its size as displayed.
+    pub size_text: String,
+    /// Malicious among its labelled instances (`data-value`), when the clustering has labels.
+    pub malicious: Option<f64>,
+    /// Its top families as displayed, when the clustering has families.
+    pub families: Option<String>,
+}
+
+/// A row of a clustering page's instances table.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct InstanceReading {
+    /// Instance id as displayed.
+    pub instance_id: i64,
+    /// Ident as displayed.
+    pub ident: String,
+    /// Distance to the centre (`data-value`).
+    pub distance: f64,
+    /// Label as displayed, `None` for "-" or no column.
+    pub label: Option<String>,
+    /// Family as displayed, `None` for "-" or no column.
+    pub family: Option<String>,
+}
+
+/// A page of a cluster's instances as the page showed it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct InstancesReading {
+    /// Cluster shown.
+    pub cluster: u32,
+    /// Instances skipped.
+    pub offset: u64,
+    /// Page size.
+    pub limit: u64,
+    /// Instances of the cluster.
+    pub total: u64,
+    /// The line above the table.
+    pub summary: String,
+    /// Rows of the cluster table marked selected.
+    pub selected: Vec<u32>,
+    /// The table's rows.
+    pub rows: Vec<InstanceReading>,
+}
+
+/// What `clustering_page.mjs` read on a clustering page.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ClusteringPageReading {
+    /// The page's title.
+    pub title: String,
+    /// The cluster table.
+    pub clusters: Vec<ClusterRowReading>,
+    /// Charts drawn.
+    pub charts: Vec<String>,
+    /// The instances after clicking the row cluster's table row.
+    pub by_row: InstancesReading,
+    /// Then after clicking Next.
+    pub next: InstancesReading,
+    /// Then after clicking the bar cluster's bar.
+    pub by_bar: InstancesReading,
 }
 
 /// One distinct state of a job page, as `job_page.mjs` read it.
@@ -189,13 +275,48 @@ impl BrowserTools {
         expected_dr: f64,
         screenshot: &Path,
     ) -> anyhow::Result<DiademPageReading> {
-        let script = self.scripts_dir.join("diadem_page.mjs");
+        self.run_script(
+            "diadem_page.mjs",
+            &[url, &threshold.to_string(), &expected_dr.to_string()],
+            screenshot,
+        )
+        .await
+    }
+
+    /// Opens the experiments menu at `menu_url`, follows the link of clustering `experiment`, and shows
+    /// the instances of `row_cluster` (its table row, then the next page) and of `bar_cluster` (its bar);
+    /// writes a full-page screenshot to `screenshot`.
+    pub async fn read_clustering_page(
+        &self,
+        menu_url: &str,
+        experiment: u64,
+        row_cluster: u32,
+        bar_cluster: u32,
+        screenshot: &Path,
+    ) -> anyhow::Result<ClusteringPageReading> {
+        self.run_script(
+            "clustering_page.mjs",
+            &[
+                menu_url,
+                &experiment.to_string(),
+                &row_cluster.to_string(),
+                &bar_cluster.to_string(),
+            ],
+            screenshot,
+        )
+        .await
+    }
+
+    /// Runs one script of `tests/browser/` to its end and reads the JSON line it printed last.
+    async fn run_script<T: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+        args: &[&str],
+        screenshot: &Path,
+    ) -> anyhow::Result<T> {
+        let script = self.scripts_dir.join(name);
         let child = self
-            .command(
-                &script,
-                &[url, &threshold.to_string(), &expected_dr.to_string()],
-                screenshot,
-            )
+            .command(&script, args, screenshot)
             .spawn()
             .with_context(|| format!("starting {}", script.display()))?;
         let output = tokio::time::timeout(SCRIPT_TIMEOUT, child.wait_with_output())

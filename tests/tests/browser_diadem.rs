@@ -11,7 +11,7 @@ use secuml_coordinator::config::Paths;
 use secuml_coordinator::embedded::run_diadem;
 use secuml_proto::{keys, DetectionResult, DiademSpec, ModelSpec, Penalty, ValidationSpec};
 use secuml_runtime::{FileStore, Store};
-use secuml_tests::browser::BrowserTools;
+use secuml_tests::browser::{serve_dashboard, BrowserTools};
 
 /// Thresholds tried in order; the first whose detection rate differs from the default threshold's is checked.
 const CANDIDATE_THRESHOLDS: [u32; 9] = [30, 20, 10, 40, 60, 70, 80, 90, 5];
@@ -71,10 +71,7 @@ async fn diadem_page_shows_the_stored_detection_rate_at_the_slider_threshold() {
         .expect("the model's detection rate varies with the threshold");
     let expected = detection_rate_at(&detection, percent);
 
-    let (addr, server) = secuml_dashboard::bind(store, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let server = tokio::spawn(server);
+    let (addr, server) = serve_dashboard(store, &paths).await;
     let url = format!("http://{addr}/SecuML/{id}/");
     let screenshot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser_diadem.png");
     let threshold = f64::from(percent) / 100.0;

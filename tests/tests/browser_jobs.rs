@@ -17,7 +17,7 @@ use secuml_coordinator::jobs::{self, JobEnv};
 use secuml_proto::event::now_ms;
 use secuml_proto::{DiademSpec, JobSpec, ModelSpec, Penalty, ValidationSpec};
 use secuml_runtime::{DataRoot, MemoryQueue, TaskQueue};
-use secuml_tests::browser::BrowserTools;
+use secuml_tests::browser::{serve_dashboard, BrowserTools};
 use secuml_tests::paths_in;
 use secuml_worker::{run_worker, DataCache, TaskContext, WorkerConfig};
 
@@ -58,10 +58,7 @@ async fn the_job_page_follows_a_running_job_live() {
         cache: Arc::new(DataCache::new(DataRoot::local(&paths.data_dir), 4)),
     };
 
-    let (addr, server) = secuml_dashboard::bind(store.clone(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let server = tokio::spawn(server);
+    let (addr, server) = serve_dashboard(store.clone(), &paths).await;
     let url = format!("http://{addr}/jobs/{job_id}");
     let screenshot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser_jobs.png");
     let (ready, page_ready) = tokio::sync::oneshot::channel();

@@ -1,6 +1,7 @@
 //! Test support: an in-memory [`Store`] and realistic experiment records written through `keys`.
 #![allow(dead_code)]
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use secuml_proto::{
@@ -9,10 +10,47 @@ use secuml_proto::{
     ThresholdIndicators, TrainSummary, TrainTimes, ValidationSpec,
 };
 use secuml_runtime::{Durability, FileStore, Store};
+use warp::http::{HeaderMap, StatusCode};
 
 /// A fresh store of its own in a temporary folder, removed when dropped.
 pub fn fresh_store() -> Arc<dyn Store> {
     Arc::new(FileStore::open_temporary(Durability::Process).expect("temporary store"))
+}
+
+/// A datasets folder that does not exist, for the tests that read no assignments file.
+pub fn no_datasets() -> PathBuf {
+    PathBuf::from("/nonexistent/secuml-dashboard-tests/datasets")
+}
+
+/// GETs `path` from the dashboard over `store` and `datasets_dir`: its status, body and headers.
+pub async fn request(
+    store: &Arc<dyn Store>,
+    datasets_dir: PathBuf,
+    path: &str,
+) -> (StatusCode, String, HeaderMap) {
+    let response = warp::test::request()
+        .method("GET")
+        .path(path)
+        .reply(&secuml_dashboard::routes(store.clone(), datasets_dir))
+        .await;
+    let status = response.status();
+    let headers = response.headers().clone();
+    (
+        status,
+        String::from_utf8(response.body().to_vec()).unwrap(),
+        headers,
+    )
+}
+
+/// GETs a JSON reply: checks its media type and parses it.
+pub async fn request_json(
+    store: &Arc<dyn Store>,
+    datasets_dir: PathBuf,
+    path: &str,
+) -> (StatusCode, serde_json::Value) {
+    let (status, body, headers) = request(store, datasets_dir, path).await;
+    assert_eq!(headers["content-type"], "application/json", "{path}");
+    (status, serde_json::from_str(&body).unwrap())
 }
 
 /// A DIADEM spec on this project and dataset.
@@ -51,15 +89,20 @@ pub async fn put_record(
             ValidationSpec::RandomSplit { test_size: 0.5 },
         )),
     };
+    save_record(store, &record).await;
+    record
+}
+
+/// Writes an experiment record as the coordinator does.
+pub async fn save_record(store: &dyn Store, record: &ExperimentRecord) {
     store
         .hset(
             &keys::experiments(),
-            &id.to_string(),
-            &serde_json::to_vec(&record).unwrap(),
+            &record.id.to_string(),
+            &serde_json::to_vec(record).unwrap(),
         )
         .await
         .unwrap();
-    record
 }
 
 /// A training summary over these feature names (coefficients decreasing in absolute value).
