@@ -52,6 +52,14 @@ fn fold_means(stats: &std::collections::BTreeMap<String, FoldStatistic>, folds: 
     Value::Object(flat)
 }
 
+/// Model fits of the whole job: every outer fold's in the cross-validation modes.
+fn num_fits(outcome: &DiademOutcome) -> u32 {
+    match outcome.results.folds.as_slice() {
+        [] => outcome.results.train.num_fits,
+        folds => folds.iter().map(|f| f.num_fits).sum(),
+    }
+}
+
 /// The held-out detection: the test side (RandomSplit) or the first validation dataset.
 pub fn validation_detection(outcome: &DiademOutcome) -> Option<&DetectionResult> {
     outcome
@@ -105,7 +113,7 @@ pub fn diadem_json(outcome: &DiademOutcome, experiment_url: &str) -> Value {
             })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "fold_statistics": fold_statistics_json(outcome),
-        "num_fits": train.num_fits,
+        "num_fits": num_fits(outcome),
         "times": train.times,
     })
 }
@@ -121,7 +129,7 @@ pub fn diadem_text(outcome: &DiademOutcome, experiment_url: &str) -> String {
         "experiment {}: {} ({} fits, {:.1} s)\nbest {} with cross-validation {:?} {:.4}\n",
         outcome.experiment_id,
         outcome.record.name,
-        train.num_fits,
+        num_fits(outcome),
         train.times.total_seconds,
         train.best,
         train.objective,

@@ -167,6 +167,11 @@ async fn cross_validation_modes_train_each_fold_and_average_the_indicators() {
     assert!(metrics.contains_key("train.false_alarm_rate_std"));
     let json = secuml_coordinator::report::diadem_json(&o, "http://x/");
     assert_eq!(json["folds"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        json["num_fits"],
+        3 * (2 * 2 + 1),
+        "every fold's search and refit"
+    );
     let stats = &json["fold_statistics"]["test"]["auc"];
     assert!((stats["mean"].as_f64().unwrap() - mean).abs() < 1e-12);
     assert_eq!(stats["per_fold"].as_array().unwrap().len(), 3);
