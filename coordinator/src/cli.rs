@@ -286,7 +286,7 @@ pub struct IngestArgs {
 }
 
 /// Validation modes available.
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ValidationMode {
     /// Stratified seeded random split of the training dataset (`--test-size`).
     #[value(name = "RandomSplit")]
@@ -294,6 +294,47 @@ pub enum ValidationMode {
     /// Train on the whole dataset, validate on `--validation-datasets`.
     #[value(name = "ValidationDatasets")]
     ValidationDatasets,
+    /// Hold out the most recent instances (`--test-size`); needs timestamps.
+    #[value(name = "TemporalSplit")]
+    TemporalSplit,
+    /// Train before `--cutoff-time`, validate from it on; needs timestamps.
+    #[value(name = "CutoffTime")]
+    CutoffTime,
+    /// Stratified seeded k-fold (`--validation-folds`), each fold searched and trained on its own.
+    #[value(name = "Cv")]
+    Cv,
+    /// Folds + 1 buckets of equal duration (`--validation-folds`); fold i trains on the
+    /// buckets up to i, validates on the next; needs timestamps.
+    #[value(name = "TemporalCv")]
+    TemporalCv,
+    /// A window of `--train-buckets` then `--test-buckets` among `--buckets` of equal duration,
+    /// sliding one bucket per fold; needs timestamps.
+    #[value(name = "SlidingWindow")]
+    SlidingWindow,
+    /// Train on the labelled instances, predict the unlabelled ones (no performance).
+    #[value(name = "UnlabeledLabeled")]
+    UnlabeledLabeled,
+}
+
+impl ValidationMode {
+    fn name(self) -> &'static str {
+        match self {
+            ValidationMode::RandomSplit => "RandomSplit",
+            ValidationMode::ValidationDatasets => "ValidationDatasets",
+            ValidationMode::TemporalSplit => "TemporalSplit",
+            ValidationMode::CutoffTime => "CutoffTime",
+            ValidationMode::Cv => "Cv",
+            ValidationMode::TemporalCv => "TemporalCv",
+            ValidationMode::SlidingWindow => "SlidingWindow",
+            ValidationMode::UnlabeledLabeled => "UnlabeledLabeled",
+        }
+    }
+}
+
+fn parse_cutoff_time(value: &str) -> Result<i64, String> {
+    secuml_engine::dataset::parse_timestamp(value.as_bytes()).ok_or_else(|| {
+        format!("`{value}` is not a time YYYY-MM-DD HH:MM:SS (UTC, as idents.csv's timestamps)")
+    })
 }
 
 /// Objective functions available.
@@ -302,6 +343,16 @@ pub enum ObjectiveArg {
     /// Area under the ROC curve.
     #[value(name = "RocAuc")]
     RocAuc,
+    /// Accuracy at the threshold 0.5.
+    #[value(name = "Accuracy")]
+    Accuracy,
+    /// NDCG of the ranking by predicted probability (relevance: malicious).
+    #[value(name = "Ndcg")]
+    Ndcg,
+    /// Detection rate at a false alarm rate of `--far`, SecuML's false alarm rate being the
+    /// false discovery rate FP / (FP + TP), not the false positive rate.
+    #[value(name = "DrAtFar")]
+    DrAtFar,
 }
 
 /// Penalties, as SecuML spells them.
@@ -352,18 +403,40 @@ pub struct DiademArgs {
     /// Validation mode.
     #[arg(long, global = true, value_enum, default_value = "RandomSplit")]
     pub validation_mode: ValidationMode,
-    /// Held-out fraction of RandomSplit.
-    #[arg(long, global = true, default_value_t = 0.1)]
-    pub test_size: f64,
+    /// Held-out fraction of RandomSplit and TemporalSplit (SecuML's `--test-size` and
+    /// `--test-size-temp`) [default: 0.1].
+    #[arg(long, global = true, visible_alias = "test-size-temp")]
+    pub test_size: Option<f64>,
+    /// CutoffTime: instances before this time (YYYY-MM-DD HH:MM:SS) train, the others validate.
+    #[arg(long, global = true, value_parser = parse_cutoff_time, value_name = "TIME")]
+    pub cutoff_time: Option<i64>,
+    /// Outer folds of Cv and TemporalCv (SecuML's `--num-folds-val` and `--num-folds-val-temp`)
+    /// [default: 4].
+    #[arg(long, global = true, visible_aliases = ["num-folds-val", "num-folds-val-temp"])]
+    pub validation_folds: Option<u32>,
+    /// Buckets of equal duration of SlidingWindow [default: 10].
+    #[arg(long, global = true, visible_alias = "num-buckets")]
+    pub buckets: Option<u32>,
+    /// Training buckets of each SlidingWindow fold [default: 4].
+    #[arg(long, global = true, visible_alias = "num-train-buckets")]
+    pub train_buckets: Option<u32>,
+    /// Validation buckets of each SlidingWindow fold [default: 1].
+    #[arg(long, global = true, visible_alias = "num-test-buckets")]
+    pub test_buckets: Option<u32>,
     /// Validation datasets of ValidationDatasets (same project).
     #[arg(long, global = true, num_args = 1..)]
     pub validation_datasets: Vec<String>,
     /// Folds of the hyperparameter search.
     #[arg(long, global = true, default_value_t = 4)]
     pub num_folds: u32,
-    /// Objective of the hyperparameter search.
+    /// Objective of the hyperparameter search, computed on each fold.
     #[arg(long, global = true, value_enum, default_value = "RocAuc")]
     pub objective_func: ObjectiveArg,
+    /// False alarm rate of DrAtFar: the highest detection rate among the thresholds whose false
+    /// alarm rate is at most this. As in SecuML the false alarm rate is the false discovery rate
+    /// FP / (FP + TP) (1 - precision), not the false positive rate.
+    #[arg(long, global = true, default_value_t = secuml_proto::job::DEFAULT_FAR)]
+    pub far: f64,
     /// Seed of the random split and of shuffled folds.
     #[arg(long, global = true, default_value_t = 0)]
     pub seed: u64,
@@ -414,7 +487,11 @@ pub struct DemoArgs {
 
 impl DiademArgs {
     /// The job spec these arguments describe (validated later, once, by the spec itself).
-    pub fn to_spec(&self) -> DiademSpec {
+    ///
+    /// Refuses, as a bad request, an option of another validation mode than the chosen one and
+    /// CutoffTime without `--cutoff-time`.
+    pub fn to_spec(&self) -> anyhow::Result<DiademSpec> {
+        check_diadem_args(self).map_err(|e| connect::BadRequest(format!("{e:#}")))?;
         let model = match &self.model {
             ModelCommand::LogisticRegression {
                 regularization,
@@ -432,15 +509,30 @@ impl DiademArgs {
         };
         // SecuML names the file (`init_annotations.csv`); the ingested dataset keys it by stem.
         let annotations = annotations_source(&self.annotations);
+        use secuml_proto::job::{
+            DEFAULT_BUCKETS, DEFAULT_TEST_BUCKETS, DEFAULT_TRAIN_BUCKETS, DEFAULT_VALIDATION_FOLDS,
+        };
+        let test_size = self.test_size.unwrap_or(0.1);
+        let folds = self.validation_folds.unwrap_or(DEFAULT_VALIDATION_FOLDS);
         let validation = match self.validation_mode {
-            ValidationMode::RandomSplit => ValidationSpec::RandomSplit {
-                test_size: self.test_size,
-            },
+            ValidationMode::RandomSplit => ValidationSpec::RandomSplit { test_size },
             ValidationMode::ValidationDatasets => ValidationSpec::ValidationDatasets {
                 datasets: self.validation_datasets.clone(),
             },
+            ValidationMode::TemporalSplit => ValidationSpec::TemporalSplit { test_size },
+            ValidationMode::CutoffTime => ValidationSpec::CutoffTime {
+                cutoff_time: self.cutoff_time.context("checked above")?,
+            },
+            ValidationMode::Cv => ValidationSpec::Cv { num_folds: folds },
+            ValidationMode::TemporalCv => ValidationSpec::TemporalCv { num_folds: folds },
+            ValidationMode::SlidingWindow => ValidationSpec::SlidingWindow {
+                num_buckets: self.buckets.unwrap_or(DEFAULT_BUCKETS),
+                num_train_buckets: self.train_buckets.unwrap_or(DEFAULT_TRAIN_BUCKETS),
+                num_test_buckets: self.test_buckets.unwrap_or(DEFAULT_TEST_BUCKETS),
+            },
+            ValidationMode::UnlabeledLabeled => ValidationSpec::UnlabeledLabeled,
         };
-        DiademSpec {
+        Ok(DiademSpec {
             project: self.project.clone(),
             dataset: self.dataset.clone(),
             exp_name: self.exp_name.clone(),
@@ -450,12 +542,16 @@ impl DiademArgs {
             num_folds: self.num_folds,
             objective: match self.objective_func {
                 ObjectiveArg::RocAuc => Objective::RocAuc,
+                ObjectiveArg::Accuracy => Objective::Accuracy,
+                ObjectiveArg::Ndcg => Objective::Ndcg,
+                ObjectiveArg::DrAtFar => Objective::DrAtFar,
             },
+            far: self.far,
             seed: self.seed,
             shuffle_folds: self.shuffle_folds,
             detection_threshold: self.detection_threshold,
             no_training_detection: self.no_training_detection,
-        }
+        })
     }
 }
 
@@ -678,15 +774,53 @@ async fn submit_job(
 
 /// The DIADEM spec of the arguments, checked: a bad one is a bad request.
 fn diadem_job(args: &DiademArgs) -> anyhow::Result<JobSpec> {
-    check_diadem_args(args).map_err(|e| connect::BadRequest(format!("{e:#}")))?;
-    Ok(JobSpec::Diadem(args.to_spec()))
+    Ok(JobSpec::Diadem(args.to_spec()?))
 }
 
 fn check_diadem_args(args: &DiademArgs) -> anyhow::Result<()> {
-    if !args.validation_datasets.is_empty()
-        && matches!(args.validation_mode, ValidationMode::RandomSplit)
-    {
-        anyhow::bail!("invalid parameter `validation-datasets`: it needs `--validation-mode ValidationDatasets`");
+    use ValidationMode as M;
+    let mode = args.validation_mode;
+    let given: [(&str, bool, &[M]); 7] = [
+        (
+            "validation-datasets",
+            !args.validation_datasets.is_empty(),
+            &[M::ValidationDatasets],
+        ),
+        (
+            "test-size",
+            args.test_size.is_some(),
+            &[M::RandomSplit, M::TemporalSplit],
+        ),
+        ("cutoff-time", args.cutoff_time.is_some(), &[M::CutoffTime]),
+        (
+            "validation-folds",
+            args.validation_folds.is_some(),
+            &[M::Cv, M::TemporalCv],
+        ),
+        ("buckets", args.buckets.is_some(), &[M::SlidingWindow]),
+        (
+            "train-buckets",
+            args.train_buckets.is_some(),
+            &[M::SlidingWindow],
+        ),
+        (
+            "test-buckets",
+            args.test_buckets.is_some(),
+            &[M::SlidingWindow],
+        ),
+    ];
+    for (param, is_given, modes) in given {
+        if is_given && !modes.contains(&mode) {
+            let names: Vec<&str> = modes.iter().map(|m| m.name()).collect();
+            anyhow::bail!(
+                "invalid parameter `{param}`: it applies to `--validation-mode {}`, not {}",
+                names.join(" | "),
+                mode.name()
+            );
+        }
+    }
+    if mode == M::CutoffTime && args.cutoff_time.is_none() {
+        anyhow::bail!("invalid parameter `cutoff-time`: `--validation-mode CutoffTime` needs it (YYYY-MM-DD HH:MM:SS)");
     }
     Ok(())
 }
@@ -753,7 +887,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         Command::Diadem(args) => {
-            check_diadem_args(args)?;
+            let spec = args.to_spec()?;
             let settings = settings(
                 &cli,
                 Overrides {
@@ -762,12 +896,11 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
                 },
             )?;
             if settings.distributed() {
-                return submit_job(&cli, diadem_job(args)?, true, &[], args.json).await;
+                return submit_job(&cli, JobSpec::Diadem(spec), true, &[], args.json).await;
             }
             refuse_data_root(&settings)?;
             let outcome =
-                embedded::run_diadem(&settings.paths, args.to_spec(), workers(args.n_jobs)?)
-                    .await?;
+                embedded::run_diadem(&settings.paths, spec, workers(args.n_jobs)?).await?;
             let url = settings.experiment_url(outcome.experiment_id);
             if args.json {
                 print_stdout(&format!("{}\n", report::diadem_json(&outcome, &url)))?;
@@ -1046,7 +1179,7 @@ mod tests {
         let Command::Diadem(args) = cli.command else {
             panic!("not diadem")
         };
-        let spec = args.to_spec();
+        let spec = args.to_spec().unwrap();
         assert_eq!(spec.seed, 3);
         assert_eq!(
             spec.validation,
@@ -1071,7 +1204,7 @@ mod tests {
         let Command::Diadem(args) = cli.command else {
             panic!("not diadem")
         };
-        let spec = args.to_spec();
+        let spec = args.to_spec().unwrap();
         assert_eq!(spec.model, ModelSpec::default_logistic_regression());
         assert_eq!(
             spec.validation,
@@ -1080,6 +1213,224 @@ mod tests {
         assert_eq!(spec.num_folds, 4);
         assert_eq!(spec.detection_threshold, 0.5);
         assert_eq!(args.n_jobs, -1);
+    }
+
+    #[test]
+    fn every_secuml_objective_parses_with_far() {
+        for (name, objective) in [
+            ("RocAuc", Objective::RocAuc),
+            ("Accuracy", Objective::Accuracy),
+            ("Ndcg", Objective::Ndcg),
+            ("DrAtFar", Objective::DrAtFar),
+        ] {
+            let cli = Cli::try_parse_from([
+                "secuml",
+                "diadem",
+                "p",
+                "d",
+                "LogisticRegression",
+                "--objective-func",
+                name,
+                "--far",
+                "0.1",
+            ])
+            .unwrap();
+            let Command::Diadem(args) = cli.command else {
+                panic!("not diadem")
+            };
+            let spec = args.to_spec().unwrap();
+            assert_eq!(spec.objective, objective);
+            assert_eq!(spec.far, 0.1);
+        }
+        let cli =
+            Cli::try_parse_from(["secuml", "diadem", "p", "d", "LogisticRegression"]).unwrap();
+        let Command::Diadem(args) = cli.command else {
+            panic!("not diadem")
+        };
+        assert_eq!(args.to_spec().unwrap().far, 0.05, "SecuML's default --far");
+        let cli = Cli::try_parse_from([
+            "secuml",
+            "diadem",
+            "p",
+            "d",
+            "LogisticRegression",
+            "--objective-func",
+            "DrAtFar",
+            "--far",
+            "1.5",
+        ])
+        .unwrap();
+        let Command::Diadem(args) = cli.command else {
+            panic!("not diadem")
+        };
+        let error = diadem_job(&args).and_then(|job| Ok(job.validate()?));
+        assert!(
+            error.unwrap_err().to_string().contains("`far`"),
+            "a bad --far is refused by name"
+        );
+    }
+
+    fn diadem_args(options: &[&str]) -> Result<DiademArgs, clap::Error> {
+        let mut argv = vec!["secuml", "diadem", "p", "d", "LogisticRegression"];
+        argv.extend_from_slice(options);
+        let cli = Cli::try_parse_from(argv)?;
+        let Command::Diadem(args) = cli.command else {
+            panic!("not diadem")
+        };
+        Ok(args)
+    }
+
+    #[test]
+    fn every_validation_mode_parses_with_secuml_names_and_defaults() {
+        let cases: Vec<(Vec<&str>, ValidationSpec)> = vec![
+            (
+                vec!["--validation-mode", "TemporalSplit"],
+                ValidationSpec::TemporalSplit { test_size: 0.1 },
+            ),
+            (
+                vec![
+                    "--validation-mode",
+                    "TemporalSplit",
+                    "--test-size-temp",
+                    "0.3",
+                ],
+                ValidationSpec::TemporalSplit { test_size: 0.3 },
+            ),
+            (
+                vec![
+                    "--validation-mode",
+                    "CutoffTime",
+                    "--cutoff-time",
+                    "1970-01-02 00:00:00",
+                ],
+                ValidationSpec::CutoffTime {
+                    cutoff_time: 86_400,
+                },
+            ),
+            (
+                vec!["--validation-mode", "Cv"],
+                ValidationSpec::Cv { num_folds: 4 },
+            ),
+            (
+                vec!["--validation-mode", "Cv", "--num-folds-val", "5"],
+                ValidationSpec::Cv { num_folds: 5 },
+            ),
+            (
+                vec!["--validation-mode", "TemporalCv", "--validation-folds", "3"],
+                ValidationSpec::TemporalCv { num_folds: 3 },
+            ),
+            (
+                vec![
+                    "--validation-mode",
+                    "TemporalCv",
+                    "--num-folds-val-temp",
+                    "2",
+                ],
+                ValidationSpec::TemporalCv { num_folds: 2 },
+            ),
+            (
+                vec!["--validation-mode", "SlidingWindow"],
+                ValidationSpec::SlidingWindow {
+                    num_buckets: 10,
+                    num_train_buckets: 4,
+                    num_test_buckets: 1,
+                },
+            ),
+            (
+                vec![
+                    "--validation-mode",
+                    "SlidingWindow",
+                    "--num-buckets",
+                    "8",
+                    "--train-buckets",
+                    "3",
+                    "--num-test-buckets",
+                    "2",
+                ],
+                ValidationSpec::SlidingWindow {
+                    num_buckets: 8,
+                    num_train_buckets: 3,
+                    num_test_buckets: 2,
+                },
+            ),
+            (
+                vec!["--validation-mode", "UnlabeledLabeled"],
+                ValidationSpec::UnlabeledLabeled,
+            ),
+        ];
+        for (options, expected) in cases {
+            let spec = diadem_args(&options).unwrap().to_spec().unwrap();
+            assert_eq!(spec.validation, expected, "{options:?}");
+            spec.validate().unwrap();
+        }
+    }
+
+    #[test]
+    fn bad_validation_options_are_refused_by_name() {
+        let refused = |options: &[&str], param: &str| {
+            let error = diadem_args(options)
+                .unwrap()
+                .to_spec()
+                .and_then(|s| Ok(s.validate()?))
+                .unwrap_err();
+            assert!(
+                error.to_string().contains(&format!("`{param}`")),
+                "{options:?}: {error}"
+            );
+        };
+        refused(
+            &["--validation-mode", "Cv", "--validation-folds", "1"],
+            "validation-folds",
+        );
+        refused(
+            &[
+                "--validation-mode",
+                "RandomSplit",
+                "--validation-folds",
+                "3",
+            ],
+            "validation-folds",
+        );
+        refused(&["--validation-mode", "Cv", "--buckets", "3"], "buckets");
+        refused(
+            &[
+                "--validation-mode",
+                "ValidationDatasets",
+                "--test-size",
+                "0.2",
+            ],
+            "test-size",
+        );
+        refused(&["--validation-mode", "CutoffTime"], "cutoff-time");
+        refused(
+            &[
+                "--validation-mode",
+                "TemporalSplit",
+                "--cutoff-time",
+                "2020-01-01 00:00:00",
+            ],
+            "cutoff-time",
+        );
+        refused(
+            &[
+                "--validation-mode",
+                "SlidingWindow",
+                "--buckets",
+                "4",
+                "--train-buckets",
+                "4",
+            ],
+            "buckets",
+        );
+        let missing = diadem_args(&["--validation-mode", "CutoffTime"])
+            .unwrap()
+            .to_spec();
+        assert!(missing
+            .unwrap_err()
+            .downcast_ref::<connect::BadRequest>()
+            .is_some());
+        assert!(diadem_args(&["--cutoff-time", "yesterday"]).is_err());
+        assert!(diadem_args(&["--validation-folds", "x"]).is_err());
     }
 
     #[test]

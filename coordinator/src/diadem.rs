@@ -5,10 +5,16 @@
 //! 2. the refit of the best candidate on the whole training side;
 //! 3. one detection task per evaluated set (train, the held-out test side, each validation dataset).
 //!
+//! In the cross-validation modes (Cv, TemporalCv, SlidingWindow) each outer fold is its own
+//! search, refit and detections (task ids prefixed `fold<k>-`, detections `train-fold-<k>` and
+//! `test-fold-<k>`); the stages run every fold's tasks together, and the results carry the mean
+//! and standard deviation across folds of every indicator ([`fold_statistics`]).
+//!
 //! Results depend only on the spec and the data: folds and splits are seeded, and
 //! aggregation reads results keyed by task, so the number of workers and the order
 //! tasks finish in change nothing.
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -34,10 +40,178 @@ pub struct DiademData {
 /// What a finished DIADEM job produced.
 #[derive(Debug, Clone)]
 pub struct DiademResults {
-    /// The training summary (stored under [`keys::train_summary`]).
+    /// The training summary (stored under [`keys::train_summary`]): in the cross-validation
+    /// modes, outer fold 0's.
     pub train: TrainSummary,
     /// Every detection, in planning order.
     pub detections: Vec<DetectionResult>,
+    /// The training summary of every outer fold (stored under [`keys::fold_train_summary`]),
+    /// in fold order; empty outside the cross-validation modes.
+    pub folds: Vec<TrainSummary>,
+}
+
+/// Mean and population standard deviation of an indicator across outer folds.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FoldStatistic {
+    /// Mean over the folds where the indicator is defined.
+    pub mean: f64,
+    /// Population standard deviation over those folds.
+    pub std: f64,
+    /// The value of each fold (`None` where undefined, e.g. an AUC with one class).
+    pub per_fold: Vec<Option<f64>>,
+}
+
+/// One outer split of a job: `fold` is `Some` in the cross-validation modes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outer {
+    /// The outer fold, from 0.
+    pub fold: Option<u32>,
+    /// The split its tasks read.
+    pub split: OuterSplit,
+}
+
+impl Outer {
+    fn task_prefix(&self) -> String {
+        self.fold.map(|f| format!("fold{f}-")).unwrap_or_default()
+    }
+
+    /// The name of its detection of `side` (`train` or `test`).
+    pub fn detection_name(&self, side: &str) -> String {
+        match self.fold {
+            Some(f) => format!("{side}-fold-{f}"),
+            None => side.to_string(),
+        }
+    }
+}
+
+/// The outer splits of a job, in fold order.
+pub fn outer_splits(spec: &DiademSpec) -> Vec<Outer> {
+    let one = |split| vec![Outer { fold: None, split }];
+    let folds = |n: u32, split: &dyn Fn(u32) -> OuterSplit| {
+        (0..n)
+            .map(|f| Outer {
+                fold: Some(f),
+                split: split(f),
+            })
+            .collect()
+    };
+    match &spec.validation {
+        ValidationSpec::RandomSplit { test_size } => one(OuterSplit::RandomSplit {
+            test_size: *test_size,
+            seed: spec.seed,
+        }),
+        ValidationSpec::ValidationDatasets { .. } | ValidationSpec::UnlabeledLabeled => {
+            one(OuterSplit::Whole)
+        }
+        ValidationSpec::TemporalSplit { test_size } => one(OuterSplit::TemporalSplit {
+            test_size: *test_size,
+        }),
+        ValidationSpec::CutoffTime { cutoff_time } => one(OuterSplit::CutoffTime {
+            cutoff_time: *cutoff_time,
+        }),
+        ValidationSpec::Cv { num_folds } => folds(*num_folds, &|fold| OuterSplit::Cv {
+            num_folds: *num_folds,
+            seed: spec.seed,
+            fold,
+        }),
+        ValidationSpec::TemporalCv { num_folds } => {
+            folds(*num_folds, &|fold| OuterSplit::TemporalCv {
+                num_folds: *num_folds,
+                fold,
+            })
+        }
+        ValidationSpec::SlidingWindow {
+            num_buckets,
+            num_train_buckets,
+            num_test_buckets,
+        } => folds(spec.validation.outer_folds().unwrap_or_default(), &|fold| {
+            OuterSplit::SlidingWindow {
+                num_buckets: *num_buckets,
+                num_train_buckets: *num_train_buckets,
+                num_test_buckets: *num_test_buckets,
+                fold,
+            }
+        }),
+    }
+}
+
+/// The indicators averaged across folds, by name, as [`detection_indicators`] lists them.
+pub const FOLD_INDICATORS: [&str; 7] = [
+    "auc",
+    "detection_rate",
+    "false_alarm_rate",
+    "precision",
+    "f_score",
+    "false_positive_rate",
+    "accuracy",
+];
+
+/// The indicators of a detection at its threshold, in [`FOLD_INDICATORS`] order.
+pub fn detection_indicators(d: &DetectionResult) -> [Option<f64>; 7] {
+    let i = d.indicators.as_ref();
+    [
+        d.auc,
+        i.map(|i| i.detection_rate),
+        i.map(|i| i.false_alarm_rate),
+        i.map(|i| i.precision),
+        i.map(|i| i.f_score),
+        i.map(|i| i.false_positive_rate),
+        i.map(|i| i.accuracy),
+    ]
+}
+
+/// Mean and standard deviation across the outer folds of every indicator of the detections
+/// `train-fold-<k>` and `test-fold-<k>`: `side -> indicator -> statistic`. Empty outside the
+/// cross-validation modes; an indicator undefined in every fold is left out.
+pub fn fold_statistics(
+    detections: &[DetectionResult],
+    num_folds: usize,
+) -> BTreeMap<String, BTreeMap<String, FoldStatistic>> {
+    let mut out = BTreeMap::new();
+    for side in ["train", "test"] {
+        let per_fold: Vec<Option<[Option<f64>; 7]>> = (0..num_folds)
+            .map(|f| {
+                let name = format!("{side}-fold-{f}");
+                detections
+                    .iter()
+                    .find(|d| d.name == name)
+                    .map(detection_indicators)
+            })
+            .collect();
+        if per_fold.iter().all(Option::is_none) {
+            continue;
+        }
+        let mut stats = BTreeMap::new();
+        for (m, metric) in FOLD_INDICATORS.iter().enumerate() {
+            let values: Vec<Option<f64>> = per_fold
+                .iter()
+                .map(|v| v.and_then(|v| v[m]).filter(|x| x.is_finite()))
+                .collect();
+            if let Some((mean, std)) = mean_std(values.iter().flatten().copied()) {
+                stats.insert(
+                    metric.to_string(),
+                    FoldStatistic {
+                        mean,
+                        std,
+                        per_fold: values,
+                    },
+                );
+            }
+        }
+        out.insert(side.to_string(), stats);
+    }
+    out
+}
+
+/// Mean and population standard deviation; `None` without values.
+pub fn mean_std(values: impl Iterator<Item = f64> + Clone) -> Option<(f64, f64)> {
+    let n = values.clone().count();
+    if n == 0 {
+        return None;
+    }
+    let mean = values.clone().sum::<f64>() / n as f64;
+    let var = values.map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
+    Some((mean, var.sqrt()))
 }
 
 /// Every candidate of the grid, in the order of scikit-learn's `ParameterGrid` (C outer, penalty inner).
@@ -51,16 +225,6 @@ pub fn candidates(model: &ModelSpec) -> Vec<Hyper> {
                     .map(move |p| Hyper::LogisticRegression { c: *c, penalty: *p })
             })
             .collect(),
-    }
-}
-
-fn outer_split(spec: &DiademSpec) -> OuterSplit {
-    match &spec.validation {
-        ValidationSpec::RandomSplit { test_size } => OuterSplit::RandomSplit {
-            test_size: *test_size,
-            seed: spec.seed,
-        },
-        ValidationSpec::ValidationDatasets { .. } => OuterSplit::Whole,
     }
 }
 
@@ -80,12 +244,12 @@ pub fn aggregate(
             per_fold.iter().all(|s| s.is_finite()),
             "missing fold results for candidate {hyper}"
         );
-        let mean = per_fold.iter().sum::<f64>() / per_fold.len() as f64;
-        let var = per_fold.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / per_fold.len() as f64;
+        let (mean, std) =
+            mean_std(per_fold.iter().copied()).context("a search needs at least one fold")?;
         table.push(CvCandidate {
             hyper: *hyper,
             mean,
-            std: var.sqrt(),
+            std,
             per_fold,
         });
     }
@@ -101,7 +265,7 @@ pub fn aggregate(
     Ok((best, table))
 }
 
-/// Runs the three stages of a DIADEM job and stores the training summary.
+/// Runs the three stages of a DIADEM job and stores the training summaries.
 pub async fn run(
     driver: &mut JobDriver,
     experiment_id: u64,
@@ -110,8 +274,9 @@ pub async fn run(
 ) -> Result<DiademResults, JobError> {
     let started = Instant::now();
     let hypers = candidates(&spec.model);
-    let train_rows = RowSelection {
-        outer: outer_split(spec),
+    let outers = outer_splits(spec);
+    let train_rows = |outer: &Outer| RowSelection {
+        outer: outer.split.clone(),
         side: Side::Train,
     };
     let folds = FoldSpec {
@@ -120,106 +285,119 @@ pub async fn run(
         seed: spec.seed,
     };
 
-    // Stage 1: the grid search.
+    // Stage 1: the grid search of every outer split.
     let mut tasks = Vec::new();
-    for (ci, hyper) in hypers.iter().enumerate() {
-        for fold in 0..spec.num_folds {
-            tasks.push((
-                format!("fit-{ci}-{fold}"),
-                TaskKind::FitScore {
-                    data: data.train.clone(),
-                    annotations: spec.annotations.clone(),
-                    rows: train_rows.clone(),
-                    folds: folds.clone(),
-                    fold,
-                    hyper: *hyper,
-                },
-            ));
+    for outer in &outers {
+        for (ci, hyper) in hypers.iter().enumerate() {
+            for fold in 0..spec.num_folds {
+                tasks.push((
+                    format!("{}fit-{ci}-{fold}", outer.task_prefix()),
+                    TaskKind::FitScore {
+                        data: data.train.clone(),
+                        annotations: spec.annotations.clone(),
+                        rows: train_rows(outer),
+                        folds: folds.clone(),
+                        fold,
+                        hyper: *hyper,
+                        objective: spec.objective,
+                        far: spec.far,
+                    },
+                ));
+            }
         }
     }
     driver.run_stage(tasks).await?;
     let search_seconds = started.elapsed().as_secs_f64();
     let stored = driver.results().await?;
-    let mut fits = Vec::new();
-    for (ci, _) in hypers.iter().enumerate() {
-        for fold in 0..spec.num_folds {
-            let id = format!("fit-{ci}-{fold}");
-            let bytes = stored
-                .get(&id)
-                .with_context(|| format!("result of task {id} is missing"))?;
-            let r: FitScoreResult = serde_json::from_slice(bytes)
-                .with_context(|| format!("result of task {id} does not parse"))?;
-            fits.push(r);
+    let mut searches = Vec::new();
+    for outer in &outers {
+        let mut fits = Vec::new();
+        for (ci, _) in hypers.iter().enumerate() {
+            for fold in 0..spec.num_folds {
+                let id = format!("{}fit-{ci}-{fold}", outer.task_prefix());
+                let bytes = stored
+                    .get(&id)
+                    .with_context(|| format!("result of task {id} is missing"))?;
+                let r: FitScoreResult = serde_json::from_slice(bytes)
+                    .with_context(|| format!("result of task {id} does not parse"))?;
+                fits.push(r);
+            }
         }
+        searches.push(aggregate(&hypers, spec.num_folds, &fits)?);
     }
-    let (best, table) = aggregate(&hypers, spec.num_folds, &fits)?;
-    let best_hyper = hypers[best];
 
-    // Stage 2: the refit.
-    let refit = driver
-        .run_stage(vec![(
-            "refit".into(),
-            TaskKind::Refit {
-                experiment_id,
-                data: data.train.clone(),
-                annotations: spec.annotations.clone(),
-                rows: train_rows.clone(),
-                hyper: best_hyper,
-            },
-        )])
-        .await?;
-    let training_seconds = refit.get("refit").copied().unwrap_or_default();
+    // Stage 2: the refits.
+    let refits = outers
+        .iter()
+        .zip(&searches)
+        .map(|(outer, (best, _))| {
+            (
+                format!("{}refit", outer.task_prefix()),
+                TaskKind::Refit {
+                    experiment_id,
+                    data: data.train.clone(),
+                    annotations: spec.annotations.clone(),
+                    rows: train_rows(outer),
+                    hyper: hypers[*best],
+                    fold: outer.fold,
+                },
+            )
+        })
+        .collect();
+    let refit_seconds = driver.run_stage(refits).await?;
 
     // Stage 3: the detections.
     let mut planned = Vec::new();
-    let detect = |name: String,
-                  data: DataRef,
-                  annotations: AnnotationsSource,
-                  rows: RowSelection| TaskKind::Detect {
-        experiment_id,
-        detection: name,
-        data,
-        annotations,
-        rows,
-        detection_threshold: spec.detection_threshold,
-    };
-    if !spec.no_training_detection {
-        planned.push((
-            "detect-train".to_string(),
-            detect(
-                "train".into(),
-                data.train.clone(),
-                spec.annotations.clone(),
-                train_rows.clone(),
-            ),
-        ));
-    }
-    match &spec.validation {
-        ValidationSpec::RandomSplit { .. } => planned.push((
-            "detect-test".into(),
-            detect(
-                "test".into(),
-                data.train.clone(),
-                spec.annotations.clone(),
-                RowSelection {
-                    outer: outer_split(spec),
-                    side: Side::Test,
+    for outer in &outers {
+        let detect = |name: String, data: DataRef, annotations: AnnotationsSource, side: Side| {
+            TaskKind::Detect {
+                experiment_id,
+                detection: name,
+                data,
+                annotations,
+                rows: RowSelection {
+                    outer: outer.split.clone(),
+                    side,
                 },
-            ),
-        )),
-        ValidationSpec::ValidationDatasets { .. } => {
-            for v in &data.validation {
+                detection_threshold: spec.detection_threshold,
+                fold: outer.fold,
+            }
+        };
+        let prefix = outer.task_prefix();
+        let train_side = || (data.train.clone(), spec.annotations.clone());
+        if !spec.no_training_detection {
+            let (d, a) = train_side();
+            planned.push((
+                format!("{prefix}detect-train"),
+                detect(outer.detection_name("train"), d, a, Side::Train),
+            ));
+        }
+        match &spec.validation {
+            ValidationSpec::ValidationDatasets { .. } => {
+                for v in &data.validation {
+                    planned.push((
+                        format!("detect-validation-{}", v.dataset),
+                        detect(
+                            format!("validation:{}", v.dataset),
+                            v.clone(),
+                            AnnotationsSource::GroundTruth,
+                            Side::All,
+                        ),
+                    ));
+                }
+            }
+            ValidationSpec::UnlabeledLabeled => {
+                let (d, a) = train_side();
                 planned.push((
-                    format!("detect-validation-{}", v.dataset),
-                    detect(
-                        format!("validation:{}", v.dataset),
-                        v.clone(),
-                        AnnotationsSource::GroundTruth,
-                        RowSelection {
-                            outer: OuterSplit::Whole,
-                            side: Side::All,
-                        },
-                    ),
+                    format!("{prefix}detect-test"),
+                    detect(outer.detection_name("test"), d, a, Side::Unlabeled),
+                ));
+            }
+            _ => {
+                let (d, a) = train_side();
+                planned.push((
+                    format!("{prefix}detect-test"),
+                    detect(outer.detection_name("test"), d, a, Side::Test),
                 ));
             }
         }
@@ -234,43 +412,65 @@ pub async fn run(
     driver.run_stage(planned).await?;
 
     let store = driver.store();
-    let model: LogisticModel = read_json(&*store, &keys::model(experiment_id)).await?;
-    let mut coefficients: Vec<Coefficient> = model
-        .columns
-        .iter()
-        .zip(&model.coefficients)
-        .map(|(c, v)| Coefficient {
-            feature: c.name(),
-            value: *v,
-        })
-        .collect();
-    coefficients.sort_by(|a, b| b.value.abs().total_cmp(&a.value.abs()));
-    let summary = TrainSummary {
-        model_class: spec.model.class_name().to_string(),
-        objective: spec.objective,
-        best: best_hyper,
-        best_score: table[best].mean,
-        candidates: table,
-        coefficients,
-        n_train: model.n_train,
-        num_fits: (hypers.len() as u32) * spec.num_folds + 1,
-        times: TrainTimes {
-            search_seconds,
-            training_seconds,
-            total_seconds: started.elapsed().as_secs_f64(),
-        },
-    };
-    store
-        .set(
-            &keys::train_summary(experiment_id),
-            &serde_json::to_vec(&summary).map_err(anyhow::Error::from)?,
-        )
-        .await
-        .map_err(anyhow::Error::from)?;
+    let mut summaries = Vec::new();
+    for (outer, (best, table)) in outers.iter().zip(searches) {
+        let model: LogisticModel =
+            read_json(&*store, &keys::model_of(experiment_id, outer.fold)).await?;
+        let mut coefficients: Vec<Coefficient> = model
+            .columns
+            .iter()
+            .zip(&model.coefficients)
+            .map(|(c, v)| Coefficient {
+                feature: c.name(),
+                value: *v,
+            })
+            .collect();
+        coefficients.sort_by(|a, b| b.value.abs().total_cmp(&a.value.abs()));
+        let summary = TrainSummary {
+            model_class: spec.model.class_name().to_string(),
+            objective: spec.objective,
+            best: hypers[best],
+            best_score: table[best].mean,
+            candidates: table,
+            coefficients,
+            n_train: model.n_train,
+            num_fits: (hypers.len() as u32) * spec.num_folds + 1,
+            times: TrainTimes {
+                search_seconds,
+                training_seconds: refit_seconds
+                    .get(&format!("{}refit", outer.task_prefix()))
+                    .copied()
+                    .unwrap_or_default(),
+                total_seconds: started.elapsed().as_secs_f64(),
+            },
+        };
+        let bytes = serde_json::to_vec(&summary).map_err(anyhow::Error::from)?;
+        if let Some(fold) = outer.fold {
+            store
+                .set(&keys::fold_train_summary(experiment_id, fold), &bytes)
+                .await
+                .map_err(anyhow::Error::from)?;
+        }
+        // The experiment's summary: the single split's, or (what the dashboard shows) fold 0's.
+        if outer.fold.unwrap_or_default() == 0 {
+            store
+                .set(&keys::train_summary(experiment_id), &bytes)
+                .await
+                .map_err(anyhow::Error::from)?;
+        }
+        summaries.push(summary);
+    }
     let detections = read_detections(&*store, experiment_id, &names).await?;
+    let train = summaries[0].clone();
+    let folds = if spec.validation.outer_folds().is_some() {
+        summaries
+    } else {
+        Vec::new()
+    };
     Ok(DiademResults {
-        train: summary,
+        train,
         detections,
+        folds,
     })
 }
 
@@ -295,13 +495,15 @@ async fn read_detections(
 /// The names of a DIADEM job's detections, in planning order.
 pub fn detection_names(spec: &DiademSpec) -> Vec<String> {
     let mut names = Vec::new();
-    if !spec.no_training_detection {
-        names.push("train".to_string());
-    }
-    match &spec.validation {
-        ValidationSpec::RandomSplit { .. } => names.push("test".into()),
-        ValidationSpec::ValidationDatasets { datasets } => {
-            names.extend(datasets.iter().map(|d| format!("validation:{d}")))
+    for outer in outer_splits(spec) {
+        if !spec.no_training_detection {
+            names.push(outer.detection_name("train"));
+        }
+        match &spec.validation {
+            ValidationSpec::ValidationDatasets { datasets } => {
+                names.extend(datasets.iter().map(|d| format!("validation:{d}")))
+            }
+            _ => names.push(outer.detection_name("test")),
         }
     }
     names
@@ -315,7 +517,15 @@ pub async fn load_results(
 ) -> anyhow::Result<DiademResults> {
     let train: TrainSummary = read_json(store, &keys::train_summary(experiment_id)).await?;
     let detections = read_detections(store, experiment_id, &detection_names(spec)).await?;
-    Ok(DiademResults { train, detections })
+    let mut folds = Vec::new();
+    for fold in 0..spec.validation.outer_folds().unwrap_or_default() {
+        folds.push(read_json(store, &keys::fold_train_summary(experiment_id, fold)).await?);
+    }
+    Ok(DiademResults {
+        train,
+        detections,
+        folds,
+    })
 }
 
 async fn read_json<T: serde::de::DeserializeOwned>(

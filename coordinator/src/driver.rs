@@ -503,6 +503,7 @@ mod tests {
                 c: 1.0,
                 penalty: secuml_proto::Penalty::L2,
             },
+            fold: None,
         }
     }
 

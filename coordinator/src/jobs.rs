@@ -170,34 +170,46 @@ fn prepare_diadem(
 /// The headline metrics of a DIADEM job, by name: `cv.best_score`, then for each detection
 /// `<name>.<metric>` (`train.auc`, `test.auc`, `validation.test.auc`, ...) and, for the held-out
 /// detection (the test side, or the first validation dataset), `validation.<metric>`.
+///
+/// In the cross-validation modes, `cv.best_score` is the mean over the outer folds of their
+/// best search score, `train.<metric>` and `test.<metric>` (and `validation.<metric>`) are the
+/// means across folds and `<side>.<metric>_std` their standard deviations; each fold's
+/// detection keeps its own `test-fold-<k>.<metric>`.
 pub fn diadem_metrics(results: &DiademResults) -> BTreeMap<String, f64> {
     let mut metrics = BTreeMap::new();
-    metrics.insert("cv.best_score".to_string(), results.train.best_score);
+    let cross_validated = !results.folds.is_empty();
+    let best_score = match diadem::mean_std(results.folds.iter().map(|f| f.best_score)) {
+        Some((mean, _)) => mean,
+        None => results.train.best_score,
+    };
+    metrics.insert("cv.best_score".to_string(), best_score);
     let held_out = results.detections.iter().position(|d| d.name != "train");
     for (i, d) in results.detections.iter().enumerate() {
         let mut names = vec![d.name.replace(':', ".")];
-        if Some(i) == held_out && names[0] != "validation" {
+        if Some(i) == held_out && names[0] != "validation" && !cross_validated {
             names.push("validation".to_string());
         }
-        let mut values = Vec::new();
-        if let Some(auc) = d.auc {
-            values.push(("auc", auc));
-        }
-        if let Some(t) = &d.indicators {
-            values.extend([
-                ("detection_rate", t.detection_rate),
-                ("false_alarm_rate", t.false_alarm_rate),
-                ("precision", t.precision),
-                ("f_score", t.f_score),
-                ("false_positive_rate", t.false_positive_rate),
-                ("accuracy", t.accuracy),
-            ]);
-        }
-        for name in &names {
-            for (metric, value) in &values {
+        let values = diadem::FOLD_INDICATORS
+            .iter()
+            .zip(diadem::detection_indicators(d))
+            .filter_map(|(metric, value)| value.map(|v| (*metric, v)));
+        for (metric, value) in values {
+            for name in &names {
                 if value.is_finite() {
-                    metrics.insert(format!("{name}.{metric}"), *value);
+                    metrics.insert(format!("{name}.{metric}"), value);
                 }
+            }
+        }
+    }
+    for (side, stats) in diadem::fold_statistics(&results.detections, results.folds.len()) {
+        let mut names = vec![side.clone()];
+        if side == "test" {
+            names.push("validation".to_string());
+        }
+        for (metric, stat) in stats {
+            for name in &names {
+                metrics.insert(format!("{name}.{metric}"), stat.mean);
+                metrics.insert(format!("{name}.{metric}_std"), stat.std);
             }
         }
     }

@@ -1,42 +1,93 @@
 //! Checks a job's data before any task or experiment exists: what would otherwise fail
 //! inside every task fails once, with a clear message.
 
-use secuml_proto::{DiademSpec, OuterSplit, RowSelection, Side, ValidationSpec};
+use secuml_proto::{DiademSpec, RowSelection, Side, ValidationSpec};
 use secuml_worker::data::select_rows;
 use secuml_worker::DataCache;
 
-use crate::diadem::DiademData;
+use crate::diadem::{outer_splits, DiademData};
+
+/// The warning given when a random validation mode runs on a dataset with timestamps.
+pub fn random_mode_warning(spec: &DiademSpec) -> String {
+    format!(
+        "dataset {}/{} has timestamps: a temporal validation mode (TemporalSplit, CutoffTime, TemporalCv, SlidingWindow) reflects a deployment better than {}, which trains on instances more recent than some it is validated on",
+        spec.project,
+        spec.dataset,
+        spec.validation.mode_name()
+    )
+}
 
 /// Checks, before any task or experiment exists, what would otherwise fail inside every task:
-/// labels to train on, enough of each class for the folds, validation datasets with the
-/// training features. Loads the training data into `cache`, which the workers then reuse.
+/// timestamps for the temporal modes, labels to train on, enough of each class for the folds
+/// of every outer split, instances to validate on, validation datasets with the training
+/// features. Loads the training data into `cache`, which the workers then reuse.
 pub fn diadem(cache: &DataCache, spec: &DiademSpec, data: &DiademData) -> anyhow::Result<()> {
     let loaded = cache
         .load(&data.train, None)
         .map_err(|f| anyhow::anyhow!(f.message))?;
+    let mode = spec.validation.mode_name();
+    if spec.validation.is_temporal() && loaded.timestamps.is_none() {
+        anyhow::bail!(
+            "validation mode {mode} needs timestamps, and dataset {}/{} has none: idents.csv has no `timestamp` column (use RandomSplit, Cv or ValidationDatasets)",
+            spec.project,
+            spec.dataset
+        );
+    }
+    if spec.validation.is_random() && loaded.timestamps.is_some() {
+        let warning = random_mode_warning(spec);
+        tracing::warn!(project = %spec.project, dataset = %spec.dataset, mode, "{warning}");
+        eprintln!("warning: {warning}");
+    }
     let labels = cache
         .labels(&data.train, &loaded, &spec.annotations)
         .map_err(|f| anyhow::anyhow!(f.message))?;
-    let rows = RowSelection {
-        outer: match &spec.validation {
-            ValidationSpec::RandomSplit { test_size } => OuterSplit::RandomSplit {
-                test_size: *test_size,
-                seed: spec.seed,
-            },
-            ValidationSpec::ValidationDatasets { .. } => OuterSplit::Whole,
-        },
-        side: Side::Train,
-    };
-    let train = select_rows(&labels, &rows).map_err(|f| anyhow::anyhow!(f.message))?;
-    for (class, name) in [(false, "benign (label 0)"), (true, "malicious (label 1)")] {
-        let count = train.labels.iter().filter(|l| **l == class).count();
-        anyhow::ensure!(
-            count >= spec.num_folds as usize,
-            "the training rows of {}/{} hold {count} {name} instance(s), fewer than the {} folds of the search",
-            spec.project,
-            spec.dataset,
-            spec.num_folds
-        );
+    let timestamps = loaded.timestamps.as_deref();
+    let name = format!("{}/{}", spec.project, spec.dataset);
+    for outer in outer_splits(spec) {
+        let which = match outer.fold {
+            Some(f) => format!("outer fold {f} of {mode}"),
+            None => format!("the training side of {mode}"),
+        };
+        let side = |side| {
+            select_rows(
+                &labels,
+                timestamps,
+                &RowSelection {
+                    outer: outer.split.clone(),
+                    side,
+                },
+            )
+            .map_err(|f| anyhow::anyhow!("{name}, {mode}: {}", f.message))
+        };
+        let train = side(Side::Train)?;
+        for (class, label) in [(false, "benign (label 0)"), (true, "malicious (label 1)")] {
+            let count = train.labels.iter().filter(|l| **l == class).count();
+            anyhow::ensure!(
+                count >= spec.num_folds as usize,
+                "{which} trains on {count} {label} instance(s) of {name}, fewer than the {} folds of the search",
+                spec.num_folds
+            );
+        }
+        match &spec.validation {
+            ValidationSpec::ValidationDatasets { .. } => {}
+            ValidationSpec::UnlabeledLabeled => {
+                anyhow::ensure!(
+                    labels.iter().any(Option::is_none),
+                    "validation mode UnlabeledLabeled predicts the unlabelled instances, and every instance of {name} is labelled by {}",
+                    match &spec.annotations {
+                        secuml_proto::AnnotationsSource::GroundTruth => "the ground truth".to_string(),
+                        secuml_proto::AnnotationsSource::File(f) => format!("`{f}`"),
+                    }
+                );
+            }
+            _ => {
+                let test = side(Side::Test)?;
+                anyhow::ensure!(
+                    !test.rows.is_empty(),
+                    "{which} holds out no labelled instance of {name} to validate on"
+                );
+            }
+        }
     }
     let features: Vec<&str> = loaded
         .encoder

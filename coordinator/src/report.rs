@@ -3,6 +3,7 @@
 use secuml_proto::{DetectionResult, Hyper};
 use serde_json::{json, Value};
 
+use crate::diadem::{fold_statistics, FoldStatistic};
 use crate::embedded::{ClusteringOutcome, DiademOutcome};
 
 fn hyper_json(h: &Hyper) -> Value {
@@ -29,6 +30,34 @@ pub fn detection_metrics(d: &DetectionResult) -> Value {
         "accuracy": i.map(|i| i.accuracy),
         "confusion_matrix": d.confusion,
     })
+}
+
+/// `side -> indicator -> {mean, std, per_fold}` across the outer folds (empty outside the
+/// cross-validation modes).
+fn fold_statistics_json(outcome: &DiademOutcome) -> Value {
+    json!(fold_statistics(
+        &outcome.results.detections,
+        outcome.results.folds.len()
+    ))
+}
+
+/// The means across folds of one side's indicators, flat, with `<indicator>_std` beside each.
+fn fold_means(stats: &std::collections::BTreeMap<String, FoldStatistic>, folds: usize) -> Value {
+    let mut flat = serde_json::Map::new();
+    flat.insert("folds".into(), json!(folds));
+    for (metric, s) in stats {
+        flat.insert(metric.clone(), json!(s.mean));
+        flat.insert(format!("{metric}_std"), json!(s.std));
+    }
+    Value::Object(flat)
+}
+
+/// Model fits of the whole job: every outer fold's in the cross-validation modes.
+fn num_fits(outcome: &DiademOutcome) -> u32 {
+    match outcome.results.folds.as_slice() {
+        [] => outcome.results.train.num_fits,
+        folds => folds.iter().map(|f| f.num_fits).sum(),
+    }
 }
 
 /// The held-out detection: the test side (RandomSplit) or the first validation dataset.
@@ -66,9 +95,25 @@ pub fn diadem_json(outcome: &DiademOutcome, experiment_url: &str) -> Value {
                 "params": hyper_json(&c.hyper), "mean": c.mean, "std": c.std, "per_fold": c.per_fold,
             })).collect::<Vec<_>>(),
         },
-        "validation": validation_detection(outcome).map(detection_metrics),
+        "validation": if outcome.results.folds.is_empty() {
+            validation_detection(outcome).map(detection_metrics)
+        } else {
+            fold_statistics(&outcome.results.detections, outcome.results.folds.len())
+                .get("test")
+                .map(|stats| fold_means(stats, outcome.results.folds.len()))
+        },
         "detections": detections,
-        "num_fits": train.num_fits,
+        "folds": outcome.results.folds.iter().enumerate().map(|(k, f)| json!({
+            "fold": k,
+            "best_params": hyper_json(&f.best),
+            "best_score": f.best_score,
+            "n_train": f.n_train,
+            "candidates": f.candidates.iter().map(|c| json!({
+                "params": hyper_json(&c.hyper), "mean": c.mean, "std": c.std, "per_fold": c.per_fold,
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "fold_statistics": fold_statistics_json(outcome),
+        "num_fits": num_fits(outcome),
         "times": train.times,
     })
 }
@@ -84,7 +129,7 @@ pub fn diadem_text(outcome: &DiademOutcome, experiment_url: &str) -> String {
         "experiment {}: {} ({} fits, {:.1} s)\nbest {} with cross-validation {:?} {:.4}\n",
         outcome.experiment_id,
         outcome.record.name,
-        train.num_fits,
+        num_fits(outcome),
         train.times.total_seconds,
         train.best,
         train.objective,
@@ -100,6 +145,22 @@ pub fn diadem_text(outcome: &DiademOutcome, experiment_url: &str) -> String {
             fmt(i.map(|i| i.false_alarm_rate)),
             fmt(i.map(|i| i.f_score)),
             d.detection_threshold
+        ));
+    }
+    let folds = outcome.results.folds.len();
+    for (side, stats) in fold_statistics(&outcome.results.detections, folds) {
+        let at = |m: &str| {
+            stats
+                .get(m)
+                .map(|s| format!("{:.4} ± {:.4}", s.mean, s.std))
+                .unwrap_or_else(|| "n/a".into())
+        };
+        out.push_str(&format!(
+            "{side} over {folds} folds: AUC {}  detection rate {}  false alarm rate {}  F-score {}\n",
+            at("auc"),
+            at("detection_rate"),
+            at("false_alarm_rate"),
+            at("f_score")
         ));
     }
     out.push_str(&format!("dashboard: {experiment_url}\n"));

@@ -21,7 +21,7 @@
     { id: "accuracy-value", name: "Accuracy", key: "accuracy", tip: "(TP + TN) / N" },
   ];
 
-  const OBJECTIVES = { RocAuc: "ROC AUC" };
+  const OBJECTIVES = { RocAuc: "ROC AUC", Accuracy: "Accuracy", Ndcg: "NDCG", DrAtFar: "Detection rate at false alarm rate" };
 
   function hyperText(hyper) {
     return Object.entries(hyper).filter(([k]) => k !== "class")
@@ -32,6 +32,16 @@
     if (!validation) return "-";
     if (validation.mode === "RandomSplit") return `RandomSplit (test size ${validation.test_size})`;
     if (validation.mode === "ValidationDatasets") return `ValidationDatasets (${validation.datasets.join(", ")})`;
+    if (validation.mode === "TemporalSplit") return `TemporalSplit (test size ${validation.test_size})`;
+    if (validation.mode === "CutoffTime") return `CutoffTime (${new Date(validation.cutoff_time * 1000).toISOString()})`;
+    // Cross-validation modes: the Train panel shows outer fold 0, the Train and Test tabs every fold.
+    if (validation.mode === "Cv" || validation.mode === "TemporalCv") {
+      return `${validation.mode} (${validation.num_folds} folds; training of fold 0 shown)`;
+    }
+    if (validation.mode === "SlidingWindow") {
+      return `SlidingWindow (${validation.num_buckets} buckets, ${validation.num_train_buckets} train, ` +
+        `${validation.num_test_buckets} test; training of fold 0 shown)`;
+    }
     return validation.mode;
   }
 
@@ -98,10 +108,14 @@
     return node;
   }
 
+  // `train-fold-<k>` and `test-fold-<k>`: the outer folds of the cross-validation modes.
+  const FOLD = /^(train|test)-fold-(\d+)$/;
+
   function groupOf(name) {
     if (name === "train") return "train";
     if (name === "test") return "test";
-    return "validation";
+    const fold = FOLD.exec(name);
+    return fold ? fold[1] : "validation";
   }
 
   const GROUP_TITLES = { train: "Train", test: "Test", validation: "Validation" };
@@ -127,10 +141,14 @@
       const members = groups.get(group);
       selectorBox.replaceChildren();
       if (members.length > 1) {
+        const folds = members.every((d) => FOLD.test(d.name));
         const select = el("select", { id: "test-dataset-select" });
-        for (const d of members) select.append(el("option", { value: d.name }, d.dataset));
+        for (const d of members) {
+          select.append(el("option", { value: d.name }, folds ? `Fold ${FOLD.exec(d.name)[2]}` : d.dataset));
+        }
         select.addEventListener("change", () => showDetection(detectionBox, select.value));
-        selectorBox.append(el("label", { htmlFor: "test-dataset-select" }, "Select a test dataset "), select);
+        selectorBox.append(el("label", { htmlFor: "test-dataset-select" },
+          folds ? "Select a fold " : "Select a test dataset "), select);
       }
       showDetection(detectionBox, members[0].name);
     }

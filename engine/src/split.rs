@@ -38,6 +38,9 @@ pub enum SplitError {
     /// There are no rows.
     #[error("no rows to split")]
     Empty,
+    /// The number of time buckets is 0.
+    #[error("the number of time buckets must be at least 1")]
+    NoBuckets,
 }
 
 /// Returns the fold index (in `0..k`) of every row, stratified by label.
@@ -125,6 +128,51 @@ pub fn stratified_split(
         }
     }
     Ok(held_out)
+}
+
+/// Returns a held-out mask (true = test row): the `round(test_size × n)` most recent rows.
+///
+/// Rows are ordered by timestamp, ties by row order, so the split is the same on every run.
+pub fn temporal_split(timestamps: &[i64], test_size: f64) -> Result<Vec<bool>, SplitError> {
+    if !(test_size > 0.0 && test_size < 1.0) {
+        return Err(SplitError::InvalidTestSize(test_size));
+    }
+    if timestamps.is_empty() {
+        return Err(SplitError::Empty);
+    }
+    let mut order: Vec<usize> = (0..timestamps.len()).collect();
+    order.sort_by_key(|&i| (timestamps[i], i));
+    let n_test = (test_size * timestamps.len() as f64).round() as usize;
+    let mut held_out = vec![false; timestamps.len()];
+    for &row in &order[timestamps.len() - n_test.min(timestamps.len())..] {
+        held_out[row] = true;
+    }
+    Ok(held_out)
+}
+
+/// Returns the bucket (in `0..num_buckets`) of every timestamp, the buckets splitting
+/// `[min, max]` of the timestamps into intervals of equal duration (the last one closed).
+///
+/// Exact integer arithmetic: bucket = ⌊(t − min) × num_buckets / (max − min)⌋, capped at
+/// `num_buckets − 1`; with a single distinct timestamp every row is in bucket 0.
+pub fn time_buckets(timestamps: &[i64], num_buckets: usize) -> Result<Vec<usize>, SplitError> {
+    if num_buckets == 0 {
+        return Err(SplitError::NoBuckets);
+    }
+    let (Some(&min), Some(&max)) = (timestamps.iter().min(), timestamps.iter().max()) else {
+        return Err(SplitError::Empty);
+    };
+    let span = i128::from(max) - i128::from(min);
+    Ok(timestamps
+        .iter()
+        .map(|&t| {
+            if span == 0 {
+                return 0;
+            }
+            let bucket = (i128::from(t) - i128::from(min)) * num_buckets as i128 / span;
+            (bucket as usize).min(num_buckets - 1)
+        })
+        .collect())
 }
 
 /// Lists the distinct labels in order of first appearance.
@@ -276,6 +324,42 @@ mod tests {
         assert_ne!(
             stratified_split(&labels, 0.3, 1),
             stratified_split(&labels, 0.3, 2)
+        );
+    }
+
+    #[test]
+    fn temporal_split_holds_out_the_most_recent_rows() {
+        let timestamps = [50, 10, 40, 40, 20, 30, 60, 0, 70, 40];
+        let mask = temporal_split(&timestamps, 0.3).unwrap();
+        // The 3 most recent: 70 (row 8), 60 (row 6), 50 (row 0).
+        let held: Vec<usize> = (0..10).filter(|&i| mask[i]).collect();
+        assert_eq!(held, vec![0, 6, 8]);
+        // Ties at 40 go by row order: the 4 most recent rows end with the last 40 (row 9).
+        let mask = temporal_split(&timestamps, 0.4).unwrap();
+        let held: Vec<usize> = (0..10).filter(|&i| mask[i]).collect();
+        assert_eq!(held, vec![0, 6, 8, 9]);
+        assert_eq!(temporal_split(&[], 0.5), Err(SplitError::Empty));
+        assert!(matches!(
+            temporal_split(&timestamps, 1.0),
+            Err(SplitError::InvalidTestSize(_))
+        ));
+    }
+
+    #[test]
+    fn time_buckets_have_equal_durations() {
+        // Range [100, 200], 4 buckets of 25 s: [100, 125) [125, 150) [150, 175) [175, 200].
+        let timestamps = [100, 124, 125, 149, 150, 174, 175, 200, 199];
+        assert_eq!(
+            time_buckets(&timestamps, 4).unwrap(),
+            vec![0, 0, 1, 1, 2, 2, 3, 3, 3]
+        );
+        assert_eq!(time_buckets(&[5, 5], 3).unwrap(), vec![0, 0]);
+        assert_eq!(time_buckets(&[1, 2], 0), Err(SplitError::NoBuckets));
+        assert_eq!(time_buckets(&[], 2), Err(SplitError::Empty));
+        // Extreme timestamps do not overflow.
+        assert_eq!(
+            time_buckets(&[i64::MIN, 0, i64::MAX], 2).unwrap(),
+            vec![0, 1, 1]
         );
     }
 

@@ -52,6 +52,9 @@ pub enum AnnotationsSource {
 }
 
 /// How the model is validated (SecuML's `--validation-mode`).
+///
+/// Every split is over the labelled instances of the training dataset (except
+/// UnlabeledLabeled's detection, on the unlabelled ones) and is seeded where it is random.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "mode")]
 pub enum ValidationSpec {
@@ -65,13 +68,196 @@ pub enum ValidationSpec {
         /// Dataset names, at least one, no duplicates.
         datasets: Vec<String>,
     },
+    /// The most recent `test_size` of the instances (by timestamp) are held out.
+    TemporalSplit {
+        /// Fraction of the instances held out, in (0, 1).
+        test_size: f64,
+    },
+    /// Train on the instances before `cutoff_time`, validate on those at or after it.
+    CutoffTime {
+        /// Seconds since the Unix epoch (UTC), as idents.csv's timestamps are read.
+        cutoff_time: i64,
+    },
+    /// Stratified, seeded k-fold cross-validation: each fold is held out once.
+    Cv {
+        /// Outer folds, at least 2.
+        num_folds: u32,
+    },
+    /// `num_folds + 1` buckets of equal duration; fold `i` trains on the buckets before
+    /// bucket `i + 1` and validates on it.
+    TemporalCv {
+        /// Outer folds, at least 1.
+        num_folds: u32,
+    },
+    /// `num_buckets` buckets of equal duration; fold `i` trains on the buckets
+    /// `i .. i + num_train_buckets` and validates on the next `num_test_buckets`.
+    SlidingWindow {
+        /// Buckets of the time range.
+        num_buckets: u32,
+        /// Buckets a model trains on.
+        num_train_buckets: u32,
+        /// Buckets it is validated on.
+        num_test_buckets: u32,
+    },
+    /// Train on the labelled instances, predict the unlabelled ones (no performance).
+    UnlabeledLabeled,
 }
 
-/// Hyperparameter search objective (SecuML's `--objective-func`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+fn check_range(
+    param: &str,
+    value: u32,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<(), SpecError> {
+    if range.contains(&value) {
+        Ok(())
+    } else {
+        Err(SpecError::new(
+            param,
+            format!("{value} is not in [{}, {}]", range.start(), range.end()),
+        ))
+    }
+}
+
+/// SecuML's default outer folds of Cv and TemporalCv (`--num-folds-val`, `--num-folds-val-temp`).
+pub const DEFAULT_VALIDATION_FOLDS: u32 = 4;
+/// SecuML's default `--num-buckets` of SlidingWindow.
+pub const DEFAULT_BUCKETS: u32 = 10;
+/// SecuML's default `--num-train-buckets` of SlidingWindow.
+pub const DEFAULT_TRAIN_BUCKETS: u32 = 4;
+/// SecuML's default `--num-test-buckets` of SlidingWindow.
+pub const DEFAULT_TEST_BUCKETS: u32 = 1;
+
+impl ValidationSpec {
+    /// SecuML's name of the mode.
+    pub fn mode_name(&self) -> &'static str {
+        match self {
+            ValidationSpec::RandomSplit { .. } => "RandomSplit",
+            ValidationSpec::ValidationDatasets { .. } => "ValidationDatasets",
+            ValidationSpec::TemporalSplit { .. } => "TemporalSplit",
+            ValidationSpec::CutoffTime { .. } => "CutoffTime",
+            ValidationSpec::Cv { .. } => "Cv",
+            ValidationSpec::TemporalCv { .. } => "TemporalCv",
+            ValidationSpec::SlidingWindow { .. } => "SlidingWindow",
+            ValidationSpec::UnlabeledLabeled => "UnlabeledLabeled",
+        }
+    }
+
+    /// Whether the mode splits by time (and so needs the dataset's timestamps).
+    pub fn is_temporal(&self) -> bool {
+        matches!(
+            self,
+            ValidationSpec::TemporalSplit { .. }
+                | ValidationSpec::CutoffTime { .. }
+                | ValidationSpec::TemporalCv { .. }
+                | ValidationSpec::SlidingWindow { .. }
+        )
+    }
+
+    /// Whether the mode holds instances out at random (where a temporal mode would reflect a
+    /// deployment better, when the dataset has timestamps).
+    pub fn is_random(&self) -> bool {
+        matches!(
+            self,
+            ValidationSpec::RandomSplit { .. } | ValidationSpec::Cv { .. }
+        )
+    }
+
+    /// Outer folds, each trained, searched, refitted and validated on its own: `Some` for the
+    /// cross-validation modes (Cv, TemporalCv, SlidingWindow), `None` for one split.
+    pub fn outer_folds(&self) -> Option<u32> {
+        match self {
+            ValidationSpec::Cv { num_folds } | ValidationSpec::TemporalCv { num_folds } => {
+                Some(*num_folds)
+            }
+            ValidationSpec::SlidingWindow {
+                num_buckets,
+                num_train_buckets,
+                num_test_buckets,
+            } => Some((*num_buckets + 1).saturating_sub(*num_train_buckets + *num_test_buckets)),
+            _ => None,
+        }
+    }
+
+    fn validate(&self) -> Result<(), SpecError> {
+        match self {
+            ValidationSpec::RandomSplit { test_size }
+            | ValidationSpec::TemporalSplit { test_size } => {
+                if !(*test_size > 0.0 && *test_size < 1.0) {
+                    return Err(SpecError::new(
+                        "test-size",
+                        format!("{test_size} is not in (0, 1)"),
+                    ));
+                }
+            }
+            ValidationSpec::ValidationDatasets { datasets } => {
+                if datasets.is_empty() {
+                    return Err(SpecError::new(
+                        "validation-datasets",
+                        "expected at least one dataset",
+                    ));
+                }
+                for (i, d) in datasets.iter().enumerate() {
+                    check_name("validation-datasets", d)?;
+                    if datasets[..i].contains(d) {
+                        return Err(SpecError::new(
+                            "validation-datasets",
+                            format!("`{d}` is given twice"),
+                        ));
+                    }
+                }
+            }
+            ValidationSpec::CutoffTime { .. } | ValidationSpec::UnlabeledLabeled => {}
+            ValidationSpec::Cv { num_folds } => {
+                check_range("validation-folds", *num_folds, 2..=1000)?
+            }
+            ValidationSpec::TemporalCv { num_folds } => {
+                check_range("validation-folds", *num_folds, 1..=1000)?
+            }
+            ValidationSpec::SlidingWindow {
+                num_buckets,
+                num_train_buckets,
+                num_test_buckets,
+            } => {
+                check_range("buckets", *num_buckets, 2..=1000)?;
+                check_range("train-buckets", *num_train_buckets, 1..=1000)?;
+                check_range("test-buckets", *num_test_buckets, 1..=1000)?;
+                if num_train_buckets + num_test_buckets > *num_buckets {
+                    return Err(SpecError::new(
+                        "buckets",
+                        format!(
+                            "{num_buckets} buckets cannot hold {num_train_buckets} train and {num_test_buckets} test buckets"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Hyperparameter search objective (SecuML's `--objective-func`), computed on each fold's
+/// scored instances from the candidate's predicted probabilities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Objective {
-    /// Area under the ROC curve.
+    /// Area under the ROC curve (scikit-learn's `roc_auc_score`).
+    #[default]
     RocAuc,
+    /// Share of instances classified correctly at the threshold 0.5 (`accuracy_score`).
+    Accuracy,
+    /// Normalised discounted cumulative gain of the ranking by decreasing probability, with
+    /// binary relevance malicious = 1 (`ndcg_score`).
+    Ndcg,
+    /// Highest detection rate among the thresholds whose false alarm rate is at most `far`,
+    /// the false alarm rate being SecuML's: the false discovery rate FP / (FP + TP), not the
+    /// false positive rate.
+    DrAtFar,
+}
+
+/// SecuML's default `--far` of the DrAtFar objective.
+pub const DEFAULT_FAR: f64 = 0.05;
+
+fn default_far() -> f64 {
+    DEFAULT_FAR
 }
 
 /// Regularisation of a logistic regression.
@@ -143,6 +329,9 @@ pub struct DiademSpec {
     pub num_folds: u32,
     /// Objective of the hyperparameter search.
     pub objective: Objective,
+    /// False alarm rate (false discovery rate) at which DrAtFar takes the detection rate.
+    #[serde(default = "default_far")]
+    pub far: f64,
     /// Seed of every random choice (splits, shuffled folds).
     pub seed: u64,
     /// Shuffle the stratified folds with `seed` (SecuML does not shuffle).
@@ -191,6 +380,7 @@ impl DiademSpec {
             validation,
             num_folds: 4,
             objective: Objective::RocAuc,
+            far: DEFAULT_FAR,
             seed: 0,
             shuffle_folds: false,
             detection_threshold: 0.5,
@@ -224,37 +414,20 @@ impl DiademSpec {
                 }
             }
         }
-        match &self.validation {
-            ValidationSpec::RandomSplit { test_size } => {
-                if !(*test_size > 0.0 && *test_size < 1.0) {
-                    return Err(SpecError::new(
-                        "test-size",
-                        format!("{test_size} is not in (0, 1)"),
-                    ));
-                }
-            }
-            ValidationSpec::ValidationDatasets { datasets } => {
-                if datasets.is_empty() {
-                    return Err(SpecError::new(
-                        "validation-datasets",
-                        "expected at least one dataset",
-                    ));
-                }
-                for (i, d) in datasets.iter().enumerate() {
-                    check_name("validation-datasets", d)?;
-                    if datasets[..i].contains(d) {
-                        return Err(SpecError::new(
-                            "validation-datasets",
-                            format!("`{d}` is given twice"),
-                        ));
-                    }
-                }
-            }
-        }
+        self.validation.validate()?;
         if self.num_folds < 2 {
             return Err(SpecError::new(
                 "num-folds",
                 format!("{} is below 2", self.num_folds),
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.far) {
+            return Err(SpecError::new(
+                "far",
+                format!(
+                    "{} is not in [0, 1] (a false discovery rate FP / (FP + TP))",
+                    self.far
+                ),
             ));
         }
         if !(0.0..=1.0).contains(&self.detection_threshold) {
@@ -281,6 +454,16 @@ impl DiademSpec {
             ValidationSpec::ValidationDatasets { datasets } => {
                 format!("Validation-{}", datasets.join("+"))
             }
+            ValidationSpec::TemporalSplit { test_size } => format!("TemporalSplit{test_size}"),
+            ValidationSpec::CutoffTime { cutoff_time } => format!("CutoffTime{cutoff_time}"),
+            ValidationSpec::Cv { num_folds } => format!("Cv{num_folds}"),
+            ValidationSpec::TemporalCv { num_folds } => format!("TemporalCv{num_folds}"),
+            ValidationSpec::SlidingWindow {
+                num_buckets,
+                num_train_buckets,
+                num_test_buckets,
+            } => format!("SlidingWindow{num_buckets}-{num_train_buckets}-{num_test_buckets}"),
+            ValidationSpec::UnlabeledLabeled => "UnlabeledLabeled".to_string(),
         };
         let annotations = match &self.annotations {
             AnnotationsSource::GroundTruth => "GROUND_TRUTH".to_string(),
@@ -516,6 +699,88 @@ mod tests {
             penalty: vec![Penalty::L1],
         };
         assert_eq!(s.validate().unwrap_err().param, "regularization");
+        for (validation, param) in [
+            (
+                ValidationSpec::TemporalSplit { test_size: 0.0 },
+                "test-size",
+            ),
+            (ValidationSpec::Cv { num_folds: 1 }, "validation-folds"),
+            (
+                ValidationSpec::TemporalCv { num_folds: 0 },
+                "validation-folds",
+            ),
+            (
+                ValidationSpec::SlidingWindow {
+                    num_buckets: 5,
+                    num_train_buckets: 4,
+                    num_test_buckets: 2,
+                },
+                "buckets",
+            ),
+            (
+                ValidationSpec::SlidingWindow {
+                    num_buckets: 5,
+                    num_train_buckets: 0,
+                    num_test_buckets: 1,
+                },
+                "train-buckets",
+            ),
+            (
+                ValidationSpec::SlidingWindow {
+                    num_buckets: 5,
+                    num_train_buckets: 2,
+                    num_test_buckets: 0,
+                },
+                "test-buckets",
+            ),
+        ] {
+            let mut s = spec();
+            s.validation = validation.clone();
+            assert_eq!(s.validate().unwrap_err().param, param, "{validation:?}");
+        }
+        for far in [-0.1, 1.5, f64::NAN] {
+            let mut s = spec();
+            s.objective = Objective::DrAtFar;
+            s.far = far;
+            assert_eq!(s.validate().unwrap_err().param, "far", "far {far}");
+        }
+    }
+
+    #[test]
+    fn objectives_keep_secuml_names_and_far_defaults() {
+        let mut s = spec();
+        s.objective = Objective::DrAtFar;
+        let text = serde_json::to_string(&s).unwrap();
+        assert!(text.contains(r#""objective":"DrAtFar""#), "{text}");
+        // A spec written before `far` existed reads with SecuML's default.
+        let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        value.as_object_mut().unwrap().remove("far");
+        let back: DiademSpec = serde_json::from_value(value).unwrap();
+        assert_eq!(back.far, DEFAULT_FAR);
+    }
+
+    #[test]
+    fn sliding_window_folds_follow_secuml() {
+        let window = ValidationSpec::SlidingWindow {
+            num_buckets: DEFAULT_BUCKETS,
+            num_train_buckets: DEFAULT_TRAIN_BUCKETS,
+            num_test_buckets: DEFAULT_TEST_BUCKETS,
+        };
+        assert_eq!(window.outer_folds(), Some(6), "10 - (4 + 1) + 1");
+        assert_eq!(ValidationSpec::Cv { num_folds: 4 }.outer_folds(), Some(4));
+        assert_eq!(
+            ValidationSpec::TemporalSplit { test_size: 0.1 }.outer_folds(),
+            None
+        );
+        assert!(window.is_temporal() && !window.is_random());
+        assert!(ValidationSpec::Cv { num_folds: 4 }.is_random());
+        let mut s = spec();
+        s.validation = window;
+        let job = JobSpec::Diadem(s);
+        job.validate().unwrap();
+        let text = serde_json::to_string(&job).unwrap();
+        assert!(text.contains(r#""mode":"SlidingWindow""#), "{text}");
+        assert_eq!(serde_json::from_str::<JobSpec>(&text).unwrap(), job);
     }
 
     #[test]

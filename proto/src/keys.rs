@@ -5,6 +5,8 @@
 //! - `secuml:counter:experiment`: last experiment id
 //! - `secuml:exp:<id>:model`: the trained model
 //! - `secuml:exp:<id>:train`: [`crate::TrainSummary`]
+//! - `secuml:exp:<id>:fold:<k>:model`, `secuml:exp:<id>:fold:<k>:train`: the model and
+//!   [`crate::TrainSummary`] of outer fold `k` (cross-validation modes)
 //! - `secuml:exp:<id>:detection` hash: detection name -> [`crate::DetectionResult`]
 //! - `secuml:exp:<id>:clustering`: [`crate::ClusteringResult`]
 //! - `secuml:job:<id>:centroids:<name>`: [`crate::KmeansCentroidSets`] a k-means stage reads
@@ -44,6 +46,19 @@ pub fn experiment_counter() -> String {
 /// The trained model of an experiment.
 pub fn model(experiment_id: u64) -> String {
     format!("secuml:exp:{experiment_id}:model")
+}
+
+/// The model of an experiment, or of one of its outer folds (cross-validation modes).
+pub fn model_of(experiment_id: u64, fold: Option<u32>) -> String {
+    match fold {
+        None => model(experiment_id),
+        Some(fold) => format!("secuml:exp:{experiment_id}:fold:{fold}:model"),
+    }
+}
+
+/// The training summary of one outer fold of an experiment (cross-validation modes).
+pub fn fold_train_summary(experiment_id: u64, fold: u32) -> String {
+    format!("secuml:exp:{experiment_id}:fold:{fold}:train")
 }
 
 /// The training summary of an experiment (search results, coefficients, times).

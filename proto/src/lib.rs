@@ -19,7 +19,9 @@ pub mod task;
 /// Version of the messages and records in this crate.
 ///
 /// Every task message carries it; a receiver refuses a message of another version.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// Version 2: the search objective in fit-and-score tasks, the temporal and cross-validation
+/// outer splits, the outer fold of refit and detection tasks.
+pub const PROTOCOL_VERSION: u32 = 2;
 
 pub use error::{ErrorCode, TaskFailure};
 pub use event::{Event, EventKind};

@@ -17,7 +17,7 @@ pub struct FitScoreResult {
     pub hyper: Hyper,
     /// The fold scored.
     pub fold: u32,
-    /// Objective value on the fold (ROC AUC).
+    /// The objective's value on the fold.
     pub score: f64,
     /// Rows the candidate was fitted on.
     pub n_train: u64,

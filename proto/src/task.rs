@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::TaskFailure;
-use crate::job::{AnnotationsSource, Penalty};
+use crate::job::{AnnotationsSource, Objective, Penalty};
 use crate::result::StandardScaling;
 
 /// A dataset as a task names it; the worker resolves it under its data root.
@@ -30,6 +30,58 @@ pub enum OuterSplit {
         /// Seed of the split.
         seed: u64,
     },
+    /// The most recent `test_size` of the instances are held out.
+    TemporalSplit {
+        /// Held-out fraction.
+        test_size: f64,
+    },
+    /// Instances before `cutoff_time` train, the others are held out.
+    CutoffTime {
+        /// Seconds since the Unix epoch.
+        cutoff_time: i64,
+    },
+    /// Fold `fold` of a stratified k-fold shuffled with `seed` is held out.
+    Cv {
+        /// Folds.
+        num_folds: u32,
+        /// Seed of the folds.
+        seed: u64,
+        /// The held-out fold, from 0.
+        fold: u32,
+    },
+    /// `num_folds + 1` buckets of equal duration: the buckets up to `fold` train, bucket
+    /// `fold + 1` is held out.
+    TemporalCv {
+        /// Folds.
+        num_folds: u32,
+        /// The fold, from 0.
+        fold: u32,
+    },
+    /// Buckets of equal duration: `fold .. fold + num_train_buckets` train, the next
+    /// `num_test_buckets` are held out.
+    SlidingWindow {
+        /// Buckets of the time range.
+        num_buckets: u32,
+        /// Training buckets.
+        num_train_buckets: u32,
+        /// Held-out buckets.
+        num_test_buckets: u32,
+        /// The fold, from 0.
+        fold: u32,
+    },
+}
+
+impl OuterSplit {
+    /// Whether the split reads the instances' timestamps.
+    pub fn is_temporal(&self) -> bool {
+        matches!(
+            self,
+            OuterSplit::TemporalSplit { .. }
+                | OuterSplit::CutoffTime { .. }
+                | OuterSplit::TemporalCv { .. }
+                | OuterSplit::SlidingWindow { .. }
+        )
+    }
 }
 
 /// Which side of a split a task reads.
@@ -42,6 +94,8 @@ pub enum Side {
     Test,
     /// Every row of the dataset.
     All,
+    /// The rows without a label (UnlabeledLabeled's detection).
+    Unlabeled,
 }
 
 /// The rows a task reads: a side of the outer split.
@@ -85,6 +139,10 @@ impl std::fmt::Display for Hyper {
     }
 }
 
+fn default_far() -> f64 {
+    crate::job::DEFAULT_FAR
+}
+
 /// A contiguous range of rows `[start, end)` of a dataset, in dataset order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RowRange {
@@ -112,6 +170,12 @@ pub enum TaskKind {
         fold: u32,
         /// The candidate.
         hyper: Hyper,
+        /// What the fold's score measures.
+        #[serde(default)]
+        objective: Objective,
+        /// The false discovery rate of [`Objective::DrAtFar`].
+        #[serde(default = "default_far")]
+        far: f64,
     },
     /// Fit the chosen candidate on the whole training side; store the model.
     Refit {
@@ -125,12 +189,16 @@ pub enum TaskKind {
         rows: RowSelection,
         /// The chosen candidate.
         hyper: Hyper,
+        /// The outer fold whose model this is (cross-validation modes).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fold: Option<u32>,
     },
     /// Apply the experiment's model to some rows; store predictions and metrics.
     Detect {
         /// Experiment whose model is applied.
         experiment_id: u64,
-        /// Name of the detection: `train`, `test`, or `validation:<dataset>`.
+        /// Name of the detection: `train`, `test`, `validation:<dataset>`, or in the
+        /// cross-validation modes `train-fold-<k>` and `test-fold-<k>`.
         detection: String,
         /// Dataset the rows come from.
         data: DataRef,
@@ -140,6 +208,9 @@ pub enum TaskKind {
         rows: RowSelection,
         /// Probability above which an instance is an alert.
         detection_threshold: f64,
+        /// The outer fold whose model is applied (cross-validation modes).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fold: Option<u32>,
     },
     /// The dataset's shape and the column moments (count, mean, squared deviations) of each
     /// block of `block_rows` encoded rows, one pass; result [`crate::ClusterStatsResult`].
@@ -344,6 +415,8 @@ mod tests {
                     c: 0.1,
                     penalty: Penalty::L1,
                 },
+                objective: Objective::Ndcg,
+                far: 0.05,
             },
         }
     }

@@ -179,3 +179,87 @@ pub fn detection_fingerprint(
         })
         .collect()
 }
+
+/// How [`write_gaussians`] lays out its synthetic dataset.
+#[derive(Debug, Clone, Copy)]
+pub struct GaussiansLayout {
+    /// Instances, one per hour from 2020-01-01 00:00:00.
+    pub rows: usize,
+    /// Seed of the features and labels.
+    pub seed: u64,
+    /// Whether idents.csv has a `timestamp` column.
+    pub timestamps: bool,
+    /// Every `unlabeled_every`-th instance has an empty label (0: all are labelled).
+    pub unlabeled_every: usize,
+}
+
+/// Writes `<input_dir>/<project>/<dataset>/` in SecuML's layout: `idents.csv` (with hourly
+/// timestamps when asked) and `features/features.csv` of three numeric features, Gaussian
+/// around a mean that depends on the label (about 30% malicious) and drifts with time.
+///
+/// Deterministic for a seed (a SplitMix64 generator, Box–Muller for the normal draws).
+pub fn write_gaussians(
+    input_dir: &Path,
+    project: &str,
+    dataset: &str,
+    layout: GaussiansLayout,
+) -> std::io::Result<()> {
+    let dir = input_dir.join(project).join(dataset);
+    std::fs::create_dir_all(dir.join("features"))?;
+    let mut state = layout.seed;
+    let mut uniform = move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut idents = String::from(if layout.timestamps {
+        "instance_id,ident,timestamp,label,family\n"
+    } else {
+        "instance_id,ident,label,family\n"
+    });
+    let mut features = String::from("instance_id,f0,f1,f2\n");
+    for i in 0..layout.rows {
+        let malicious = uniform() < 0.3;
+        let mut normal = || {
+            let (u, v) = (uniform().max(1e-300), uniform());
+            (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+        };
+        let drift = i as f64 / layout.rows as f64;
+        let shift = if malicious { 1.5 } else { 0.0 };
+        let f = [
+            shift + drift + normal(),
+            shift * 0.7 - drift + normal(),
+            normal(),
+        ];
+        let id = i + 1;
+        let label = if layout.unlabeled_every > 0 && i % layout.unlabeled_every == 0 {
+            String::new()
+        } else {
+            u8::from(malicious).to_string()
+        };
+        let family = if malicious { "attack" } else { "normal" };
+        if layout.timestamps {
+            let (day, hour) = (i / 24, i % 24);
+            // January, then February, ... of 2020 (a leap year): days of each month.
+            let month_days = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+            let (mut month, mut day_of_month) = (0usize, day);
+            while day_of_month >= month_days[month % 12] {
+                day_of_month -= month_days[month % 12];
+                month += 1;
+            }
+            idents.push_str(&format!(
+                "{id},host-{id},{}-{:02}-{:02} {hour:02}:00:00,{label},{family}\n",
+                2020 + month / 12,
+                month % 12 + 1,
+                day_of_month + 1
+            ));
+        } else {
+            idents.push_str(&format!("{id},host-{id},{label},{family}\n"));
+        }
+        features.push_str(&format!("{id},{:.6},{:.6},{:.6}\n", f[0], f[1], f[2]));
+    }
+    std::fs::write(dir.join("idents.csv"), idents)?;
+    std::fs::write(dir.join("features/features.csv"), features)
+}

@@ -1,8 +1,21 @@
 //! The `secuml` binary as a user runs it: JSON on stdout, logs on stderr, exit codes, error messages.
 
-use std::process::Command;
+use std::process::{Command, Output};
 
 use secuml_tests::{input_dir, secuml_bin};
+
+/// Runs `secuml --data-dir <data_dir> diadem <args> --input-dir <input>`.
+fn diadem(data_dir: &std::path::Path, args: &[&str], input: &std::path::Path) -> Output {
+    Command::new(secuml_bin())
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("diadem")
+        .args(args)
+        .arg("--input-dir")
+        .arg(input)
+        .output()
+        .unwrap()
+}
 
 #[test]
 fn diadem_json_prints_one_object_with_the_validation_metrics() {
@@ -43,24 +56,45 @@ fn diadem_json_prints_one_object_with_the_validation_metrics() {
         stderr.contains("diadem job done"),
         "progress goes to stderr: {stderr}"
     );
+    assert!(
+        stderr
+            .contains("warning: dataset Gaussians/test has timestamps: a temporal validation mode"),
+        "RandomSplit on a timestamped dataset warns: {stderr}"
+    );
+}
+
+#[test]
+fn a_temporal_mode_on_a_dataset_without_timestamps_is_refused_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = diadem(
+        tmp.path(),
+        &[
+            "NSL-KDD",
+            "train20",
+            "LogisticRegression",
+            "--validation-mode",
+            "TemporalCv",
+        ],
+        &input_dir(),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("validation mode TemporalCv needs timestamps")
+            && stderr.contains("NSL-KDD/train20"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
 }
 
 #[test]
 fn a_missing_dataset_is_an_error_naming_where_it_was_looked_for() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = Command::new(secuml_bin())
-        .arg("--data-dir")
-        .arg(tmp.path())
-        .args([
-            "diadem",
-            "NoSuchProject",
-            "train",
-            "LogisticRegression",
-            "--input-dir",
-        ])
-        .arg(tmp.path())
-        .output()
-        .unwrap();
+    let out = diadem(
+        tmp.path(),
+        &["NoSuchProject", "train", "LogisticRegression"],
+        tmp.path(),
+    );
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -17,6 +17,7 @@ fn spec(seed: u64) -> DiademSpec {
         validation: ValidationSpec::RandomSplit { test_size: 0.2 },
         num_folds: 3,
         objective: Objective::RocAuc,
+        far: secuml_proto::job::DEFAULT_FAR,
         seed,
         shuffle_folds: true,
         detection_threshold: 0.5,
@@ -53,4 +54,58 @@ async fn results_do_not_depend_on_the_number_of_workers() {
             .clone()
     };
     assert_ne!(test(&one), test(&other), "the seed drives the split");
+}
+
+/// Each cross-validation mode, on a synthetic timestamped dataset: every fold's search,
+/// model and detections are the same whatever the number of workers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cross_validation_folds_do_not_depend_on_the_number_of_workers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("input");
+    let layout = secuml_tests::GaussiansLayout {
+        rows: 360,
+        seed: 5,
+        timestamps: true,
+        unlabeled_every: 0,
+    };
+    secuml_tests::write_gaussians(&input, "Gaussians", "timed", layout).unwrap();
+    let paths = secuml_coordinator::config::Paths {
+        input_dir: input,
+        data_dir: tmp.path().join("data"),
+    };
+    for validation in [
+        ValidationSpec::Cv { num_folds: 3 },
+        ValidationSpec::TemporalCv { num_folds: 2 },
+        ValidationSpec::SlidingWindow {
+            num_buckets: 5,
+            num_train_buckets: 2,
+            num_test_buckets: 1,
+        },
+    ] {
+        let mut spec = DiademSpec::with_defaults(
+            "Gaussians",
+            "timed",
+            ModelSpec::LogisticRegression {
+                c: vec![0.1, 1.0],
+                penalty: vec![Penalty::L1, Penalty::L2],
+            },
+            validation.clone(),
+        );
+        spec.num_folds = 2;
+        spec.shuffle_folds = true;
+        spec.seed = 3;
+        let one = run_diadem(&paths, spec.clone(), 1).await.unwrap();
+        let three = run_diadem(&paths, spec, 3).await.unwrap();
+        assert!(!one.results.folds.is_empty(), "{validation:?}");
+        assert_eq!(one.results.folds.len(), three.results.folds.len());
+        for (a, b) in one.results.folds.iter().zip(&three.results.folds) {
+            assert_eq!(a.candidates, b.candidates, "{validation:?}");
+            assert_eq!(a.coefficients, b.coefficients, "{validation:?}");
+        }
+        assert_eq!(
+            detection_fingerprint(&one.results.detections),
+            detection_fingerprint(&three.results.detections),
+            "{validation:?}"
+        );
+    }
 }

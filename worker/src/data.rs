@@ -6,10 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use ndarray::Array2;
 use secuml_engine::dataset::{self, Annotation, AnnotationMeta, DatasetError, Encoder, Manifest};
-use secuml_engine::split;
-use secuml_proto::{
-    AnnotationsSource, DataRef, ErrorCode, OuterSplit, RowSelection, Side, TaskFailure,
-};
+use secuml_proto::{AnnotationsSource, DataRef, ErrorCode, RowSelection, Side, TaskFailure};
 use secuml_runtime::data_root::{DataFile, DataRoot, DataRootError, Entry, DATASETS};
 
 /// A dataset as tasks use it: encoded features and per-row labels.
@@ -28,6 +25,8 @@ pub struct LoadedData {
     pub families: Option<Vec<Option<String>>>,
     /// Ground-truth labels from idents.csv, when the dataset has them.
     pub ground_truth: Option<Vec<Option<bool>>>,
+    /// Timestamps from idents.csv (seconds since the epoch), when the dataset has them.
+    pub timestamps: Option<Vec<Option<i64>>>,
 }
 
 /// Labels chosen for one task: the row and label of every labelled instance.
@@ -201,6 +200,7 @@ impl DataCache {
             idents: frame.idents,
             families: frame.families,
             ground_truth: frame.labels,
+            timestamps: frame.timestamps,
             manifest,
         });
         self.insert(key, loaded.clone());
@@ -270,9 +270,11 @@ impl DataCache {
     }
 }
 
-/// The labelled rows of one side of the outer split.
+/// The labelled rows of one side of the outer split; `timestamps` (every row's, when the
+/// dataset has them) are read by the temporal splits.
 pub fn select_rows(
     labels: &[Option<bool>],
+    timestamps: Option<&[Option<i64>]>,
     selection: &RowSelection,
 ) -> Result<Labeled, TaskFailure> {
     let (rows, labels): (Vec<usize>, Vec<bool>) = labels
@@ -280,27 +282,28 @@ pub fn select_rows(
         .enumerate()
         .filter_map(|(i, l)| l.map(|l| (i, l)))
         .unzip();
-    match (&selection.outer, selection.side) {
-        (_, Side::All) | (OuterSplit::Whole, Side::Train) => Ok(Labeled { rows, labels }),
-        (OuterSplit::Whole, Side::Test) => Ok(Labeled {
-            rows: Vec::new(),
-            labels: Vec::new(),
-        }),
-        (OuterSplit::RandomSplit { test_size, seed }, side) => {
-            let held_out = split::stratified_split(&labels, *test_size, *seed).map_err(|e| {
-                TaskFailure::permanent(ErrorCode::BadRequest, format!("cannot split: {e}"))
-            })?;
-            let want_test = side == Side::Test;
-            let (rows, labels) = rows
-                .into_iter()
-                .zip(labels)
-                .zip(held_out)
-                .filter(|(_, t)| *t == want_test)
-                .map(|(rl, _)| rl)
-                .unzip();
-            Ok(Labeled { rows, labels })
+    let want_test = match selection.side {
+        Side::All => return Ok(Labeled { rows, labels }),
+        Side::Unlabeled => {
+            return Err(TaskFailure::permanent(
+                ErrorCode::BadRequest,
+                "the unlabelled rows have no labels to train or score on".to_string(),
+            ))
         }
-    }
+        Side::Train => false,
+        Side::Test => true,
+    };
+    let row_times: Option<Vec<Option<i64>>> =
+        timestamps.map(|t| rows.iter().map(|&r| t.get(r).copied().flatten()).collect());
+    let sides = crate::outer::sides(&selection.outer, &labels, row_times.as_deref())?;
+    let (rows, labels) = rows
+        .into_iter()
+        .zip(labels)
+        .zip(sides)
+        .filter(|(_, side)| *side == Some(want_test))
+        .map(|(rl, _)| rl)
+        .unzip();
+    Ok(Labeled { rows, labels })
 }
 
 /// Copies the given rows of `x` into a new matrix.
@@ -311,6 +314,7 @@ pub fn take_rows(x: &Array2<f64>, rows: &[usize]) -> Array2<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secuml_proto::OuterSplit;
 
     fn labels() -> Vec<Option<bool>> {
         (0..40)
@@ -322,6 +326,7 @@ mod tests {
     fn unlabelled_rows_never_train() {
         let all = select_rows(
             &labels(),
+            None,
             &RowSelection {
                 outer: OuterSplit::Whole,
                 side: Side::Train,
@@ -332,6 +337,7 @@ mod tests {
         assert!(all.rows.iter().all(|r| r % 5 != 4));
         let none = select_rows(
             &labels(),
+            None,
             &RowSelection {
                 outer: OuterSplit::Whole,
                 side: Side::Test,
@@ -349,6 +355,7 @@ mod tests {
         };
         let train = select_rows(
             &labels(),
+            None,
             &RowSelection {
                 outer: outer.clone(),
                 side: Side::Train,
@@ -357,6 +364,7 @@ mod tests {
         .unwrap();
         let test = select_rows(
             &labels(),
+            None,
             &RowSelection {
                 outer,
                 side: Side::Test,

@@ -92,14 +92,19 @@ pub fn run(
         (Err(_), Side::All) => vec![None; loaded.instance_ids.len()],
         (Err(e), _) => return Err(e),
     };
-    let (row_ids, row_labels): (Vec<usize>, Vec<Option<bool>>) = if rows.side == Side::All {
-        (0..labels.len()).zip(labels.iter().copied()).unzip()
-    } else {
-        let selected = select_rows(&labels, rows)?;
-        (
-            selected.rows,
-            selected.labels.into_iter().map(Some).collect(),
-        )
+    let (row_ids, row_labels): (Vec<usize>, Vec<Option<bool>>) = match rows.side {
+        Side::All => (0..labels.len()).zip(labels.iter().copied()).unzip(),
+        Side::Unlabeled => (0..labels.len())
+            .filter(|&i| labels[i].is_none())
+            .map(|i| (i, None))
+            .unzip(),
+        Side::Train | Side::Test => {
+            let selected = select_rows(&labels, loaded.timestamps.as_deref(), rows)?;
+            (
+                selected.rows,
+                selected.labels.into_iter().map(Some).collect(),
+            )
+        }
     };
     let x = take_rows(&loaded.x, &row_ids);
     let proba = predict_proba(model, &x);

@@ -11,7 +11,7 @@ use secuml_engine::split;
 use secuml_proto::result::MODEL_FORMAT_VERSION;
 use secuml_proto::{
     keys, EncodedColumn, ErrorCode, FitScoreResult, Hyper, KmeansCentroidSets, LogisticModel,
-    Penalty, StandardScaling, TaskFailure, TaskKind, TaskMessage,
+    Objective, Penalty, StandardScaling, TaskFailure, TaskKind, TaskMessage,
 };
 use secuml_runtime::Store;
 
@@ -58,10 +58,14 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, TaskFailure> {
 /// Writes are keyed by the task, so running a task twice overwrites the same values.
 pub async fn execute(ctx: &TaskContext, task: &TaskMessage) -> Result<(), TaskFailure> {
     let model = match &task.kind {
-        TaskKind::Detect { experiment_id, .. } => {
+        TaskKind::Detect {
+            experiment_id,
+            fold,
+            ..
+        } => {
             let bytes = ctx
                 .store
-                .get(&keys::model(*experiment_id))
+                .get(&keys::model_of(*experiment_id, *fold))
                 .await
                 .map_err(store_failure)?
                 .ok_or_else(|| {
@@ -127,6 +131,26 @@ fn engine_params(
         .map_err(|e| TaskFailure::permanent(ErrorCode::BadRequest, e.to_string()))
 }
 
+/// Threshold of the Accuracy objective: the classifier's own decision (probability above 0.5).
+pub const ACCURACY_THRESHOLD: f64 = 0.5;
+
+/// The value of `objective` for the probabilities `proba` of instances labelled `labels`;
+/// `None` when it is undefined (a class is absent for ROC AUC and DrAtFar, no malicious
+/// instance for NDCG, no instance for Accuracy).
+pub fn objective_score(
+    objective: Objective,
+    far: f64,
+    labels: &[bool],
+    proba: &[f64],
+) -> Option<f64> {
+    match objective {
+        Objective::RocAuc => metrics::roc_auc(labels, proba),
+        Objective::Accuracy => metrics::accuracy(labels, proba, ACCURACY_THRESHOLD),
+        Objective::Ndcg => metrics::ndcg(labels, proba),
+        Objective::DrAtFar => metrics::detection_rate_at_far(labels, proba, far),
+    }
+}
+
 fn compute(
     cache: &DataCache,
     task: &TaskMessage,
@@ -143,11 +167,13 @@ fn compute(
             folds,
             fold,
             hyper,
+            objective,
+            far,
         } => {
             let started = Instant::now();
             let loaded = cache.load(data, None)?;
             let labels = cache.labels(data, &loaded, annotations)?;
-            let train = select_rows(&labels, rows)?;
+            let train = select_rows(&labels, loaded.timestamps.as_deref(), rows)?;
             let shuffle = folds.shuffle.then_some(folds.seed);
             let fold_of = split::stratified_kfold(&train.labels, folds.num_folds as usize, shuffle)
                 .map_err(|e| {
@@ -178,12 +204,13 @@ fn compute(
                     TaskFailure::permanent(ErrorCode::BadData, format!("fit failed: {e}"))
                 })?;
             let proba = fitted.predict_proba(x_score.view());
-            let score = metrics::roc_auc(&score_y, &proba.to_vec()).ok_or_else(|| {
-                TaskFailure::permanent(
-                    ErrorCode::BadData,
-                    format!("fold {fold} holds a single class: no ROC AUC"),
-                )
-            })?;
+            let score =
+                objective_score(*objective, *far, &score_y, &proba.to_vec()).ok_or_else(|| {
+                    TaskFailure::permanent(
+                        ErrorCode::BadData,
+                        format!("fold {fold} holds a single class: no {objective:?} score"),
+                    )
+                })?;
             let result = FitScoreResult {
                 hyper: *hyper,
                 fold: *fold,
@@ -205,10 +232,11 @@ fn compute(
             annotations,
             rows,
             hyper,
+            fold,
         } => {
             let loaded = cache.load(data, None)?;
             let labels = cache.labels(data, &loaded, annotations)?;
-            let train = select_rows(&labels, rows)?;
+            let train = select_rows(&labels, loaded.timestamps.as_deref(), rows)?;
             let mut x = take_rows(&loaded.x, &train.rows);
             let scaler = StandardScaler::fit(x.view());
             scaler.transform_inplace(&mut x);
@@ -242,7 +270,7 @@ fn compute(
             let bytes = to_json(&model)?;
             Ok(vec![
                 Write::Set {
-                    key: keys::model(*experiment_id),
+                    key: keys::model_of(*experiment_id, *fold),
                     value: bytes,
                 },
                 Write::HSet {
@@ -261,6 +289,7 @@ fn compute(
             annotations,
             rows,
             detection_threshold,
+            ..
         } => {
             let model = model.ok_or_else(|| internal("detect task without its model".into()))?;
             if model.format_version != MODEL_FORMAT_VERSION {

@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod data;
 pub mod detect;
 pub mod execute;
+pub mod outer;
 pub mod run;
 
 pub use data::DataCache;

@@ -257,7 +257,7 @@ fn fast_decimal(field: &[u8]) -> Option<f64> {
 }
 
 /// Parses `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DDTHH:MM:SS` into seconds since the Unix epoch (UTC).
-pub(crate) fn parse_timestamp(field: &[u8]) -> Option<i64> {
+pub fn parse_timestamp(field: &[u8]) -> Option<i64> {
     let f = field.trim_ascii();
     if f.len() != 19 || f[4] != b'-' || f[7] != b'-' || f[13] != b':' || f[16] != b':' {
         return None;

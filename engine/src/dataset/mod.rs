@@ -18,6 +18,7 @@ mod shard;
 #[cfg(test)]
 mod tests;
 
+pub use csv_input::parse_timestamp;
 pub use encode::Encoder;
 pub use error::{DatasetError, IngestError};
 pub use frame::{

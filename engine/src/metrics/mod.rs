@@ -117,19 +117,72 @@ pub fn roc_auc(labels: &[bool], scores: &[f64]) -> Option<f64> {
     let order = sorted_order(scores);
     // Sum of the (1-based, tie-averaged) ranks of the positives.
     let mut rank_sum = 0.0;
-    let mut i = 0;
-    while i < order.len() {
-        let mut j = i;
-        while j + 1 < order.len() && scores[order[j + 1]] == scores[order[i]] {
-            j += 1;
-        }
+    for (i, j) in tie_groups(&order, scores) {
         let average_rank = (i + j) as f64 / 2.0 + 1.0;
         let positives = order[i..=j].iter().filter(|&&r| labels[r]).count();
         rank_sum += average_rank * positives as f64;
-        i = j + 1;
     }
     let (p, n) = (n_pos as f64, n_neg as f64);
     Some((rank_sum - p * (p + 1.0) / 2.0) / (p * n))
+}
+
+/// Computes the accuracy of the detector flagging the scores strictly greater than `threshold`:
+/// scikit-learn's `accuracy_score(labels, scores > threshold)`. Returns `None` without rows or
+/// when the lengths differ.
+pub fn accuracy(labels: &[bool], scores: &[f64], threshold: f64) -> Option<f64> {
+    if labels.is_empty() || labels.len() != scores.len() {
+        return None;
+    }
+    Some(
+        Confusion::at_threshold(labels, scores, threshold)
+            .indicators()
+            .accuracy,
+    )
+}
+
+/// Computes the normalised discounted cumulative gain of the ranking of the instances by
+/// decreasing score, with binary relevance (malicious = 1): scikit-learn's
+/// `ndcg_score([labels], [scores])` (all positions, gain `rel`, discount `1 / log2(rank + 1)`,
+/// tied scores share the average gain of their positions).
+///
+/// Returns `None` when there is no malicious instance (the ideal gain is 0), a score is NaN or
+/// the lengths differ.
+pub fn ndcg(labels: &[bool], scores: &[f64]) -> Option<f64> {
+    if labels.len() != scores.len() || scores.iter().any(|s| s.is_nan()) {
+        return None;
+    }
+    let n_pos = labels.iter().filter(|&&l| l).count();
+    if n_pos == 0 {
+        return None;
+    }
+    let discount = |position: usize| 1.0 / ((position + 2) as f64).log2();
+    let ideal: f64 = (0..n_pos).map(discount).sum();
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let mut dcg = 0.0;
+    for (i, j) in tie_groups(&order, scores) {
+        let positives = order[i..=j].iter().filter(|&&r| labels[r]).count();
+        let average_gain = positives as f64 / (j - i + 1) as f64;
+        dcg += average_gain * (i..=j).map(discount).sum::<f64>();
+    }
+    Some(dcg / ideal)
+}
+
+/// Computes SecuML's "detection rate at false alarm rate" (`DrAtFar`): the highest detection
+/// rate among the thresholds (every distinct score, and the one flagging nothing) whose false
+/// alarm rate, SecuML's false **discovery** rate FP / (FP + TP), is at most `far`.
+///
+/// The false discovery rate is not monotonic in the threshold, so every threshold is examined.
+/// Returns `None` when a class is absent, a score is NaN or the lengths differ.
+pub fn detection_rate_at_far(labels: &[bool], scores: &[f64], far: f64) -> Option<f64> {
+    let curve = far_dr_curve(labels, scores)?;
+    curve
+        .x
+        .iter()
+        .zip(&curve.y)
+        .filter(|(fdr, _)| **fdr <= far)
+        .map(|(_, dr)| *dr)
+        .reduce(f64::max)
 }
 
 /// Computes the confusion and indicators at each of `thresholds`, which must be sorted
@@ -175,6 +228,26 @@ pub fn indicators_at_thresholds(
 pub fn indicators_at_percent_thresholds(labels: &[bool], probas: &[f64]) -> Vec<ThresholdPoint> {
     let thresholds: Vec<f64> = (0..=100).map(|t| t as f64 / 100.0).collect();
     indicators_at_thresholds(labels, probas, &thresholds)
+}
+
+/// The runs `(first, last)` (inclusive positions in `order`) of equal scores along `order`.
+fn tie_groups<'a>(
+    order: &'a [usize],
+    scores: &'a [f64],
+) -> impl Iterator<Item = (usize, usize)> + 'a {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        if i >= order.len() {
+            return None;
+        }
+        let mut j = i;
+        while j + 1 < order.len() && scores[order[j + 1]] == scores[order[i]] {
+            j += 1;
+        }
+        let group = (i, j);
+        i = j + 1;
+        Some(group)
+    })
 }
 
 /// Returns the row indices sorted by ascending score, NaN first (a NaN score is never flagged).

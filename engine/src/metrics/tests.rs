@@ -179,3 +179,71 @@ fn histogram_bins_by_label() {
         assert_eq!(h.unlabelled[k], 1, "edge {k}");
     }
 }
+
+#[test]
+fn accuracy_ndcg_and_dr_at_far_of_the_hand_example() {
+    // Flagged at 0.5: 0.9 (T), 0.8 (F): TP 1, TN 1 of 5.
+    assert_abs_diff_eq!(
+        accuracy(&LABELS, &SCORES, 0.5).unwrap(),
+        0.4,
+        epsilon = 1e-15
+    );
+    assert_eq!(accuracy(&[], &[], 0.5), None);
+    // Ranking: 0.9 (T) at rank 1, 0.8 (F) at 2, the tie 0.4 (T, F) at 3 and 4 shares the
+    // average gain 1/2, 0.1 (T) at 5. Discounts 1 / log2(rank + 1).
+    let d = |rank: f64| 1.0 / (rank + 1.0).log2();
+    let dcg = d(1.0) + 0.5 * (d(3.0) + d(4.0)) + d(5.0);
+    let ideal = d(1.0) + d(2.0) + d(3.0);
+    assert_abs_diff_eq!(
+        ndcg(&LABELS, &SCORES).unwrap(),
+        dcg / ideal,
+        epsilon = 1e-15
+    );
+    assert_abs_diff_eq!(dcg / ideal, 0.869_193, epsilon = 1e-6);
+    assert_eq!(ndcg(&[false, false], &[0.1, 0.2]), None);
+    assert_eq!(ndcg(&[true, false], &[0.1, 0.2]).unwrap(), d(2.0));
+    // FAR-DR points (0,0) (0,1/3) (1/2,1/3) (1/2,2/3) (2/5,1): the false discovery rate is not
+    // monotonic, so at 0.4 flagging everything qualifies while the thresholds above do not.
+    let third = 1.0 / 3.0;
+    for (far, expected) in [
+        (0.0, third),
+        (0.05, third),
+        (0.39, third),
+        (0.4, 1.0),
+        (0.45, 1.0),
+    ] {
+        assert_abs_diff_eq!(
+            detection_rate_at_far(&LABELS, &SCORES, far).unwrap(),
+            expected,
+            epsilon = 1e-15
+        );
+    }
+    // Nothing below the far: the threshold flagging nothing gives 0.
+    assert_eq!(
+        detection_rate_at_far(&[false, true], &[0.9, 0.1], 0.1),
+        Some(0.0)
+    );
+    assert_eq!(detection_rate_at_far(&[true, true], &[0.9, 0.1], 0.1), None);
+}
+
+#[test]
+fn accuracy_and_ndcg_match_sklearn_with_ties() {
+    // scikit-learn 1.x: ndcg_score([labels], [scores]), accuracy_score(labels, scores > 0.5);
+    // and ndcg_score([[1, 0, 1, 0, 1]], [[0.9, 0.8, 0.4, 0.4, 0.1]]) for the hand example.
+    let (labels, scores) = sklearn_vector();
+    assert_abs_diff_eq!(
+        ndcg(&labels, &scores).unwrap(),
+        0.7064552452984567,
+        epsilon = 1e-12
+    );
+    assert_abs_diff_eq!(
+        accuracy(&labels, &scores, 0.5).unwrap(),
+        0.5333333333333333,
+        epsilon = 1e-12
+    );
+    assert_abs_diff_eq!(
+        ndcg(&LABELS, &SCORES).unwrap(),
+        0.8691938733160721,
+        epsilon = 1e-12
+    );
+}
