@@ -1434,6 +1434,22 @@ mod tests {
     }
 
     #[test]
+    fn the_embedded_mode_refuses_a_data_root() {
+        let local = config::load(&Overrides::default(), &HashMap::new()).unwrap();
+        assert!(refuse_data_root(&local).is_ok());
+        let overrides = Overrides {
+            data_root: Some("s3://bucket/secuml".into()),
+            ..Default::default()
+        };
+        let remote = config::load(&overrides, &HashMap::new()).unwrap();
+        let err = refuse_data_root(&remote).unwrap_err().to_string();
+        assert!(
+            err.contains("s3://bucket/secuml") && err.contains("--data-root"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn unknown_modes_and_bad_numbers_are_refused() {
         assert!(Cli::try_parse_from([
             "secuml",

@@ -563,7 +563,17 @@ mod tests {
                             &["shards", "annotations"],
                         )
                         .unwrap();
-                    assert!(store_dir.join("datasets/p/d/manifest.json").is_file());
+                    let modified = |file: &str| {
+                        std::fs::metadata(store_dir.join(file))
+                            .unwrap()
+                            .modified()
+                            .unwrap()
+                    };
+                    assert!(
+                        modified("datasets/p/d/manifest.json")
+                            >= modified("datasets/p/d/shards/part-00000.parquet"),
+                        "the manifest is uploaded last"
+                    );
                     assert!(
                         !store_dir
                             .join("datasets/p/d/shards/part-00009.parquet")
