@@ -562,6 +562,16 @@ mod tests {
         }
     }
 
+    /// The recorded state of task `task_id` of job `j`.
+    async fn stored_state(store: &dyn Store, task_id: &str) -> TaskState {
+        let bytes = store
+            .hget(&keys::job_tasks("j"), task_id)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no state recorded for task {task_id}"));
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
     async fn setup() -> (Arc<dyn Store>, Arc<dyn TaskQueue>) {
         let store: Arc<dyn Store> =
             Arc::new(FileStore::open_temporary(Durability::Process).unwrap());
@@ -606,14 +616,7 @@ mod tests {
             "no outcome message was ever sent"
         );
         for i in 0..3 {
-            let state: TaskState = serde_json::from_slice(
-                &store
-                    .hget(&keys::job_tasks("j"), &format!("t{i}"))
-                    .await
-                    .unwrap()
-                    .unwrap(),
-            )
-            .unwrap();
+            let state = stored_state(&*store, &format!("t{i}")).await;
             assert_eq!(
                 (state.state.as_str(), state.worker.as_deref()),
                 ("done", Some("scripted"))
@@ -640,14 +643,7 @@ mod tests {
         ));
         driver.run_stage(vec![("t".into(), task())]).await.unwrap();
         worker.await.unwrap();
-        let state: TaskState = serde_json::from_slice(
-            &store
-                .hget(&keys::job_tasks("j"), "t")
-                .await
-                .unwrap()
-                .unwrap(),
-        )
-        .unwrap();
+        let state = stored_state(&*store, "t").await;
         assert_eq!((state.state.as_str(), state.attempt), ("done", 2));
         let failed: Vec<_> = events(&*store, "j")
             .await
@@ -722,14 +718,7 @@ mod tests {
                 ..
             }
         ));
-        let state: TaskState = serde_json::from_slice(
-            &store
-                .hget(&keys::job_tasks("j"), "t")
-                .await
-                .unwrap()
-                .unwrap(),
-        )
-        .unwrap();
+        let state = stored_state(&*store, "t").await;
         assert_eq!(state.state, "failed");
         assert_eq!(state.error.as_deref(), Some("always down"));
     }
@@ -806,14 +795,7 @@ mod tests {
         let (driver, result) = stage.await.unwrap();
         result.unwrap();
         worker.await.unwrap();
-        let state: TaskState = serde_json::from_slice(
-            &store
-                .hget(&keys::job_tasks("j"), "t")
-                .await
-                .unwrap()
-                .unwrap(),
-        )
-        .unwrap();
+        let state = stored_state(&*store, "t").await;
         assert_eq!((state.state.as_str(), state.attempt), ("done", 2));
         assert_eq!(driver.done, 1);
         assert!(events(&*store, "j").await.iter().any(
