@@ -6,11 +6,13 @@
 //! - [`linear`] holds logistic regression solvers (L1 and L2, no intercept).
 //! - [`split`] holds stratified folds and splits, seeded.
 //! - [`metrics`] holds ROC AUC, threshold indicators, curves, histograms.
+//! - [`model`] holds what every model class shares: the [`model::Detector`] trait, errors.
 #![warn(missing_docs)]
 
 pub mod cluster;
 pub mod dataset;
 pub mod linear;
 pub mod metrics;
+pub mod model;
 pub mod preprocess;
 pub mod split;

@@ -10,6 +10,7 @@
 pub mod error;
 pub mod event;
 pub mod experiment;
+pub mod hyper;
 pub mod job;
 pub mod keys;
 pub mod result;
