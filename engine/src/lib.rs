@@ -16,3 +16,5 @@ pub mod metrics;
 pub mod model;
 pub mod preprocess;
 pub mod split;
+#[cfg(test)]
+pub(crate) mod test_data;
