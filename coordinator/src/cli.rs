@@ -7,6 +7,12 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use secuml_proto::hyper::{
+    Criterion, EllipticEnvelopeHyper, Gamma, GaussianNbHyper, IsolationForestHyper,
+    LabelPropagationHyper, LofHyper, MaxFeatures, MaxSamples, OneClassSvmHyper, PropagationKernel,
+    Splitter, SssvddHyper, WeightedIsolationForestHyper,
+};
+use secuml_proto::job::TreeLimitsGrid;
 use secuml_proto::{
     AnnotationsSource, ClusteringSpec, DiademSpec, JobSpec, ModelSpec, Objective, Penalty,
     ValidationSpec,
@@ -379,6 +385,426 @@ pub enum ModelCommand {
         #[arg(long, num_args = 1.., value_enum, default_values = ["l1", "l2"])]
         penalty: Vec<PenaltyArg>,
     },
+    /// Linear support vector classifier with probabilities (Platt scaling), tuned by grid search.
+    #[command(name = "Svc")]
+    Svc {
+        /// Grid of C values (inverse regularisation strength).
+        #[arg(long, num_args = 1.., default_values_t = [0.01, 0.1, 1.0, 10.0])]
+        regularization: Vec<f64>,
+    },
+    /// Gaussian naive Bayes.
+    #[command(name = "GaussianNaiveBayes")]
+    GaussianNaiveBayes,
+    /// Decision tree (CART), tuned by grid search (SecuML's grid: 60 combinations).
+    #[command(name = "DecisionTree")]
+    DecisionTree {
+        /// Grid of impurity measures.
+        #[arg(long, num_args = 1.., value_enum, default_values = ["gini", "entropy"])]
+        criterion: Vec<CriterionArg>,
+        /// Grid of threshold choices.
+        #[arg(long, num_args = 1.., value_enum, default_values = ["best", "random"])]
+        splitter: Vec<SplitterArg>,
+        #[command(flatten)]
+        limits: TreeArgs,
+    },
+    /// Random forest (SecuML: 100 trees, max_features sqrt, no bootstrap).
+    #[command(name = "RandomForest")]
+    RandomForest {
+        /// Grid of numbers of trees.
+        #[arg(long, num_args = 1.., default_values_t = [100])]
+        n_estimators: Vec<u32>,
+        /// Grid of impurity measures.
+        #[arg(long, num_args = 1.., value_enum, default_values = ["gini"])]
+        criterion: Vec<CriterionArg>,
+        /// Grid of bootstrap choices.
+        #[arg(long, num_args = 1.., default_values_t = [false])]
+        bootstrap: Vec<bool>,
+        #[command(flatten)]
+        limits: TreeArgs,
+    },
+    /// Gradient boosting of regression trees on the log loss (SecuML: max_depth 3 or 5,
+    /// subsample 0.1).
+    #[command(name = "GradientBoosting")]
+    GradientBoosting {
+        /// Grid of learning rates.
+        #[arg(long, num_args = 1.., default_values_t = [0.1])]
+        learning_rate: Vec<f64>,
+        /// Grid of numbers of stages.
+        #[arg(long, num_args = 1.., default_values_t = [100])]
+        n_estimators: Vec<u32>,
+        /// Grid of row fractions per stage.
+        #[arg(long, num_args = 1.., default_values_t = [0.1])]
+        subsample: Vec<f64>,
+        #[command(flatten)]
+        limits: TreeArgs,
+    },
+    /// Label propagation (semi-supervised: learns from labelled and unlabelled rows).
+    #[command(name = "LabelPropagation")]
+    LabelPropagation {
+        /// Graph kernel.
+        #[arg(long, value_enum, default_value = "rbf")]
+        kernel: KernelArg,
+        /// Neighbours of the knn kernel.
+        #[arg(long, default_value_t = 7)]
+        n_neighbors: u32,
+        /// Width of the rbf kernel.
+        #[arg(long, default_value_t = 20.0)]
+        gamma: f64,
+    },
+    /// Semi-supervised support vector data description.
+    #[command(name = "Sssvdd")]
+    Sssvdd {
+        /// Weight of the labelled rows' slacks.
+        #[arg(long, default_value_t = 1.0)]
+        nu_l: f64,
+        /// Weight of the unlabelled rows' slacks.
+        #[arg(long, default_value_t = 1.0)]
+        nu_u: f64,
+        /// Margin of the labelled rows.
+        #[arg(long, default_value_t = 1.0)]
+        kappa: f64,
+    },
+    /// Isolation forest whose node weights are updated from labelled feedback (semi-supervised).
+    #[command(
+        name = "WeightedIsolationForest",
+        visible_alias = "WeighedIsolationForest"
+    )]
+    WeightedIsolationForest {
+        #[command(flatten)]
+        forest: IsolationArgs,
+        /// Learning rate of the weight updates.
+        #[arg(long, default_value_t = 1.0)]
+        eta: f64,
+    },
+    /// Isolation forest (unsupervised, raw features).
+    #[command(name = "IsolationForest")]
+    IsolationForest {
+        #[command(flatten)]
+        forest: IsolationArgs,
+    },
+    /// Local outlier factor, as a novelty detector (unsupervised).
+    #[command(name = "Lof")]
+    Lof {
+        /// Neighbours.
+        #[arg(long, default_value_t = 20)]
+        n_neighbors: u32,
+        /// Expected share of outliers.
+        #[arg(long, default_value_t = 0.1)]
+        contamination: f64,
+    },
+    /// One-class SVM with an RBF kernel (unsupervised).
+    #[command(name = "OneClassSvm")]
+    OneClassSvm {
+        /// Upper bound on the share of outliers.
+        #[arg(long, default_value_t = 0.5)]
+        nu: f64,
+        /// Kernel width: `scale` (1 / (features x variance)) or a number.
+        #[arg(long, default_value = "scale", value_parser = parse_gamma)]
+        gamma: Gamma,
+    },
+    /// Elliptic envelope: distance to a robust covariance (unsupervised).
+    #[command(name = "EllipticEnvelope")]
+    EllipticEnvelope {
+        /// Expected share of outliers.
+        #[arg(long, default_value_t = 0.1)]
+        contamination: f64,
+    },
+    /// Applies the model of an earlier DIADEM experiment to the validation datasets.
+    #[command(name = "AlreadyTrained")]
+    AlreadyTrained {
+        /// The experiment whose model is applied.
+        #[arg(long)]
+        model_exp_id: u64,
+    },
+}
+
+/// Impurity measures.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CriterionArg {
+    /// Gini impurity.
+    #[value(name = "gini")]
+    Gini,
+    /// Entropy.
+    #[value(name = "entropy")]
+    Entropy,
+}
+
+/// Threshold choices of a tree.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SplitterArg {
+    /// The best threshold.
+    #[value(name = "best")]
+    Best,
+    /// A random threshold.
+    #[value(name = "random")]
+    Random,
+}
+
+/// Kernels of label propagation.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum KernelArg {
+    /// Gaussian.
+    #[value(name = "rbf")]
+    Rbf,
+    /// Nearest neighbours.
+    #[value(name = "knn")]
+    Knn,
+}
+
+/// A tree depth: a number or `None` (unlimited).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Depth(pub Option<u32>);
+
+fn parse_depth(text: &str) -> Result<Depth, String> {
+    if text.eq_ignore_ascii_case("none") {
+        return Ok(Depth(None));
+    }
+    text.parse::<u32>()
+        .ok()
+        .filter(|d| *d >= 1)
+        .map(|d| Depth(Some(d)))
+        .ok_or_else(|| format!("`{text}` is not a depth of at least 1 or None"))
+}
+
+fn parse_max_features(text: &str) -> Result<MaxFeatures, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "sqrt" => Ok(MaxFeatures::Sqrt),
+        "log2" => Ok(MaxFeatures::Log2),
+        "none" | "auto" | "all" => Ok(MaxFeatures::All),
+        other => other
+            .parse::<f64>()
+            .ok()
+            .filter(|f| *f > 0.0 && *f <= 1.0)
+            .map(MaxFeatures::Fraction)
+            .ok_or_else(|| {
+                format!("`{text}` is not sqrt, log2, None, auto or a fraction in (0, 1]")
+            }),
+    }
+}
+
+fn parse_gamma(text: &str) -> Result<Gamma, String> {
+    if text == "scale" {
+        return Ok(Gamma::Scale);
+    }
+    text.parse::<f64>()
+        .ok()
+        .filter(|g| g.is_finite() && *g > 0.0)
+        .map(Gamma::Value)
+        .ok_or_else(|| format!("`{text}` is not `scale` or a positive number"))
+}
+
+fn parse_max_samples(text: &str) -> Result<MaxSamples, String> {
+    if text == "auto" {
+        return Ok(MaxSamples::Auto);
+    }
+    if let Ok(n) = text.parse::<u32>() {
+        return Ok(MaxSamples::Count(n));
+    }
+    text.parse::<f64>()
+        .ok()
+        .filter(|f| *f > 0.0 && *f <= 1.0)
+        .map(MaxSamples::Fraction)
+        .ok_or_else(|| format!("`{text}` is not auto, a row count or a fraction in (0, 1]"))
+}
+
+/// Growth limits of tree classes; each option a grid, its default the class's SecuML grid.
+#[derive(Debug, Clone, Args)]
+pub struct TreeArgs {
+    /// Grid of deepest levels (numbers, or None for unlimited).
+    #[arg(long, num_args = 1.., value_parser = parse_depth)]
+    pub max_depth: Option<Vec<Depth>>,
+    /// Grid of features per split: sqrt, log2, None (all), auto (all) or a fraction.
+    #[arg(long, num_args = 1.., value_parser = parse_max_features)]
+    pub max_features: Option<Vec<MaxFeatures>>,
+    /// Grid of the fewest rows to split a node.
+    #[arg(long, num_args = 1..)]
+    pub min_samples_split: Option<Vec<u32>>,
+    /// Grid of the fewest rows per leaf.
+    #[arg(long, num_args = 1..)]
+    pub min_samples_leaf: Option<Vec<u32>>,
+    /// Grid of the most leaves (numbers, or None for unlimited).
+    #[arg(long, num_args = 1.., value_parser = parse_depth)]
+    pub max_leaf_nodes: Option<Vec<Depth>>,
+    /// Grid of the least impurity decrease of a split.
+    #[arg(long, num_args = 1..)]
+    pub min_impurity_decrease: Option<Vec<f64>>,
+}
+
+impl TreeArgs {
+    /// The class's default grid with the options given replacing their defaults.
+    fn over(&self, mut grid: TreeLimitsGrid) -> TreeLimitsGrid {
+        let depths = |d: &Vec<Depth>| d.iter().map(|d| d.0).collect::<Vec<_>>();
+        if let Some(v) = &self.max_depth {
+            grid.max_depth = depths(v);
+        }
+        if let Some(v) = &self.max_features {
+            grid.max_features = v.clone();
+        }
+        if let Some(v) = &self.min_samples_split {
+            grid.min_samples_split = v.clone();
+        }
+        if let Some(v) = &self.min_samples_leaf {
+            grid.min_samples_leaf = v.clone();
+        }
+        if let Some(v) = &self.max_leaf_nodes {
+            grid.max_leaf_nodes = depths(v);
+        }
+        if let Some(v) = &self.min_impurity_decrease {
+            grid.min_impurity_decrease = v.clone();
+        }
+        grid
+    }
+}
+
+/// Options of the isolation forests.
+#[derive(Debug, Clone, Args)]
+pub struct IsolationArgs {
+    /// Number of trees.
+    #[arg(long, default_value_t = 100)]
+    pub n_estimators: u32,
+    /// Rows per tree: auto (min(256, n)), a count or a fraction.
+    #[arg(long, default_value = "auto", value_parser = parse_max_samples)]
+    pub max_samples: MaxSamples,
+    /// Fraction of the features each tree draws from.
+    #[arg(long, default_value_t = 1.0)]
+    pub max_features: f64,
+}
+
+impl IsolationArgs {
+    fn hyper(&self) -> IsolationForestHyper {
+        IsolationForestHyper {
+            n_estimators: self.n_estimators,
+            max_samples: self.max_samples,
+            max_features: self.max_features,
+        }
+    }
+}
+
+fn criteria(c: &[CriterionArg]) -> Vec<Criterion> {
+    c.iter()
+        .map(|c| match c {
+            CriterionArg::Gini => Criterion::Gini,
+            CriterionArg::Entropy => Criterion::Entropy,
+        })
+        .collect()
+}
+
+/// The default tree grid of `class` (SecuML's), under the options given.
+fn tree_grid(class: &str, limits: &TreeArgs) -> TreeLimitsGrid {
+    let default = match ModelSpec::secuml_default(class) {
+        Some(ModelSpec::DecisionTree { limits, .. })
+        | Some(ModelSpec::RandomForest { limits, .. })
+        | Some(ModelSpec::GradientBoosting { limits, .. }) => limits,
+        _ => unreachable!("{class} is a tree class"),
+    };
+    limits.over(default)
+}
+
+impl ModelCommand {
+    /// The model spec these options describe.
+    pub fn to_spec(&self) -> ModelSpec {
+        match self {
+            ModelCommand::LogisticRegression {
+                regularization,
+                penalty,
+            } => ModelSpec::LogisticRegression {
+                c: regularization.clone(),
+                penalty: penalty
+                    .iter()
+                    .map(|p| match p {
+                        PenaltyArg::L1 => Penalty::L1,
+                        PenaltyArg::L2 => Penalty::L2,
+                    })
+                    .collect(),
+            },
+            ModelCommand::Svc { regularization } => ModelSpec::Svc {
+                c: regularization.clone(),
+            },
+            ModelCommand::GaussianNaiveBayes => ModelSpec::GaussianNaiveBayes {
+                var_smoothing: vec![GaussianNbHyper::default().var_smoothing],
+            },
+            ModelCommand::DecisionTree {
+                criterion,
+                splitter,
+                limits,
+            } => ModelSpec::DecisionTree {
+                criterion: criteria(criterion),
+                splitter: splitter
+                    .iter()
+                    .map(|s| match s {
+                        SplitterArg::Best => Splitter::Best,
+                        SplitterArg::Random => Splitter::Random,
+                    })
+                    .collect(),
+                limits: tree_grid("DecisionTree", limits),
+            },
+            ModelCommand::RandomForest {
+                n_estimators,
+                criterion,
+                bootstrap,
+                limits,
+            } => ModelSpec::RandomForest {
+                n_estimators: n_estimators.clone(),
+                criterion: criteria(criterion),
+                limits: tree_grid("RandomForest", limits),
+                bootstrap: bootstrap.clone(),
+            },
+            ModelCommand::GradientBoosting {
+                learning_rate,
+                n_estimators,
+                subsample,
+                limits,
+            } => ModelSpec::GradientBoosting {
+                learning_rate: learning_rate.clone(),
+                n_estimators: n_estimators.clone(),
+                limits: tree_grid("GradientBoosting", limits),
+                subsample: subsample.clone(),
+            },
+            ModelCommand::LabelPropagation {
+                kernel,
+                n_neighbors,
+                gamma,
+            } => ModelSpec::LabelPropagation(LabelPropagationHyper {
+                kernel: match kernel {
+                    KernelArg::Rbf => PropagationKernel::Rbf,
+                    KernelArg::Knn => PropagationKernel::Knn,
+                },
+                n_neighbors: *n_neighbors,
+                gamma: *gamma,
+            }),
+            ModelCommand::Sssvdd { nu_l, nu_u, kappa } => ModelSpec::Sssvdd(SssvddHyper {
+                nu_l: *nu_l,
+                nu_u: *nu_u,
+                kappa: *kappa,
+            }),
+            ModelCommand::WeightedIsolationForest { forest, eta } => {
+                ModelSpec::WeightedIsolationForest(WeightedIsolationForestHyper {
+                    forest: forest.hyper(),
+                    eta: *eta,
+                })
+            }
+            ModelCommand::IsolationForest { forest } => ModelSpec::IsolationForest(forest.hyper()),
+            ModelCommand::Lof {
+                n_neighbors,
+                contamination,
+            } => ModelSpec::Lof(LofHyper {
+                n_neighbors: *n_neighbors,
+                contamination: *contamination,
+            }),
+            ModelCommand::OneClassSvm { nu, gamma } => ModelSpec::OneClassSvm(OneClassSvmHyper {
+                nu: *nu,
+                gamma: *gamma,
+            }),
+            ModelCommand::EllipticEnvelope { contamination } => {
+                ModelSpec::EllipticEnvelope(EllipticEnvelopeHyper {
+                    contamination: *contamination,
+                })
+            }
+            ModelCommand::AlreadyTrained { model_exp_id } => ModelSpec::AlreadyTrained {
+                model_exp_id: *model_exp_id,
+            },
+        }
+    }
 }
 
 /// `secuml diadem`.
@@ -492,21 +918,7 @@ impl DiademArgs {
     /// CutoffTime without `--cutoff-time`.
     pub fn to_spec(&self) -> anyhow::Result<DiademSpec> {
         check_diadem_args(self).map_err(|e| connect::BadRequest(format!("{e:#}")))?;
-        let model = match &self.model {
-            ModelCommand::LogisticRegression {
-                regularization,
-                penalty,
-            } => ModelSpec::LogisticRegression {
-                c: regularization.clone(),
-                penalty: penalty
-                    .iter()
-                    .map(|p| match p {
-                        PenaltyArg::L1 => Penalty::L1,
-                        PenaltyArg::L2 => Penalty::L2,
-                    })
-                    .collect(),
-            },
-        };
+        let model = self.model.to_spec();
         // SecuML names the file (`init_annotations.csv`); the ingested dataset keys it by stem.
         let annotations = annotations_source(&self.annotations);
         use secuml_proto::job::{

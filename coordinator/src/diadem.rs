@@ -22,7 +22,7 @@ use secuml_proto::result::{Coefficient, CvCandidate, TrainTimes};
 use secuml_proto::task::FoldSpec;
 use secuml_proto::{
     keys, AnnotationsSource, DataRef, DetectionResult, DiademSpec, FitScoreResult, Hyper,
-    LogisticModel, ModelSpec, OuterSplit, RowSelection, Side, TaskKind, TrainSummary,
+    ModelSpec, OuterSplit, RowSelection, Side, StoredModel, Supervision, TaskKind, TrainSummary,
     ValidationSpec,
 };
 
@@ -214,18 +214,11 @@ pub fn mean_std(values: impl Iterator<Item = f64> + Clone) -> Option<(f64, f64)>
     Some((mean, var.sqrt()))
 }
 
-/// Every candidate of the grid, in the order of scikit-learn's `ParameterGrid` (C outer, penalty inner).
+/// Every candidate of the grid, in the order of scikit-learn's `ParameterGrid` (names sorted,
+/// the last varying fastest: for logistic regression, C outer and penalty inner).
 pub fn candidates(model: &ModelSpec) -> Vec<Hyper> {
-    match model {
-        ModelSpec::LogisticRegression { c, penalty } => c
-            .iter()
-            .flat_map(|c| {
-                penalty
-                    .iter()
-                    .map(move |p| Hyper::LogisticRegression { c: *c, penalty: *p })
-            })
-            .collect(),
-    }
+    // The spec was validated: its grid expands.
+    model.candidates().unwrap_or_default()
 }
 
 /// Mean and population standard deviation of each candidate; the best is the first with the highest mean.
@@ -285,9 +278,19 @@ pub async fn run(
         seed: spec.seed,
     };
 
+    let model_experiment = match spec.model {
+        ModelSpec::AlreadyTrained { model_exp_id } => Some(model_exp_id),
+        _ => None,
+    };
+    // Semi- and unsupervised classes have a single configuration and no search; an already
+    // trained model has neither a search nor a refit.
+    let searched = hypers
+        .first()
+        .is_some_and(|h| h.supervision() == Supervision::Supervised);
+
     // Stage 1: the grid search of every outer split.
     let mut tasks = Vec::new();
-    for outer in &outers {
+    for outer in outers.iter().filter(|_| searched) {
         for (ci, hyper) in hypers.iter().enumerate() {
             for fold in 0..spec.num_folds {
                 tasks.push((
@@ -323,12 +326,17 @@ pub async fn run(
                 fits.push(r);
             }
         }
-        searches.push(aggregate(&hypers, spec.num_folds, &fits)?);
+        searches.push(if searched {
+            aggregate(&hypers, spec.num_folds, &fits)?
+        } else {
+            (0, Vec::new())
+        });
     }
 
     // Stage 2: the refits.
     let refits = outers
         .iter()
+        .filter(|_| model_experiment.is_none())
         .zip(&searches)
         .map(|(outer, (best, _))| {
             (
@@ -340,6 +348,7 @@ pub async fn run(
                     rows: train_rows(outer),
                     hyper: hypers[*best],
                     fold: outer.fold,
+                    seed: spec.seed,
                 },
             )
         })
@@ -361,6 +370,7 @@ pub async fn run(
                 },
                 detection_threshold: spec.detection_threshold,
                 fold: outer.fold,
+                model_experiment,
             }
         };
         let prefix = outer.task_prefix();
@@ -414,27 +424,50 @@ pub async fn run(
     let store = driver.store();
     let mut summaries = Vec::new();
     for (outer, (best, table)) in outers.iter().zip(searches) {
-        let model: LogisticModel =
-            read_json(&*store, &keys::model_of(experiment_id, outer.fold)).await?;
-        let mut coefficients: Vec<Coefficient> = model
-            .columns
-            .iter()
-            .zip(&model.coefficients)
-            .map(|(c, v)| Coefficient {
-                feature: c.name(),
-                value: *v,
-            })
-            .collect();
-        coefficients.sort_by(|a, b| b.value.abs().total_cmp(&a.value.abs()));
+        let model: StoredModel = read_json(
+            &*store,
+            &keys::model_of(model_experiment.unwrap_or(experiment_id), outer.fold),
+        )
+        .await?;
+        let named = |values: &Option<Vec<f64>>| {
+            let mut named: Vec<Coefficient> = model
+                .columns
+                .iter()
+                .zip(values.iter().flatten())
+                .map(|(c, v)| Coefficient {
+                    feature: c.name(),
+                    value: *v,
+                })
+                .collect();
+            named.sort_by(|a, b| b.value.abs().total_cmp(&a.value.abs()));
+            named
+        };
+        let coefficients = named(&model.coefficients);
+        let importances = named(&model.importances);
+        let best = if hypers.is_empty() {
+            model.hyper
+        } else {
+            hypers[best]
+        };
         let summary = TrainSummary {
             model_class: spec.model.class_name().to_string(),
             objective: spec.objective,
-            best: hypers[best],
-            best_score: table[best].mean,
+            best,
+            best_score: table
+                .iter()
+                .find(|c| c.hyper == best)
+                .map(|c| c.mean)
+                .unwrap_or(f64::NAN),
+            num_fits: if searched {
+                (hypers.len() as u32) * spec.num_folds + 1
+            } else {
+                u32::from(model_experiment.is_none())
+            },
             candidates: table,
             coefficients,
+            importances,
+            output: model.output,
             n_train: model.n_train,
-            num_fits: (hypers.len() as u32) * spec.num_folds + 1,
             times: TrainTimes {
                 search_seconds,
                 training_seconds: refit_seconds

@@ -504,6 +504,7 @@ mod tests {
                 penalty: secuml_proto::Penalty::L2,
             },
             fold: None,
+            seed: 0,
         }
     }
 

@@ -9,6 +9,7 @@ use crate::embedded::{ClusteringOutcome, DiademOutcome};
 fn hyper_json(h: &Hyper) -> Value {
     match h {
         Hyper::LogisticRegression { c, penalty } => json!({ "C": c, "penalty": penalty }),
+        other => other.params_json(),
     }
 }
 

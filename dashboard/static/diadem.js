@@ -25,7 +25,8 @@
 
   function hyperText(hyper) {
     return Object.entries(hyper).filter(([k]) => k !== "class")
-      .map(([k, v]) => `${k === "c" ? "C" : k}=${v}`).join(", ");
+      .map(([k, v]) => `${k === "c" ? "C" : k}=${v === null ? "None" : typeof v === "object" ? JSON.stringify(v) : v}`)
+      .join(", ");
   }
 
   function validationText(validation) {
@@ -88,6 +89,16 @@
       return node;
     }
     const coefBox = el("div", { className: "chart-box tall" }, el("canvas", { id: "coef-chart" }));
+    // Linear models have coefficients, tree models importances, the others neither.
+    const importances = train.importances || [];
+    const interpretation = train.coefficients.length > 0
+      ? { title: "Model Coefficients", values: train.coefficients,
+          note: `Top ${TOP_COEFFICIENTS} features by absolute value` }
+      : importances.length > 0
+        ? { title: "Feature Importances", values: importances,
+            note: `Top ${TOP_COEFFICIENTS} features by mean decrease in impurity` }
+        : { title: "Model Interpretation", values: [],
+            note: `${train.model_class} gives no per-feature interpretation` };
     const times = keyValueTable("exec-times", [
       ["Search for best hyperparameters", fixed(train.times.search_seconds, 2), "time-search"],
       ["Training", fixed(train.times.training_seconds, 2), "time-training"],
@@ -95,8 +106,8 @@
     ]);
     body.append(
       el("div", { className: "grid two" },
-        el("div", {}, el("h3", {}, "Model Coefficients"),
-          el("p", { className: "note" }, `Top ${TOP_COEFFICIENTS} features by absolute value`), coefBox),
+        el("div", {}, el("h3", {}, interpretation.title),
+          el("p", { className: "note" }, interpretation.note), coefBox),
         el("div", {},
           el("h3", {}, "Training Execution Times (in seconds)"), times,
           el("h3", {}, "Hyperparameter Search"),
@@ -104,7 +115,9 @@
             `Best: ${hyperText(train.best)} (${OBJECTIVES[train.objective] || train.objective} ${fixed(train.best_score, 4)}), `,
             `${train.n_train} training instances, ${train.num_fits} fits`),
           searchTable(train))));
-    requestAnimationFrame(() => secumlCharts.coefficients("coef-chart", train.coefficients, TOP_COEFFICIENTS));
+    if (interpretation.values.length > 0) {
+      requestAnimationFrame(() => secumlCharts.coefficients("coef-chart", interpretation.values, TOP_COEFFICIENTS));
+    }
     return node;
   }
 
@@ -192,6 +205,17 @@
     } else {
       perf.append(performance(d));
       root.append(perf, curves, predictions);
+    }
+    const families = Object.entries(d.family_detection || {});
+    if (families.length > 0) {
+      const rows = families.sort((a, b) => a[1].detection_rate - b[1].detection_rate)
+        .map(([family, f]) => el("tr", {}, el("th", {}, family),
+          el("td", {}, String(f.detected)), el("td", {}, String(f.n)), el("td", {}, percent(f.detection_rate))));
+      root.append(el("div", {}, el("h3", {}, `Detection rate by family (threshold ${fixed(d.detection_threshold, 2)})`),
+        el("table", { className: "table", id: "family-detection" },
+          el("thead", {}, el("tr", {}, el("th", {}, "Family"), el("th", {}, "Detected"), el("th", {}, "Instances"),
+            el("th", {}, "Detection rate"))),
+          el("tbody", {}, ...rows))));
     }
     box.replaceChildren(root);
     requestAnimationFrame(() => {

@@ -6,6 +6,7 @@
 //! - [`linear`] holds logistic regression solvers (L1 and L2, no intercept).
 //! - [`split`] holds stratified folds and splits, seeded.
 //! - [`metrics`] holds ROC AUC, threshold indicators, curves, histograms.
+//! - [`predictions`] writes a detection's predictions as Parquet ([`parquet_file`]: atomic writes).
 //! - [`model`] holds what every model class shares: the [`model::Detector`] trait, errors.
 #![warn(missing_docs)]
 
@@ -14,6 +15,8 @@ pub mod dataset;
 pub mod linear;
 pub mod metrics;
 pub mod model;
+pub mod parquet_file;
+pub mod predictions;
 pub mod preprocess;
 pub mod split;
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub struct Encoded {
     /// Ground truth, `true` for malicious.
     pub y: Vec<bool>,
     /// Ground-truth families (`"other"` where absent).
+    #[allow(dead_code)] // for the tests that look at families
     pub families: Vec<String>,
 }
 
@@ -32,6 +33,7 @@ pub struct NslKdd {
 
 impl NslKdd {
     /// Both sets standardised with the scaler fitted on train20 (SecuML's pipelines).
+    #[allow(dead_code)] // for the tests of the classes that standardise
     pub fn standardised(&self) -> (Array2<f64>, Array2<f64>) {
         let scaler = StandardScaler::fit(self.train.x.view());
         (

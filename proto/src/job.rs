@@ -1,6 +1,11 @@
 //! Job specs: what a user submits, validated once before any task exists.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+
+use crate::hyper;
+use crate::task::Hyper;
 
 /// A job submitted to the coordinator.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -279,7 +284,42 @@ impl std::fmt::Display for Penalty {
     }
 }
 
-/// The model class and its hyperparameter grid.
+/// Grids of the growth limits of tree classes (field names as [`hyper::TreeLimits`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TreeLimitsGrid {
+    /// Deepest levels (`None`: unlimited).
+    pub max_depth: Vec<Option<u32>>,
+    /// Fewest rows to split a node.
+    pub min_samples_split: Vec<u32>,
+    /// Fewest rows per leaf.
+    pub min_samples_leaf: Vec<u32>,
+    /// Features per split.
+    pub max_features: Vec<hyper::MaxFeatures>,
+    /// Most leaves (`None`: unlimited).
+    pub max_leaf_nodes: Vec<Option<u32>>,
+    /// Least impurity decrease of a split.
+    pub min_impurity_decrease: Vec<f64>,
+}
+
+impl TreeLimitsGrid {
+    fn single(limits: hyper::TreeLimits) -> Self {
+        TreeLimitsGrid {
+            max_depth: vec![limits.max_depth],
+            min_samples_split: vec![limits.min_samples_split],
+            min_samples_leaf: vec![limits.min_samples_leaf],
+            max_features: vec![limits.max_features],
+            max_leaf_nodes: vec![limits.max_leaf_nodes],
+            min_impurity_decrease: vec![limits.min_impurity_decrease],
+        }
+    }
+}
+
+/// The model class and its hyperparameter grid (supervised classes), its single configuration
+/// (semi- and unsupervised classes), or the stored model to apply (`AlreadyTrained`).
+///
+/// A grid's field names are the hyperparameters' ([`crate::hyper`]); its candidates are every
+/// combination, in the order of scikit-learn's `ParameterGrid` (names sorted, the last varying
+/// fastest), so ties between candidates break as in SecuML.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "class")]
 pub enum ModelSpec {
@@ -290,6 +330,94 @@ pub enum ModelSpec {
         /// Grid of penalties.
         penalty: Vec<Penalty>,
     },
+    /// Linear SVC with probabilities.
+    Svc {
+        /// Grid of inverse regularisation strengths.
+        c: Vec<f64>,
+    },
+    /// Gaussian naive Bayes (one candidate).
+    GaussianNaiveBayes {
+        /// Variance smoothing.
+        var_smoothing: Vec<f64>,
+    },
+    /// Decision tree.
+    DecisionTree {
+        /// Impurity measures.
+        criterion: Vec<hyper::Criterion>,
+        /// Threshold choices.
+        splitter: Vec<hyper::Splitter>,
+        /// Growth limits.
+        #[serde(flatten)]
+        limits: TreeLimitsGrid,
+    },
+    /// Random forest.
+    RandomForest {
+        /// Numbers of trees.
+        n_estimators: Vec<u32>,
+        /// Impurity measures.
+        criterion: Vec<hyper::Criterion>,
+        /// Growth limits.
+        #[serde(flatten)]
+        limits: TreeLimitsGrid,
+        /// Bootstrap or not.
+        bootstrap: Vec<bool>,
+    },
+    /// Gradient boosting.
+    GradientBoosting {
+        /// Shrinkages.
+        learning_rate: Vec<f64>,
+        /// Numbers of stages.
+        n_estimators: Vec<u32>,
+        /// Growth limits.
+        #[serde(flatten)]
+        limits: TreeLimitsGrid,
+        /// Row fractions per stage.
+        subsample: Vec<f64>,
+    },
+    /// Label propagation.
+    LabelPropagation(hyper::LabelPropagationHyper),
+    /// Semi-supervised SVDD.
+    Sssvdd(hyper::SssvddHyper),
+    /// Feedback-weighted isolation forest.
+    WeightedIsolationForest(hyper::WeightedIsolationForestHyper),
+    /// Isolation forest.
+    IsolationForest(hyper::IsolationForestHyper),
+    /// Local outlier factor.
+    Lof(hyper::LofHyper),
+    /// One-class SVM.
+    OneClassSvm(hyper::OneClassSvmHyper),
+    /// Elliptic envelope.
+    EllipticEnvelope(hyper::EllipticEnvelopeHyper),
+    /// Applies the model of an earlier experiment (a DIADEM's, or the fold 0 model of a
+    /// cross-validation one) to this job's validation data: no search, no training.
+    AlreadyTrained {
+        /// The experiment whose model is applied.
+        model_exp_id: u64,
+    },
+}
+
+/// Every combination of a grid given as `name -> values`, names in sorted order, the last
+/// varying fastest; `None` when a name has no value.
+fn grid_points(
+    grid: &BTreeMap<String, Vec<serde_json::Value>>,
+) -> Option<Vec<serde_json::Map<String, serde_json::Value>>> {
+    let mut points = vec![serde_json::Map::new()];
+    for (name, values) in grid {
+        if values.is_empty() {
+            return None;
+        }
+        points = points
+            .into_iter()
+            .flat_map(|p| {
+                values.iter().map(move |v| {
+                    let mut p = p.clone();
+                    p.insert(name.clone(), v.clone());
+                    p
+                })
+            })
+            .collect();
+    }
+    Some(points)
 }
 
 impl ModelSpec {
@@ -301,10 +429,119 @@ impl ModelSpec {
         }
     }
 
+    /// The class with SecuML's defaults (its grid for supervised classes), by SecuML's name;
+    /// `None` for an unknown name and for `AlreadyTrained`, which needs a model.
+    pub fn secuml_default(class: &str) -> Option<Self> {
+        use hyper::*;
+        Some(match class {
+            "LogisticRegression" => Self::default_logistic_regression(),
+            "Svc" => ModelSpec::Svc {
+                c: vec![0.01, 0.1, 1.0, 10.0],
+            },
+            "GaussianNaiveBayes" => ModelSpec::GaussianNaiveBayes {
+                var_smoothing: vec![GaussianNbHyper::default().var_smoothing],
+            },
+            "DecisionTree" => ModelSpec::DecisionTree {
+                criterion: vec![Criterion::Gini, Criterion::Entropy],
+                splitter: vec![Splitter::Best, Splitter::Random],
+                limits: TreeLimitsGrid {
+                    max_depth: vec![Some(5), Some(10), Some(15), Some(20), None],
+                    max_features: vec![MaxFeatures::Sqrt, MaxFeatures::Log2, MaxFeatures::All],
+                    ..TreeLimitsGrid::single(TreeLimits::unlimited(MaxFeatures::All))
+                },
+            },
+            "RandomForest" => {
+                let d = RandomForestHyper::default();
+                ModelSpec::RandomForest {
+                    n_estimators: vec![d.n_estimators],
+                    criterion: vec![d.criterion],
+                    limits: TreeLimitsGrid::single(d.limits),
+                    bootstrap: vec![d.bootstrap],
+                }
+            }
+            "GradientBoosting" => {
+                let d = GradientBoostingHyper::default();
+                ModelSpec::GradientBoosting {
+                    learning_rate: vec![d.learning_rate],
+                    n_estimators: vec![d.n_estimators],
+                    limits: TreeLimitsGrid {
+                        max_depth: vec![Some(3), Some(5)],
+                        ..TreeLimitsGrid::single(d.limits)
+                    },
+                    subsample: vec![d.subsample],
+                }
+            }
+            "LabelPropagation" => ModelSpec::LabelPropagation(Default::default()),
+            "Sssvdd" => ModelSpec::Sssvdd(Default::default()),
+            "WeightedIsolationForest" => ModelSpec::WeightedIsolationForest(Default::default()),
+            "IsolationForest" => ModelSpec::IsolationForest(Default::default()),
+            "Lof" => ModelSpec::Lof(Default::default()),
+            "OneClassSvm" => ModelSpec::OneClassSvm(Default::default()),
+            "EllipticEnvelope" => ModelSpec::EllipticEnvelope(Default::default()),
+            _ => return None,
+        })
+    }
+
     /// Name of the model class, as SecuML spells it.
     pub fn class_name(&self) -> &'static str {
         match self {
             ModelSpec::LogisticRegression { .. } => "LogisticRegression",
+            ModelSpec::Svc { .. } => "Svc",
+            ModelSpec::GaussianNaiveBayes { .. } => "GaussianNaiveBayes",
+            ModelSpec::DecisionTree { .. } => "DecisionTree",
+            ModelSpec::RandomForest { .. } => "RandomForest",
+            ModelSpec::GradientBoosting { .. } => "GradientBoosting",
+            ModelSpec::LabelPropagation(_) => "LabelPropagation",
+            ModelSpec::Sssvdd(_) => "Sssvdd",
+            ModelSpec::WeightedIsolationForest(_) => "WeightedIsolationForest",
+            ModelSpec::IsolationForest(_) => "IsolationForest",
+            ModelSpec::Lof(_) => "Lof",
+            ModelSpec::OneClassSvm(_) => "OneClassSvm",
+            ModelSpec::EllipticEnvelope(_) => "EllipticEnvelope",
+            ModelSpec::AlreadyTrained { .. } => "AlreadyTrained",
+        }
+    }
+
+    /// Every candidate, in `ParameterGrid` order; a single one for the semi- and unsupervised
+    /// classes, none for `AlreadyTrained`.
+    pub fn candidates(&self) -> Result<Vec<Hyper>, SpecError> {
+        let single = |h: Hyper| Ok(vec![h]);
+        match self {
+            ModelSpec::LabelPropagation(h) => single(Hyper::LabelPropagation(*h)),
+            ModelSpec::Sssvdd(h) => single(Hyper::Sssvdd(*h)),
+            ModelSpec::WeightedIsolationForest(h) => single(Hyper::WeightedIsolationForest(*h)),
+            ModelSpec::IsolationForest(h) => single(Hyper::IsolationForest(*h)),
+            ModelSpec::Lof(h) => single(Hyper::Lof(*h)),
+            ModelSpec::OneClassSvm(h) => single(Hyper::OneClassSvm(*h)),
+            ModelSpec::EllipticEnvelope(h) => single(Hyper::EllipticEnvelope(*h)),
+            ModelSpec::AlreadyTrained { .. } => Ok(Vec::new()),
+            grid => {
+                let value = serde_json::to_value(grid)
+                    .map_err(|e| SpecError::new("model", e.to_string()))?;
+                let mut names = BTreeMap::new();
+                for (name, values) in value.as_object().into_iter().flatten() {
+                    if name == "class" {
+                        continue;
+                    }
+                    let values = values.as_array().cloned().unwrap_or_default();
+                    names.insert(name.clone(), values);
+                }
+                let empty = names
+                    .iter()
+                    .find(|(_, v)| v.is_empty())
+                    .map(|(n, _)| n.replace('_', "-"));
+                let points = grid_points(&names).ok_or_else(|| {
+                    SpecError::new(&empty.unwrap_or_default(), "expected at least one value")
+                })?;
+                points
+                    .into_iter()
+                    .map(|mut p| {
+                        p.insert("class".into(), self.class_name().into());
+                        serde_json::from_value(serde_json::Value::Object(p))
+                            .map_err(|e| SpecError::new("model", format!("bad grid point: {e}")))
+                    })
+                    .collect()
+            }
         }
     }
 }
@@ -395,24 +632,35 @@ impl DiademSpec {
         if let AnnotationsSource::File(file) = &self.annotations {
             check_name("annotations", file)?;
         }
-        match &self.model {
-            ModelSpec::LogisticRegression { c, penalty } => {
-                if c.is_empty() {
-                    return Err(SpecError::new(
-                        "regularization",
-                        "expected at least one value",
-                    ));
-                }
-                if let Some(bad) = c.iter().find(|v| !(v.is_finite() && **v > 0.0)) {
-                    return Err(SpecError::new(
-                        "regularization",
-                        format!("{bad} is not a positive finite number"),
-                    ));
-                }
-                if penalty.is_empty() {
-                    return Err(SpecError::new("penalty", "expected at least one of l1, l2"));
-                }
+        if let ModelSpec::LogisticRegression { c, penalty } = &self.model {
+            if c.is_empty() {
+                return Err(SpecError::new(
+                    "regularization",
+                    "expected at least one value",
+                ));
             }
+            if let Some(bad) = c.iter().find(|v| !(v.is_finite() && **v > 0.0)) {
+                return Err(SpecError::new(
+                    "regularization",
+                    format!("{bad} is not a positive finite number"),
+                ));
+            }
+            if penalty.is_empty() {
+                return Err(SpecError::new("penalty", "expected at least one of l1, l2"));
+            }
+        }
+        let candidates = self.model.candidates()?;
+        if candidates.is_empty() && !matches!(self.model, ModelSpec::AlreadyTrained { .. }) {
+            return Err(SpecError::new("model", "the grid has no candidate"));
+        }
+        if matches!(self.model, ModelSpec::AlreadyTrained { .. })
+            && !matches!(self.validation, ValidationSpec::ValidationDatasets { .. })
+        {
+            return Err(SpecError::new(
+                "validation-mode",
+                "AlreadyTrained applies a stored model to validation datasets: expected \
+                 ValidationDatasets with --validation-datasets",
+            ));
         }
         self.validation.validate()?;
         if self.num_folds < 2 {
@@ -789,5 +1037,93 @@ mod tests {
             spec().name(),
             "LogisticRegression__GROUND_TRUTH__RandomSplit0.1"
         );
+    }
+}
+
+#[cfg(test)]
+mod grid_tests {
+    use super::*;
+    use crate::hyper::{Criterion, MaxFeatures, Splitter};
+
+    #[test]
+    fn secuml_grids_have_secuml_sizes_in_parameter_grid_order() {
+        let size = |c: &str| {
+            ModelSpec::secuml_default(c)
+                .unwrap()
+                .candidates()
+                .unwrap()
+                .len()
+        };
+        assert_eq!(size("LogisticRegression"), 8);
+        assert_eq!(size("DecisionTree"), 60);
+        assert_eq!(size("RandomForest"), 1);
+        assert_eq!(size("GradientBoosting"), 2);
+        assert_eq!(size("Svc"), 4);
+        assert_eq!(size("IsolationForest"), 1);
+        let lr = ModelSpec::default_logistic_regression()
+            .candidates()
+            .unwrap();
+        assert_eq!(
+            lr[1],
+            Hyper::LogisticRegression {
+                c: 0.01,
+                penalty: Penalty::L2
+            }
+        );
+        // Names sorted: criterion, max_depth, max_features, ..., splitter (fastest).
+        let dt = ModelSpec::secuml_default("DecisionTree")
+            .unwrap()
+            .candidates()
+            .unwrap();
+        let Hyper::DecisionTree(first) = dt[0] else {
+            panic!("not a tree: {:?}", dt[0])
+        };
+        assert_eq!(
+            (first.criterion, first.splitter, first.limits.max_depth),
+            (Criterion::Gini, Splitter::Best, Some(5))
+        );
+        assert_eq!(first.limits.max_features, MaxFeatures::Sqrt);
+        let Hyper::DecisionTree(second) = dt[1] else {
+            panic!()
+        };
+        assert_eq!(second.splitter, Splitter::Random);
+        let Hyper::DecisionTree(last) = dt[59] else {
+            panic!()
+        };
+        assert_eq!(
+            (
+                last.criterion,
+                last.limits.max_depth,
+                last.limits.max_features
+            ),
+            (Criterion::Entropy, None, MaxFeatures::All)
+        );
+    }
+
+    #[test]
+    fn an_empty_grid_names_its_parameter() {
+        let spec = ModelSpec::Svc { c: vec![] };
+        assert_eq!(spec.candidates().unwrap_err().param, "c");
+    }
+
+    #[test]
+    fn hypers_round_trip_through_json() {
+        for class in [
+            "DecisionTree",
+            "RandomForest",
+            "GradientBoosting",
+            "Lof",
+            "OneClassSvm",
+        ] {
+            let spec = ModelSpec::secuml_default(class).unwrap();
+            let back: ModelSpec =
+                serde_json::from_str(&serde_json::to_string(&spec).unwrap()).unwrap();
+            assert_eq!(back, spec);
+            for h in spec.candidates().unwrap() {
+                let json = serde_json::to_string(&h).unwrap();
+                assert_eq!(serde_json::from_str::<Hyper>(&json).unwrap(), h, "{json}");
+                assert_eq!(h.class_name(), class);
+            }
+        }
     }
 }

@@ -22,7 +22,9 @@ pub mod task;
 /// Every task message carries it; a receiver refuses a message of another version.
 /// Version 2: the search objective in fit-and-score tasks, the temporal and cross-validation
 /// outer splits, the outer fold of refit and detection tasks.
-pub const PROTOCOL_VERSION: u32 = 2;
+/// Version 3: every model class (hyperparameters of [`hyper`]), the refit's seed, the model a
+/// detection applies, the stored model format 2 ([`StoredModel`]).
+pub const PROTOCOL_VERSION: u32 = 3;
 
 pub use error::{ErrorCode, TaskFailure};
 pub use event::{Event, EventKind};
@@ -33,10 +35,10 @@ pub use job::{
 };
 pub use result::{
     ClusterMix, ClusterStatsResult, ClusterSummary, ClusteringResult, Coefficient,
-    ColumnMomentsResult, Confusion, CvCandidate, DetectionResult, EncodedColumn, FitScoreResult,
-    Histogram, KmeansAssignResult, KmeansCentroidSets, KmeansInitResult, KmeansPartial,
-    KmeansStepResult, LogisticModel, StandardScaling, ThresholdIndicators, TrainSummary,
-    TrainTimes, MODEL_FORMAT_VERSION,
+    ColumnMomentsResult, Confusion, CvCandidate, DetectionResult, EncodedColumn, FamilyDetection,
+    FitScoreResult, Histogram, KmeansAssignResult, KmeansCentroidSets, KmeansInitResult,
+    KmeansPartial, KmeansStepResult, ModelOutput, StandardScaling, StoredModel,
+    ThresholdIndicators, TrainSummary, TrainTimes, MODEL_FORMAT_VERSION,
 };
 pub use service::{
     new_job_id, DeadLetterRecord, JobRecord, JobStatus, JobSubmission, RunningTask, WorkerBeat,
@@ -44,5 +46,5 @@ pub use service::{
 };
 pub use task::{
     decode_outcomes, decode_task, DataRef, DecodeError, FoldSpec, Hyper, OutcomeBatch, OuterSplit,
-    RowRange, RowSelection, Side, TaskKind, TaskMessage, TaskOutcome,
+    RowRange, RowSelection, Side, Supervision, TaskKind, TaskMessage, TaskOutcome,
 };

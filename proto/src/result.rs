@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 use crate::job::Objective;
 use crate::task::{DataRef, Hyper};
 
-/// Version of the stored model format ([`LogisticModel`]).
-pub const MODEL_FORMAT_VERSION: u32 = 1;
+/// Version of the stored model format ([`StoredModel`]). Version 2: every model class (the
+/// fitted model in `model`), optional standardisation, score quantiles, importances.
+pub const MODEL_FORMAT_VERSION: u32 = 2;
 
 /// The score of one candidate on one fold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,9 +59,26 @@ pub struct StandardScaling {
     pub scale: Vec<f64>,
 }
 
-/// A trained logistic regression, as stored (versioned, self-contained).
+/// What a stored model's scores are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelOutput {
+    /// The probability that an instance is malicious, in [0, 1].
+    #[default]
+    Probability,
+    /// An anomaly score, unbounded: the higher, the more likely malicious.
+    Score,
+}
+
+/// A trained model, as stored (versioned, self-contained): format version 2.
+///
+/// `model` is the engine's fitted model in its serde form, tagged by `class`
+/// (`secuml_engine::model::FittedModel`); the other fields are what every reader needs without
+/// the engine: the columns and standardisation it expects, what its scores mean, and what it
+/// says about its features. A reader refuses another `format_version`, and a dataset whose
+/// encoded columns differ from `columns`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LogisticModel {
+pub struct StoredModel {
     /// Must equal [`MODEL_FORMAT_VERSION`].
     pub format_version: u32,
     /// The hyperparameters.
@@ -69,14 +87,54 @@ pub struct LogisticModel {
     pub trained_on: DataRef,
     /// Encoded columns, in order (the encoder, fixed at training).
     pub columns: Vec<EncodedColumn>,
-    /// Standardisation fitted on the training rows.
-    pub scaling: StandardScaling,
-    /// One coefficient per encoded column; no intercept.
-    pub coefficients: Vec<f64>,
+    /// Standardisation fitted on the training rows; `None` for the classes that use raw
+    /// features (the isolation forests).
+    pub scaling: Option<StandardScaling>,
+    /// What the model's scores are.
+    pub output: ModelOutput,
+    /// For [`ModelOutput::Score`]: 101 quantiles (0 %, 1 %, ..., 100 %) of the training rows'
+    /// scores, which map a score to the share of training rows scoring lower (the value
+    /// thresholds apply to).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_quantiles: Option<Vec<f64>>,
+    /// Linear models: one coefficient per encoded column, on the standardised columns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coefficients: Option<Vec<f64>>,
+    /// Tree models: one importance per encoded column (mean decrease in impurity, summing to 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub importances: Option<Vec<f64>>,
     /// Rows it was trained on.
     pub n_train: u64,
-    /// Solver iterations.
+    /// Solver iterations (0 where the class has none).
     pub iterations: u32,
+    /// The fitted model itself.
+    pub model: serde_json::Value,
+}
+
+impl StoredModel {
+    /// Maps a score to the share of training rows scoring lower, in [0, 1] (linear between the
+    /// stored quantiles); a probability is returned unchanged.
+    pub fn threshold_value(&self, score: f64) -> f64 {
+        let Some(q) = self.score_quantiles.as_deref().filter(|q| q.len() >= 2) else {
+            return score;
+        };
+        let last = q.len() - 1;
+        if score <= q[0] {
+            return 0.0;
+        }
+        if score >= q[last] {
+            return 1.0;
+        }
+        // First quantile above the score: q[i - 1] <= score < q[i].
+        let i = q.partition_point(|v| *v <= score);
+        let (lo, hi) = (q[i - 1], q[i]);
+        let frac = if hi > lo {
+            (score - lo) / (hi - lo)
+        } else {
+            0.0
+        };
+        ((i - 1) as f64 + frac) / last as f64
+    }
 }
 
 /// Cross-validation results of one candidate.
@@ -125,8 +183,14 @@ pub struct TrainSummary {
     pub best_score: f64,
     /// Every candidate, in grid order.
     pub candidates: Vec<CvCandidate>,
-    /// Coefficients sorted by decreasing absolute value.
+    /// Coefficients sorted by decreasing absolute value (linear models; empty otherwise).
     pub coefficients: Vec<Coefficient>,
+    /// Feature importances sorted by decreasing value (tree models; empty otherwise).
+    #[serde(default)]
+    pub importances: Vec<Coefficient>,
+    /// What the model's scores are.
+    #[serde(default)]
+    pub output: ModelOutput,
     /// Training rows.
     pub n_train: u64,
     /// Model fits run (candidates x folds + refit).
@@ -183,6 +247,17 @@ pub struct Histogram {
     pub unlabeled: Vec<u64>,
 }
 
+/// How many malicious rows of one family a detection flagged.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FamilyDetection {
+    /// Labelled malicious rows of the family.
+    pub n: u64,
+    /// Those flagged (above the threshold).
+    pub detected: u64,
+    /// `detected / n`.
+    pub detection_rate: f64,
+}
+
 /// One detection: a model applied to a set of rows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DetectionResult {
@@ -212,8 +287,13 @@ pub struct DetectionResult {
     pub far_dr: Vec<[f64; 2]>,
     /// Histogram of the predicted probabilities.
     pub histogram: Histogram,
-    /// Parquet file of the predictions, relative to the data root.
+    /// Parquet file of the predictions, relative to the datasets folder of the data root
+    /// (`<project>/<dataset>/predictions/<experiment>/<detection>.parquet`).
     pub predictions_file: Option<String>,
+    /// Detection rate at the threshold of each family of the labelled malicious rows, by
+    /// family name (known when the dataset has families).
+    #[serde(default)]
+    pub family_detection: BTreeMap<String, FamilyDetection>,
     /// Prediction time in seconds.
     pub seconds: f64,
 }

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::TaskFailure;
+use crate::hyper;
 use crate::job::{AnnotationsSource, Objective, Penalty};
 use crate::result::StandardScaling;
 
@@ -118,7 +119,7 @@ pub struct FoldSpec {
     pub seed: u64,
 }
 
-/// One point of a hyperparameter grid.
+/// One point of a hyperparameter grid: a model class and its hyperparameters.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "class")]
 pub enum Hyper {
@@ -129,12 +130,119 @@ pub enum Hyper {
         /// Penalty.
         penalty: Penalty,
     },
+    /// Linear support vector classifier with probabilities.
+    Svc(hyper::SvcHyper),
+    /// Gaussian naive Bayes.
+    GaussianNaiveBayes(hyper::GaussianNbHyper),
+    /// Decision tree.
+    DecisionTree(hyper::DecisionTreeHyper),
+    /// Random forest.
+    RandomForest(hyper::RandomForestHyper),
+    /// Gradient boosting.
+    GradientBoosting(hyper::GradientBoostingHyper),
+    /// Label propagation (semi-supervised).
+    LabelPropagation(hyper::LabelPropagationHyper),
+    /// Semi-supervised SVDD.
+    Sssvdd(hyper::SssvddHyper),
+    /// Feedback-weighted isolation forest (semi-supervised).
+    WeightedIsolationForest(hyper::WeightedIsolationForestHyper),
+    /// Isolation forest (unsupervised).
+    IsolationForest(hyper::IsolationForestHyper),
+    /// Local outlier factor (unsupervised).
+    Lof(hyper::LofHyper),
+    /// One-class SVM (unsupervised).
+    OneClassSvm(hyper::OneClassSvmHyper),
+    /// Elliptic envelope (unsupervised).
+    EllipticEnvelope(hyper::EllipticEnvelopeHyper),
+}
+
+/// The labels a model class learns from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Supervision {
+    /// Labelled rows only; hyperparameters tuned by grid search.
+    Supervised,
+    /// Every training row, labelled or not; a single configuration.
+    SemiSupervised,
+    /// Every training row, labels ignored; a single configuration.
+    Unsupervised,
+}
+
+impl Hyper {
+    /// The model class, as SecuML names it.
+    pub fn class_name(&self) -> &'static str {
+        match self {
+            Hyper::LogisticRegression { .. } => "LogisticRegression",
+            Hyper::Svc(_) => "Svc",
+            Hyper::GaussianNaiveBayes(_) => "GaussianNaiveBayes",
+            Hyper::DecisionTree(_) => "DecisionTree",
+            Hyper::RandomForest(_) => "RandomForest",
+            Hyper::GradientBoosting(_) => "GradientBoosting",
+            Hyper::LabelPropagation(_) => "LabelPropagation",
+            Hyper::Sssvdd(_) => "Sssvdd",
+            Hyper::WeightedIsolationForest(_) => "WeightedIsolationForest",
+            Hyper::IsolationForest(_) => "IsolationForest",
+            Hyper::Lof(_) => "Lof",
+            Hyper::OneClassSvm(_) => "OneClassSvm",
+            Hyper::EllipticEnvelope(_) => "EllipticEnvelope",
+        }
+    }
+
+    /// The labels the class learns from.
+    pub fn supervision(&self) -> Supervision {
+        match self {
+            Hyper::LabelPropagation(_) | Hyper::Sssvdd(_) | Hyper::WeightedIsolationForest(_) => {
+                Supervision::SemiSupervised
+            }
+            Hyper::IsolationForest(_)
+            | Hyper::Lof(_)
+            | Hyper::OneClassSvm(_)
+            | Hyper::EllipticEnvelope(_) => Supervision::Unsupervised,
+            _ => Supervision::Supervised,
+        }
+    }
+
+    /// Whether the class is fitted on standardised features (every class but the isolation
+    /// forests, as SecuML's pipelines).
+    pub fn standardises(&self) -> bool {
+        !matches!(
+            self,
+            Hyper::IsolationForest(_) | Hyper::WeightedIsolationForest(_)
+        )
+    }
+
+    /// The hyperparameters as a JSON object, without the class.
+    pub fn params_json(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let Some(map) = v.as_object_mut() {
+            map.remove("class");
+        }
+        v
+    }
 }
 
 impl std::fmt::Display for Hyper {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Hyper::LogisticRegression { c, penalty } => write!(f, "C={c} {penalty}"),
+            other => {
+                let params = other.params_json();
+                let mut first = true;
+                for (k, v) in params.as_object().into_iter().flatten() {
+                    if !first {
+                        f.write_str(" ")?;
+                    }
+                    first = false;
+                    match v {
+                        serde_json::Value::String(s) => write!(f, "{k}={s}")?,
+                        v => write!(f, "{k}={v}")?,
+                    }
+                }
+                if first {
+                    f.write_str(other.class_name())?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -192,6 +300,9 @@ pub enum TaskKind {
         /// The outer fold whose model this is (cross-validation modes).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         fold: Option<u32>,
+        /// Seed of the model's random choices (the spec's).
+        #[serde(default)]
+        seed: u64,
     },
     /// Apply the experiment's model to some rows; store predictions and metrics.
     Detect {
@@ -211,6 +322,10 @@ pub enum TaskKind {
         /// The outer fold whose model is applied (cross-validation modes).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         fold: Option<u32>,
+        /// The experiment whose model is applied when it is not `experiment_id`'s own
+        /// (`AlreadyTrained`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        model_experiment: Option<u64>,
     },
     /// The dataset's shape and the column moments (count, mean, squared deviations) of each
     /// block of `block_rows` encoded rows, one pass; result [`crate::ClusterStatsResult`].

@@ -13,7 +13,7 @@
 use secuml_coordinator::cli::demo_spec;
 use secuml_coordinator::embedded::run_diadem;
 use secuml_engine::dataset::{read_frame, read_manifest, Encoder};
-use secuml_proto::{keys, Hyper, LogisticModel, Penalty};
+use secuml_proto::{keys, Hyper, Penalty, StoredModel};
 use secuml_runtime::{FileStore, Store};
 use secuml_tests::{paths_in, repo_root, sklearn_logreg_reference};
 
@@ -39,7 +39,7 @@ fn converged_reference(c: f64, penalty: &str) -> serde_json::Value {
 }
 
 /// liblinear's objective (no intercept) of a stored model on its training rows.
-fn objective(paths: &secuml_coordinator::config::Paths, model: &LogisticModel) -> f64 {
+fn objective(paths: &secuml_coordinator::config::Paths, model: &StoredModel) -> f64 {
     let dir = paths.datasets_dir().join("NSL-KDD/train20");
     let (manifest, _) = read_manifest(&dir).unwrap();
     let frame = read_frame(&dir, &manifest).unwrap();
@@ -52,14 +52,18 @@ fn objective(paths: &secuml_coordinator::config::Paths, model: &LogisticModel) -
     );
     let x = encoder.transform(&manifest, &frame, None).unwrap();
     let labels = frame.labels.unwrap();
-    let Hyper::LogisticRegression { c, penalty } = model.hyper;
+    let Hyper::LogisticRegression { c, penalty } = model.hyper else {
+        panic!("not a logistic regression: {:?}", model.hyper)
+    };
+    let scaling = model.scaling.as_ref().expect("standardised");
+    let coefficients = model.coefficients.as_ref().expect("coefficients");
     let mut loss = 0.0;
     for (row, label) in x.rows().into_iter().zip(labels) {
         let z: f64 = row
             .iter()
-            .zip(&model.coefficients)
+            .zip(coefficients)
             .enumerate()
-            .map(|(j, (v, w))| (v - model.scaling.mean[j]) / model.scaling.scale[j] * w)
+            .map(|(j, (v, w))| (v - scaling.mean[j]) / scaling.scale[j] * w)
             .sum();
         let margin = if label.unwrap() { z } else { -z };
         loss += if margin > 0.0 {
@@ -69,8 +73,8 @@ fn objective(paths: &secuml_coordinator::config::Paths, model: &LogisticModel) -
         };
     }
     let reg = match penalty {
-        Penalty::L1 => model.coefficients.iter().map(|w| w.abs()).sum::<f64>(),
-        Penalty::L2 => 0.5 * model.coefficients.iter().map(|w| w * w).sum::<f64>(),
+        Penalty::L1 => coefficients.iter().map(|w| w.abs()).sum::<f64>(),
+        Penalty::L2 => 0.5 * coefficients.iter().map(|w| w * w).sum::<f64>(),
     };
     reg + c * loss
 }
@@ -92,7 +96,9 @@ async fn logistic_regression_matches_scikit_learn_on_nsl_kdd() {
         .iter()
         .zip(reference["cv_results"].as_array().unwrap())
     {
-        let Hyper::LogisticRegression { c, penalty } = ours.hyper;
+        let Hyper::LogisticRegression { c, penalty } = ours.hyper else {
+            panic!("not a logistic regression: {:?}", ours.hyper)
+        };
         assert_eq!(c, theirs["C"].as_f64().unwrap(), "grid order");
         assert_eq!(
             penalty.to_string(),
@@ -126,7 +132,7 @@ async fn logistic_regression_matches_scikit_learn_on_nsl_kdd() {
         .await
         .unwrap()
         .expect("stored model");
-    let model: LogisticModel = serde_json::from_slice(&bytes).unwrap();
+    let model: StoredModel = serde_json::from_slice(&bytes).unwrap();
     let converged = converged_reference(10.0, "l1");
     let ours = objective(&paths, &model);
     let theirs = converged["objective"].as_f64().unwrap();

@@ -2,36 +2,87 @@
 
 use std::time::Instant;
 
-use ndarray::Array1;
+use std::collections::BTreeMap;
+
 use secuml_engine::dataset::Encoder;
 use secuml_engine::metrics;
-use secuml_proto::result::{Confusion, Histogram, ThresholdIndicators};
+use secuml_engine::model::FittedModel;
+use secuml_engine::predictions::{write_predictions, Predictions};
+use secuml_proto::result::{Confusion, FamilyDetection, Histogram, ThresholdIndicators};
 use secuml_proto::{
-    AnnotationsSource, DataRef, DetectionResult, LogisticModel, RowSelection, Side, TaskFailure,
+    AnnotationsSource, DataRef, DetectionResult, ModelOutput, RowSelection, Side, StoredModel,
+    TaskFailure,
 };
+use secuml_runtime::data_root::DATASETS;
 
 use crate::data::{select_rows, take_rows, DataCache};
 
 /// Bins of the predictions histogram.
 pub const HISTOGRAM_BINS: usize = 10;
 
-/// Probability of the malicious class for every row of `x` (already encoded).
-pub fn predict_proba(model: &LogisticModel, x: &ndarray::Array2<f64>) -> Array1<f64> {
-    let mean = Array1::from(model.scaling.mean.clone());
-    let scale = Array1::from(model.scaling.scale.clone());
-    let w = Array1::from(model.coefficients.clone()) / &scale;
-    let offset = mean.dot(&w);
-    x.dot(&w).mapv(|z| sigmoid(z - offset))
+/// The model's scores for every row of `x` (encoded, not standardised): probabilities, or
+/// anomaly scores for [`ModelOutput::Score`] models.
+pub fn model_scores(
+    model: &StoredModel,
+    fitted: &FittedModel,
+    x: &ndarray::Array2<f64>,
+) -> Vec<f64> {
+    match &model.scaling {
+        Some(scaling) => {
+            let mut x = x.clone();
+            for mut row in x.rows_mut() {
+                for (j, v) in row.iter_mut().enumerate() {
+                    *v = (*v - scaling.mean[j]) / scaling.scale[j];
+                }
+            }
+            fitted.scores(x.view())
+        }
+        None => fitted.scores(x.view()),
+    }
 }
 
-/// The logistic function, without overflow for large |z|.
-pub fn sigmoid(z: f64) -> f64 {
-    if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (1.0 + e)
+/// The predictions file of a detection, relative to the datasets folder.
+pub fn predictions_file(data: &DataRef, experiment_id: u64, detection: &str) -> String {
+    let name: String = detection
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!(
+        "{}/{}/predictions/{experiment_id}/{name}.parquet",
+        data.project, data.dataset
+    )
+}
+
+/// Detection rate at `threshold` of each family of the labelled malicious rows.
+pub fn family_detection(
+    labels: &[Option<bool>],
+    families: &[Option<String>],
+    values: &[f64],
+    threshold: f64,
+) -> BTreeMap<String, FamilyDetection> {
+    let mut out: BTreeMap<String, FamilyDetection> = BTreeMap::new();
+    for ((label, family), value) in labels.iter().zip(families).zip(values) {
+        let (Some(true), Some(family)) = (label, family) else {
+            continue;
+        };
+        let entry = out.entry(family.clone()).or_insert(FamilyDetection {
+            n: 0,
+            detected: 0,
+            detection_rate: 0.0,
+        });
+        entry.n += 1;
+        entry.detected += u64::from(*value > threshold);
     }
+    for f in out.values_mut() {
+        f.detection_rate = f.detected as f64 / f.n as f64;
+    }
+    out
 }
 
 /// Points kept of a curve: enough for a chart, bounded whatever the dataset size.
@@ -76,7 +127,9 @@ fn to_proto_indicators(threshold: f64, c: &metrics::Confusion) -> ThresholdIndic
 #[allow(clippy::too_many_arguments)]
 pub fn run(
     cache: &DataCache,
-    model: &LogisticModel,
+    experiment_id: u64,
+    model: &StoredModel,
+    fitted: &FittedModel,
     encoder: &Encoder,
     name: &str,
     data: &DataRef,
@@ -107,14 +160,22 @@ pub fn run(
         }
     };
     let x = take_rows(&loaded.x, &row_ids);
-    let proba = predict_proba(model, &x);
-    let proba = proba.to_vec();
-
-    let (known_labels, known_proba): (Vec<bool>, Vec<f64>) = row_labels
-        .iter()
-        .zip(&proba)
-        .filter_map(|(l, p)| l.map(|l| (l, *p)))
-        .unzip();
+    // Rankings (AUC, curves) use the raw scores; thresholds apply to probabilities, or for
+    // anomaly scores to the share of training rows scoring lower.
+    let raw = model_scores(model, fitted, &x);
+    let proba: Vec<f64> = match model.output {
+        ModelOutput::Probability => raw.clone(),
+        ModelOutput::Score => raw.iter().map(|s| model.threshold_value(*s)).collect(),
+    };
+    let known = |values: &[f64]| -> (Vec<bool>, Vec<f64>) {
+        row_labels
+            .iter()
+            .zip(values)
+            .filter_map(|(l, p)| l.map(|l| (l, *p)))
+            .unzip()
+    };
+    let (known_labels, known_proba) = known(&proba);
+    let (_, known_raw) = known(&raw);
     let n_malicious = known_labels.iter().filter(|l| **l).count() as u64;
     let has_truth = !known_labels.is_empty();
     let thresholds: Vec<ThresholdIndicators> = if has_truth {
@@ -131,14 +192,35 @@ pub fn run(
             &metrics::Confusion::at_threshold(&known_labels, &known_proba, threshold),
         )
     });
-    let auc = metrics::roc_auc(&known_labels, &known_proba);
+    let auc = metrics::roc_auc(&known_labels, &known_raw);
     let thin = |c: Option<metrics::Curve>| {
         c.map(|c| thin_curve(&c.x, &c.y, MAX_CURVE_POINTS))
             .unwrap_or_default()
     };
-    let roc = thin(metrics::roc_curve(&known_labels, &known_proba));
-    let far_dr = thin(metrics::far_dr_curve(&known_labels, &known_proba));
+    let roc = thin(metrics::roc_curve(&known_labels, &known_raw));
+    let far_dr = thin(metrics::far_dr_curve(&known_labels, &known_raw));
     let h = metrics::histogram(&proba, &row_labels, HISTOGRAM_BINS);
+    let families: Vec<Option<String>> = row_ids
+        .iter()
+        .map(|&r| loaded.families.as_ref().and_then(|f| f[r].clone()))
+        .collect();
+    let family_detection = family_detection(&row_labels, &families, &proba, threshold);
+    let file = predictions_file(data, experiment_id, name);
+    let predictions = Predictions {
+        instance_ids: row_ids.iter().map(|&r| loaded.instance_ids[r]).collect(),
+        idents: row_ids.iter().map(|&r| loaded.idents[r].clone()).collect(),
+        scores: raw,
+        values: proba,
+        threshold,
+        labels: row_labels,
+        families,
+    };
+    cache
+        .root()
+        .write_file(&format!("{DATASETS}/{file}"), |path| {
+            write_predictions(path, &predictions)
+        })
+        .map_err(|e| TaskFailure::transient(format!("cannot write the predictions: {e}")))?;
     Ok(DetectionResult {
         name: name.to_string(),
         dataset: data.dataset.clone(),
@@ -158,7 +240,8 @@ pub fn run(
             malicious: h.malicious.into_iter().map(|c| c as u64).collect(),
             unlabeled: h.unlabelled.into_iter().map(|c| c as u64).collect(),
         },
-        predictions_file: None,
+        predictions_file: Some(file),
+        family_detection,
         seconds: started.elapsed().as_secs_f64(),
     })
 }
@@ -168,11 +251,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sigmoid_is_stable_and_symmetric() {
-        assert_eq!(sigmoid(0.0), 0.5);
-        assert!((sigmoid(2.0) + sigmoid(-2.0) - 1.0).abs() < 1e-15);
-        assert_eq!(sigmoid(-1000.0), 0.0);
-        assert_eq!(sigmoid(1000.0), 1.0);
+    fn family_detection_counts_flagged_malicious_rows_per_family() {
+        let labels = [Some(true), Some(true), Some(true), Some(false), None];
+        let families = [
+            Some("dos".to_string()),
+            Some("dos".to_string()),
+            Some("probe".to_string()),
+            Some("dos".to_string()),
+            Some("dos".to_string()),
+        ];
+        let values = [0.9, 0.4, 0.6, 0.99, 0.99];
+        let d = family_detection(&labels, &families, &values, 0.5);
+        assert_eq!(d.len(), 2);
+        assert_eq!((d["dos"].n, d["dos"].detected), (2, 1));
+        assert_eq!(d["dos"].detection_rate, 0.5);
+        assert_eq!(d["probe"].detection_rate, 1.0);
+    }
+
+    #[test]
+    fn predictions_files_have_plain_names() {
+        let data = DataRef {
+            project: "P".into(),
+            dataset: "d".into(),
+            manifest_sha256: String::new(),
+        };
+        assert_eq!(
+            predictions_file(&data, 4, "validation:test"),
+            "P/d/predictions/4/validation_test.parquet"
+        );
     }
 
     #[test]

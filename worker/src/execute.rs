@@ -4,14 +4,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use secuml_engine::dataset::Encoder;
-use secuml_engine::linear::{LogisticRegressionParams, Penalty as EnginePenalty};
 use secuml_engine::metrics;
+use secuml_engine::model::{self as engine_model, FittedModel, ModelError, Output};
 use secuml_engine::preprocess::StandardScaler;
 use secuml_engine::split;
 use secuml_proto::result::MODEL_FORMAT_VERSION;
 use secuml_proto::{
-    keys, EncodedColumn, ErrorCode, FitScoreResult, Hyper, KmeansCentroidSets, LogisticModel,
-    Objective, Penalty, StandardScaling, TaskFailure, TaskKind, TaskMessage,
+    keys, EncodedColumn, ErrorCode, FitScoreResult, Hyper, KmeansCentroidSets, Objective,
+    OuterSplit, StandardScaling, StoredModel, Supervision, TaskFailure, TaskKind, TaskMessage,
 };
 use secuml_runtime::Store;
 
@@ -61,8 +61,10 @@ pub async fn execute(ctx: &TaskContext, task: &TaskMessage) -> Result<(), TaskFa
         TaskKind::Detect {
             experiment_id,
             fold,
+            model_experiment,
             ..
         } => {
+            let experiment_id = &model_experiment.unwrap_or(*experiment_id);
             let bytes = ctx
                 .store
                 .get(&keys::model_of(*experiment_id, *fold))
@@ -74,12 +76,7 @@ pub async fn execute(ctx: &TaskContext, task: &TaskMessage) -> Result<(), TaskFa
                         format!("experiment {experiment_id} has no model"),
                     )
                 })?;
-            let model: LogisticModel = serde_json::from_slice(&bytes).map_err(|e| {
-                internal(format!(
-                    "stored model of experiment {experiment_id} does not parse: {e}"
-                ))
-            })?;
-            Some(model)
+            Some(decode_model(*experiment_id, &bytes)?)
         }
         _ => None,
     };
@@ -118,17 +115,56 @@ pub async fn execute(ctx: &TaskContext, task: &TaskMessage) -> Result<(), TaskFa
     Ok(())
 }
 
-fn engine_params(
-    hyper: &Hyper,
-) -> Result<secuml_engine::linear::ValidLogisticRegressionParams, TaskFailure> {
-    let Hyper::LogisticRegression { c, penalty } = hyper;
-    let penalty = match penalty {
-        Penalty::L1 => EnginePenalty::L1,
-        Penalty::L2 => EnginePenalty::L2,
+/// A stored model and its fitted model, checked: the format version, then the model itself.
+fn decode_model(
+    experiment_id: u64,
+    bytes: &[u8],
+) -> Result<(StoredModel, FittedModel), TaskFailure> {
+    #[derive(serde::Deserialize)]
+    struct Version {
+        format_version: u32,
+    }
+    let bad = |e: serde_json::Error| {
+        TaskFailure::permanent(
+            ErrorCode::BadRequest,
+            format!("stored model of experiment {experiment_id} does not parse: {e}"),
+        )
     };
-    LogisticRegressionParams::new(*c, penalty)
-        .check()
-        .map_err(|e| TaskFailure::permanent(ErrorCode::BadRequest, e.to_string()))
+    let version: Version = serde_json::from_slice(bytes).map_err(bad)?;
+    if version.format_version != MODEL_FORMAT_VERSION {
+        return Err(TaskFailure::permanent(
+            ErrorCode::BadRequest,
+            format!(
+                "model of experiment {experiment_id} has format version {}, this worker reads version {}",
+                version.format_version, MODEL_FORMAT_VERSION
+            ),
+        ));
+    }
+    let stored: StoredModel = serde_json::from_slice(bytes).map_err(bad)?;
+    let fitted: FittedModel = serde_json::from_value(stored.model.clone()).map_err(bad)?;
+    Ok((stored, fitted))
+}
+
+/// Fits `hyper` on the rows `x` (raw features; standardised here when the class standardises),
+/// labels `y` (`None` for unlabelled rows of semi- and unsupervised classes).
+fn fit_model(
+    hyper: &Hyper,
+    mut x: ndarray::Array2<f64>,
+    y: &[Option<bool>],
+    seed: u64,
+) -> Result<(FittedModel, Option<StandardScaler>, ndarray::Array2<f64>), TaskFailure> {
+    let scaler = hyper.standardises().then(|| {
+        let scaler = StandardScaler::fit(x.view());
+        scaler.transform_inplace(&mut x);
+        scaler
+    });
+    let fitted = engine_model::fit(hyper, x.view(), y, seed).map_err(|e| match e {
+        ModelError::Param { .. } => TaskFailure::permanent(ErrorCode::BadRequest, e.to_string()),
+        ModelError::Data(m) => {
+            TaskFailure::permanent(ErrorCode::BadData, format!("fit failed: {m}"))
+        }
+    })?;
+    Ok((fitted, scaler, x))
 }
 
 /// Threshold of the Accuracy objective: the classifier's own decision (probability above 0.5).
@@ -154,7 +190,7 @@ pub fn objective_score(
 fn compute(
     cache: &DataCache,
     task: &TaskMessage,
-    model: Option<LogisticModel>,
+    model: Option<(StoredModel, FittedModel)>,
     centroids: Option<KmeansCentroidSets>,
 ) -> Result<Vec<Write>, TaskFailure> {
     let result_key = keys::task_results(&task.job_id);
@@ -193,24 +229,20 @@ fn compute(
                     fit_y.push(*label);
                 }
             }
-            let mut x_fit = take_rows(&loaded.x, &fit_rows);
+            let x_fit = take_rows(&loaded.x, &fit_rows);
             let mut x_score = take_rows(&loaded.x, &score_rows);
-            let scaler = StandardScaler::fit(x_fit.view());
-            scaler.transform_inplace(&mut x_fit);
-            scaler.transform_inplace(&mut x_score);
-            let fitted = engine_params(hyper)?
-                .fit(x_fit.view(), &fit_y)
-                .map_err(|e| {
-                    TaskFailure::permanent(ErrorCode::BadData, format!("fit failed: {e}"))
-                })?;
-            let proba = fitted.predict_proba(x_score.view());
-            let score =
-                objective_score(*objective, *far, &score_y, &proba.to_vec()).ok_or_else(|| {
-                    TaskFailure::permanent(
-                        ErrorCode::BadData,
-                        format!("fold {fold} holds a single class: no {objective:?} score"),
-                    )
-                })?;
+            let fit_y: Vec<Option<bool>> = fit_y.into_iter().map(Some).collect();
+            let (fitted, scaler, _) = fit_model(hyper, x_fit, &fit_y, folds.seed)?;
+            if let Some(scaler) = &scaler {
+                scaler.transform_inplace(&mut x_score);
+            }
+            let proba = fitted.scores(x_score.view());
+            let score = objective_score(*objective, *far, &score_y, &proba).ok_or_else(|| {
+                TaskFailure::permanent(
+                    ErrorCode::BadData,
+                    format!("fold {fold} holds a single class: no {objective:?} score"),
+                )
+            })?;
             let result = FitScoreResult {
                 hyper: *hyper,
                 fold: *fold,
@@ -218,7 +250,7 @@ fn compute(
                 n_train: fit_rows.len() as u64,
                 n_test: score_rows.len() as u64,
                 fit_seconds: started.elapsed().as_secs_f64(),
-                iterations: fitted.iterations as u32,
+                iterations: fitted.iterations() as u32,
             };
             Ok(vec![Write::HSet {
                 key: result_key,
@@ -233,18 +265,13 @@ fn compute(
             rows,
             hyper,
             fold,
+            seed,
         } => {
             let loaded = cache.load(data, None)?;
             let labels = cache.labels(data, &loaded, annotations)?;
-            let train = select_rows(&labels, loaded.timestamps.as_deref(), rows)?;
-            let mut x = take_rows(&loaded.x, &train.rows);
-            let scaler = StandardScaler::fit(x.view());
-            scaler.transform_inplace(&mut x);
-            let fitted = engine_params(hyper)?
-                .fit(x.view(), &train.labels)
-                .map_err(|e| {
-                    TaskFailure::permanent(ErrorCode::BadData, format!("fit failed: {e}"))
-                })?;
+            let (train_rows, train_y) = training_rows(hyper, &labels, &loaded, rows)?;
+            let x = take_rows(&loaded.x, &train_rows);
+            let (fitted, scaler, x) = fit_model(hyper, x, &train_y, *seed)?;
             let columns = loaded
                 .encoder
                 .columns()
@@ -254,18 +281,26 @@ fn compute(
                     category: category.clone(),
                 })
                 .collect();
-            let model = LogisticModel {
+            let output = fitted.output();
+            let score_quantiles = (output == Output::Score)
+                .then(|| engine_model::quantiles(&fitted.scores(x.view())));
+            let model = StoredModel {
                 format_version: MODEL_FORMAT_VERSION,
                 hyper: *hyper,
                 trained_on: data.clone(),
                 columns,
-                scaling: StandardScaling {
-                    mean: scaler.mean.to_vec(),
-                    scale: scaler.scale.to_vec(),
-                },
-                coefficients: fitted.coefficients.to_vec(),
-                n_train: train.rows.len() as u64,
-                iterations: fitted.iterations as u32,
+                scaling: scaler.map(|s| StandardScaling {
+                    mean: s.mean.to_vec(),
+                    scale: s.scale.to_vec(),
+                }),
+                output,
+                score_quantiles,
+                coefficients: fitted.coefficients(),
+                importances: fitted.importances(),
+                n_train: train_rows.len() as u64,
+                iterations: fitted.iterations() as u32,
+                model: serde_json::to_value(&fitted)
+                    .map_err(|e| internal(format!("cannot serialise the model: {e}")))?,
             };
             let bytes = to_json(&model)?;
             Ok(vec![
@@ -291,16 +326,8 @@ fn compute(
             detection_threshold,
             ..
         } => {
-            let model = model.ok_or_else(|| internal("detect task without its model".into()))?;
-            if model.format_version != MODEL_FORMAT_VERSION {
-                return Err(TaskFailure::permanent(
-                    ErrorCode::BadRequest,
-                    format!(
-                        "model of experiment {experiment_id} has format version {}, this worker reads {}",
-                        model.format_version, MODEL_FORMAT_VERSION
-                    ),
-                ));
-            }
+            let (model, fitted) =
+                model.ok_or_else(|| internal("detect task without its model".into()))?;
             let encoder = Encoder::from_columns(
                 model
                     .columns
@@ -310,7 +337,9 @@ fn compute(
             );
             let result = detect::run(
                 cache,
+                *experiment_id,
                 &model,
+                &fitted,
                 &encoder,
                 detection,
                 data,
@@ -403,4 +432,30 @@ fn compute(
             value: to_json(&"x".repeat((*result_bytes).min(1 << 20) as usize))?,
         }]),
     }
+}
+
+/// The rows a refit trains on, with their labels: the labelled rows of the training side for
+/// a supervised class; for semi- and unsupervised classes, also every unlabelled row when the
+/// outer split is the whole dataset (ValidationDatasets, UnlabeledLabeled), since the other
+/// splits assign sides to labelled rows only.
+fn training_rows(
+    hyper: &Hyper,
+    labels: &[Option<bool>],
+    loaded: &crate::data::LoadedData,
+    rows: &secuml_proto::RowSelection,
+) -> Result<(Vec<usize>, Vec<Option<bool>>), TaskFailure> {
+    let supervision = hyper.supervision();
+    if supervision != Supervision::Supervised && rows.outer == OuterSplit::Whole {
+        let y = match supervision {
+            Supervision::Unsupervised => vec![None; labels.len()],
+            _ => labels.to_vec(),
+        };
+        return Ok(((0..labels.len()).collect(), y));
+    }
+    let train = select_rows(labels, loaded.timestamps.as_deref(), rows)?;
+    let y = match supervision {
+        Supervision::Unsupervised => vec![None; train.rows.len()],
+        _ => train.labels.into_iter().map(Some).collect(),
+    };
+    Ok((train.rows, y))
 }

@@ -137,6 +137,8 @@ pub fn train_summary(features: &[&str]) -> TrainSummary {
         best_score: 0.933,
         candidates,
         coefficients,
+        importances: Vec::new(),
+        output: Default::default(),
         n_train: 1000,
         num_fits: 33,
         times: TrainTimes {
@@ -217,6 +219,7 @@ pub fn detection(name: &str, dataset: &str, seed: u64) -> DetectionResult {
         far_dr,
         histogram,
         predictions_file: None,
+        family_detection: Default::default(),
         seconds: 0.01,
     }
 }

@@ -12,9 +12,6 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
 
 /// The assignments of some rows, column by column.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -80,10 +77,6 @@ fn schema() -> Schema {
 /// Writes `rows` to `path` atomically (a temporary file beside it, then a rename), creating
 /// the parent folder.
 pub fn write_assignments(path: &Path, rows: &Assignments) -> Result<(), AssignmentsError> {
-    let io = |file: &Path| {
-        let file = file.to_path_buf();
-        move |source| AssignmentsError::Io { file, source }
-    };
     let pq = |e: &dyn std::fmt::Display| AssignmentsError::Parquet {
         file: path.to_path_buf(),
         message: e.to_string(),
@@ -101,25 +94,14 @@ pub fn write_assignments(path: &Path, rows: &Assignments) -> Result<(), Assignme
         )),
     ];
     let batch = RecordBatch::try_new(Arc::new(schema()), columns).map_err(|e| pq(&e))?;
-    let properties = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .build();
-    let mut buffer = Vec::new();
-    let mut writer =
-        ArrowWriter::try_new(&mut buffer, batch.schema(), Some(properties)).map_err(|e| pq(&e))?;
-    writer.write(&batch).map_err(|e| pq(&e))?;
-    writer.close().map_err(|e| pq(&e))?;
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(io(parent))?;
-    }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, &buffer).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))?;
-    Ok(())
+    crate::parquet_file::write_atomically(path, &batch).map_err(|e| match e {
+        crate::parquet_file::WriteError::Io { file, source } => {
+            AssignmentsError::Io { file, source }
+        }
+        crate::parquet_file::WriteError::Parquet { file, message } => {
+            AssignmentsError::Parquet { file, message }
+        }
+    })
 }
 
 /// Reads an assignments file back.

@@ -14,16 +14,15 @@
 //! but the isolation forests, as SecuML's pipelines do).
 
 use ndarray::ArrayView2;
+use secuml_proto::{Hyper, Penalty};
+use serde::{Deserialize, Serialize};
 
-/// What [`Detector::scores`] returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Output {
-    /// The probability that the row is malicious, in [0, 1].
-    Probability,
-    /// An anomaly score, unbounded: the higher, the more likely malicious.
-    Score,
-}
+use crate::linear::{LogisticRegression, LogisticRegressionParams, Penalty as LinearPenalty};
+
+/// What [`Detector::scores`] returns: [`Output::Probability`] (of the malicious class, in
+/// [0, 1]) or [`Output::Score`] (an anomaly score, unbounded: the higher, the more likely
+/// malicious).
+pub use secuml_proto::result::ModelOutput as Output;
 
 /// A fitted model.
 pub trait Detector {
@@ -65,4 +64,142 @@ impl ModelError {
             message: message.into(),
         }
     }
+}
+
+/// A fitted model of any class: what a refit stores (its serde form, tagged by `class`, is the
+/// `model` field of the stored model format) and a detection applies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "class")]
+pub enum FittedModel {
+    /// Logistic regression.
+    LogisticRegression(LogisticRegression),
+}
+
+impl FittedModel {
+    fn detector(&self) -> &dyn Detector {
+        match self {
+            FittedModel::LogisticRegression(m) => m,
+        }
+    }
+
+    /// One value per row: see [`Detector::scores`].
+    pub fn scores(&self, x: ArrayView2<f64>) -> Vec<f64> {
+        self.detector().scores(x)
+    }
+
+    /// What [`FittedModel::scores`] are.
+    pub fn output(&self) -> Output {
+        self.detector().output()
+    }
+
+    /// Per-column importances (tree classes).
+    pub fn importances(&self) -> Option<Vec<f64>> {
+        self.detector().importances()
+    }
+
+    /// Per-column coefficients on the standardised columns (linear classes).
+    pub fn coefficients(&self) -> Option<Vec<f64>> {
+        #[allow(irrefutable_let_patterns)]
+        if let FittedModel::LogisticRegression(m) = self {
+            Some(m.coefficients.to_vec())
+        } else {
+            None
+        }
+    }
+
+    /// Solver iterations, 0 where the class has none.
+    pub fn iterations(&self) -> usize {
+        #[allow(irrefutable_let_patterns)]
+        if let FittedModel::LogisticRegression(m) = self {
+            m.iterations
+        } else {
+            0
+        }
+    }
+}
+
+impl Detector for LogisticRegression {
+    fn scores(&self, x: ArrayView2<f64>) -> Vec<f64> {
+        self.predict_proba(x).to_vec()
+    }
+
+    fn output(&self) -> Output {
+        Output::Probability
+    }
+}
+
+/// The labelled rows of `x` and their labels; an error names the first unlabelled row.
+fn labelled(x: ArrayView2<f64>, y: &[Option<bool>]) -> Result<Vec<bool>, ModelError> {
+    y.iter()
+        .enumerate()
+        .map(|(i, l)| {
+            l.ok_or_else(|| {
+                ModelError::Data(format!(
+                    "row {i} has no label: a supervised class trains on labelled rows only"
+                ))
+            })
+        })
+        .collect::<Result<Vec<bool>, _>>()
+        .and_then(|labels| {
+            if labels.len() == x.nrows() {
+                Ok(labels)
+            } else {
+                Err(ModelError::Data(format!(
+                    "{} labels for {} rows",
+                    labels.len(),
+                    x.nrows()
+                )))
+            }
+        })
+}
+
+/// Fits the class `hyper` names on `x` (standardised when [`Hyper::standardises`]).
+///
+/// `y` has one entry per row: supervised classes need every row labelled, semi-supervised
+/// ones learn from the labelled rows among all, unsupervised ones ignore it.
+pub fn fit(
+    hyper: &Hyper,
+    x: ArrayView2<f64>,
+    y: &[Option<bool>],
+    seed: u64,
+) -> Result<FittedModel, ModelError> {
+    let _seed = seed; // every class but logistic regression draws from it
+    match hyper {
+        Hyper::LogisticRegression { c, penalty } => {
+            let labels = labelled(x, y)?;
+            let penalty = match penalty {
+                Penalty::L1 => LinearPenalty::L1,
+                Penalty::L2 => LinearPenalty::L2,
+            };
+            let params = LogisticRegressionParams::new(*c, penalty)
+                .check()
+                .map_err(|e| ModelError::param("regularization", e.to_string()))?;
+            let fitted = params
+                .fit(x, &labels)
+                .map_err(|e| ModelError::Data(e.to_string()))?;
+            Ok(FittedModel::LogisticRegression(fitted))
+        }
+        other => Err(ModelError::param(
+            "model",
+            format!("{} is not available in this build", other.class_name()),
+        )),
+    }
+}
+
+/// 101 quantiles (0 %, 1 %, ..., 100 %) of `scores`, for the stored model's
+/// `score_quantiles`; empty without scores.
+pub fn quantiles(scores: &[f64]) -> Vec<f64> {
+    let mut sorted: Vec<f64> = scores.iter().copied().filter(|v| v.is_finite()).collect();
+    if sorted.is_empty() {
+        return Vec::new();
+    }
+    sorted.sort_by(f64::total_cmp);
+    let last = (sorted.len() - 1) as f64;
+    (0..=100)
+        .map(|p| {
+            let pos = last * p as f64 / 100.0;
+            let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+            sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+        })
+        .collect()
 }
