@@ -50,8 +50,12 @@ fn nsl_kdd() -> (Array2<f64>, Vec<bool>, Array2<f64>, Vec<bool>) {
         let labels = frame.labels.as_ref().expect("labels");
         labels.iter().map(|l| l.expect("labelled")).collect()
     };
-    let x_train = encoder.transform(&train_manifest, &train_frame, None).expect("encode");
-    let x_test = encoder.transform(&test_manifest, &test_frame, None).expect("encode");
+    let x_train = encoder
+        .transform(&train_manifest, &train_frame, None)
+        .expect("encode");
+    let x_test = encoder
+        .transform(&test_manifest, &test_frame, None)
+        .expect("encode");
     let _ = std::fs::remove_dir_all(&tmp);
     let scaler = StandardScaler::fit(x_train.view());
     (

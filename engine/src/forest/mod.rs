@@ -40,7 +40,10 @@ pub fn fit(
     seed: u64,
 ) -> Result<RandomForest, ModelError> {
     if hyper.n_estimators == 0 {
-        return Err(ModelError::param("n-estimators", "expected at least 1, got 0"));
+        return Err(ModelError::param(
+            "n-estimators",
+            "expected at least 1, got 0",
+        ));
     }
     let params = grow_params(hyper.criterion, Splitter::Best, &hyper.limits, x.ncols())?;
     let data = TrainingSet::new(x, y)?;
@@ -67,7 +70,9 @@ pub fn fit(
         trees.push(grown.tree);
     }
     if informative > 0 {
-        importances.iter_mut().for_each(|v| *v /= informative as f64);
+        importances
+            .iter_mut()
+            .for_each(|v| *v /= informative as f64);
         normalise(&mut importances);
     }
     Ok(RandomForest { trees, importances })
@@ -76,7 +81,11 @@ pub fn fit(
 impl RandomForest {
     /// The probability of the malicious class of each row of `x`: the mean over the trees.
     pub fn predict_proba(&self, x: ArrayView2<f64>) -> Vec<f64> {
-        assert_eq!(x.ncols(), self.importances.len(), "columns differ from the fit's");
+        assert_eq!(
+            x.ncols(),
+            self.importances.len(),
+            "columns differ from the fit's"
+        );
         let n_trees = self.trees.len() as f64;
         let mut out = Vec::with_capacity(x.nrows());
         for_each_row(x, |row| {

@@ -66,7 +66,13 @@ fn without_bootstrap_and_with_every_feature_trees_see_the_same_rows() {
 fn refuses_bad_hyperparameters_and_data() {
     let x = array![[1.0], [2.0]];
     let err = fit(&small_forest(0, false), x.view(), &[false, true], 0).unwrap_err();
-    assert!(matches!(err, ModelError::Param { param: "n-estimators", .. }));
+    assert!(matches!(
+        err,
+        ModelError::Param {
+            param: "n-estimators",
+            ..
+        }
+    ));
     let deep = RandomForestHyper {
         limits: TreeLimits {
             min_samples_split: 0,
@@ -75,7 +81,13 @@ fn refuses_bad_hyperparameters_and_data() {
         ..small_forest(2, false)
     };
     let err = fit(&deep, x.view(), &[false, true], 0).unwrap_err();
-    assert!(matches!(err, ModelError::Param { param: "min-samples-split", .. }));
+    assert!(matches!(
+        err,
+        ModelError::Param {
+            param: "min-samples-split",
+            ..
+        }
+    ));
     let err = fit(&small_forest(2, false), x.view(), &[true, true], 0).unwrap_err();
     assert!(matches!(err, ModelError::Data(_)));
 }
@@ -111,7 +123,13 @@ fn parity_with_scikit_learn_on_nsl_kdd() {
         serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).unwrap();
     let data = nsl_kdd();
     let (train, test) = data.standardised();
-    let model = fit(&RandomForestHyper::default(), train.view(), &data.train.y, 0).unwrap();
+    let model = fit(
+        &RandomForestHyper::default(),
+        train.view(),
+        &data.train.y,
+        0,
+    )
+    .unwrap();
     let auc = roc_auc(&data.test.y, &model.predict_proba(test.view())).unwrap();
     let reference = fixture["mean_auc"].as_f64().unwrap();
     assert!(
@@ -120,7 +138,10 @@ fn parity_with_scikit_learn_on_nsl_kdd() {
     );
     let mut order: Vec<usize> = (0..model.importances.len()).collect();
     order.sort_by(|&a, &b| model.importances[b].total_cmp(&model.importances[a]));
-    let ours: Vec<&str> = order[..10].iter().map(|&j| data.columns[j].as_str()).collect();
+    let ours: Vec<&str> = order[..10]
+        .iter()
+        .map(|&j| data.columns[j].as_str())
+        .collect();
     let theirs: Vec<&str> = fixture["top10_importance_mean"]
         .as_array()
         .unwrap()

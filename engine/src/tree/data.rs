@@ -35,10 +35,7 @@ impl TrainingSet {
             )));
         }
         if y.len() != n {
-            return Err(ModelError::Data(format!(
-                "{n} rows but {} labels",
-                y.len()
-            )));
+            return Err(ModelError::Data(format!("{n} rows but {} labels", y.len())));
         }
         if n >= (1 << 30) {
             return Err(ModelError::Data(format!("too many rows ({n})")));
@@ -53,11 +50,31 @@ impl TrainingSet {
         let mut keys = vec![0u32; n * d];
         let mut values = Vec::with_capacity(d);
         let mut coder = Coder::new(n);
-        let columns = column_major(x)?;
-        for j in 0..d {
+        let wide = code_two_valued(x, &mut keys)?;
+        for (j, wide) in wide.into_iter().enumerate() {
             let out = &mut keys[j * n..(j + 1) * n];
-            values.push(coder.code(&columns[j * n..(j + 1) * n], out));
-            for (k, &label) in out.iter_mut().zip(&y) {
+            values.push(match wide {
+                Column::Wide(column) => coder.code(&column, out),
+                Column::TwoValued {
+                    first,
+                    second: None,
+                } => vec![first],
+                Column::TwoValued {
+                    first,
+                    second: Some(second),
+                } => {
+                    if second < first {
+                        // The codes say "not the first value": turn them into ranks.
+                        out.iter_mut().for_each(|k| *k ^= 1);
+                        vec![second, first]
+                    } else {
+                        vec![first, second]
+                    }
+                }
+            });
+        }
+        for j in 0..d {
+            for (k, &label) in keys[j * n..(j + 1) * n].iter_mut().zip(&y) {
                 *k = (*k << 1) | label as u32;
             }
         }
@@ -77,35 +94,90 @@ impl TrainingSet {
     }
 }
 
-/// A column-major copy of `x` (-0.0 turned into 0.0), by tiles of rows: each tile is read
-/// in memory order first (the finiteness check), which brings it into cache for the
-/// transposition; an error if a value is not finite.
-fn column_major(x: ArrayView2<f64>) -> Result<Vec<f64>, ModelError> {
-    const TILE: usize = 64;
+/// A column of `x` after [`code_two_valued`].
+enum Column {
+    /// At most two distinct values, coded 0 for `first` (row 0's) and 1 for `second`.
+    TwoValued { first: f64, second: Option<f64> },
+    /// More: the column's values (-0.0 turned into 0.0), to rank.
+    Wide(Vec<f64>),
+}
+
+/// One pass over `x`, by tiles of rows (each read in memory order first, the finiteness
+/// check, which brings it into cache): writes the codes of the two-valued columns into
+/// `keys` (column-major) and copies out the other columns; an error if a value is not finite.
+fn code_two_valued(x: ArrayView2<f64>, keys: &mut [u32]) -> Result<Vec<Column>, ModelError> {
+    const TILE: usize = 32;
     let (n, d) = x.dim();
-    let mut columns = vec![0.0; n * d];
-    let mut finite = true;
+    let x = x.as_standard_layout();
+    let all = x.as_slice().expect("standard layout");
+    // Adding 0.0 turns -0.0 into 0.0 and keeps every other value.
+    let mut columns: Vec<Column> = all[..d]
+        .iter()
+        .map(|&v| Column::TwoValued {
+            first: v + 0.0,
+            second: None,
+        })
+        .collect();
     for i0 in (0..n).step_by(TILE) {
-        let tile = x.slice_axis(ndarray::Axis(0), (i0..(i0 + TILE).min(n)).into());
-        finite &= tile.iter().fold(true, |ok, v| ok & v.is_finite());
-        for (j, column) in tile.columns().into_iter().enumerate() {
-            let out = &mut columns[j * n + i0..j * n + i0 + column.len()];
-            for (o, &v) in out.iter_mut().zip(column) {
-                *o = if v == 0.0 { 0.0 } else { v };
+        let rows = TILE.min(n - i0);
+        let tile = &all[i0 * d..(i0 + rows) * d];
+        if !tile.iter().fold(true, |ok, v| ok & v.is_finite()) {
+            return Err(ModelError::Data(
+                "the training set has non-finite values".into(),
+            ));
+        }
+        for (j, state) in columns.iter_mut().enumerate() {
+            let out = &mut keys[j * n..(j + 1) * n];
+            let mut r = 0;
+            while r < rows {
+                match state {
+                    Column::Wide(values) => {
+                        for r in r..rows {
+                            values[i0 + r] = tile[r * d + j] + 0.0;
+                        }
+                        break;
+                    }
+                    Column::TwoValued { first, second } => {
+                        let (a, b) = (*first, second.unwrap_or(*first));
+                        // The common case: values already seen.
+                        while r < rows {
+                            let v = tile[r * d + j] + 0.0;
+                            if v == a {
+                                out[i0 + r] = 0;
+                            } else if v == b {
+                                out[i0 + r] = 1;
+                            } else {
+                                break;
+                            }
+                            r += 1;
+                        }
+                        if r == rows {
+                            break;
+                        }
+                        let v = tile[r * d + j] + 0.0;
+                        if second.is_none() {
+                            *second = Some(v);
+                            out[i0 + r] = 1;
+                            r += 1;
+                        } else {
+                            // A third value: the column is copied out from here on.
+                            let done = &out[..i0 + r];
+                            let mut values: Vec<f64> =
+                                done.iter().map(|&k| if k == 0 { a } else { b }).collect();
+                            values.resize(n, 0.0);
+                            *state = Column::Wide(values);
+                        }
+                    }
+                }
             }
         }
     }
-    if finite {
-        Ok(columns)
-    } else {
-        Err(ModelError::Data(
-            "the training set has non-finite values".into(),
-        ))
-    }
+    Ok(columns)
 }
 
-/// Rank coding of one column: distinct values found by open addressing on their bits, then
-/// sorted, so that a column costs O(n + K log K) for K distinct values.
+/// Rank coding of one column of three values or more: distinct values found by open
+/// addressing on their bits, then sorted, so that a column costs O(n + K log K) for K
+/// distinct values.
 struct Coder {
     /// Slot: value bits and provisional id, `u32::MAX` when empty.
     table: Vec<(u64, u32)>,
@@ -133,27 +205,6 @@ impl Coder {
     /// Writes the rank of each value of `column` into `out`; returns the distinct values.
     fn code(&mut self, column: &[f64], out: &mut [u32]) -> Vec<f64> {
         self.distinct.clear();
-        // Two-valued columns (one-hot, flags) are the common case: no hashing.
-        let first = column[0];
-        let second = column.iter().copied().find(|&v| v != first);
-        if let Some(second) = second {
-            let (lo, hi) = if first < second {
-                (first, second)
-            } else {
-                (second, first)
-            };
-            let mut binary = true;
-            for (o, &v) in out.iter_mut().zip(column) {
-                binary &= v == lo || v == hi;
-                *o = (v == hi) as u32;
-            }
-            if binary {
-                return vec![lo, hi];
-            }
-        } else {
-            out.fill(0);
-            return vec![first];
-        }
         for (p, &v) in self.provisional.iter_mut().zip(column) {
             let bits = v.to_bits();
             let mut slot = (bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as usize & self.mask;

@@ -69,6 +69,7 @@ impl FlatTree {
     }
 
     /// Whether every node references existing nodes and columns below `n_features`.
+    #[cfg(test)]
     pub(crate) fn is_consistent(&self, n_features: usize) -> bool {
         let n = self.len();
         n > 0
@@ -76,7 +77,11 @@ impl FlatTree {
             && self.value.len() == n
             && (0..n).all(|i| {
                 let f = self.feature[i];
-                f == LEAF || ((f as usize) < n_features && i + 1 < n && (self.right[i] as usize) < n && self.right[i] as usize > i + 1)
+                f == LEAF
+                    || ((f as usize) < n_features
+                        && i + 1 < n
+                        && (self.right[i] as usize) < n
+                        && self.right[i] as usize > i + 1)
             })
     }
 }

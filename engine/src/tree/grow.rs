@@ -69,6 +69,18 @@ struct Pending {
     parent: Option<(usize, bool)>,
 }
 
+/// A split kept by [`Grower::search`].
+struct Found {
+    split: Split,
+    /// Impurities of the left and right children.
+    impurity_left: f64,
+    impurity_right: f64,
+    /// scikit-learn's weighted decrease in impurity.
+    improvement: f64,
+    /// The first row of the right child in `samples`.
+    mid: usize,
+}
+
 /// A node of the best-first frontier, its split already searched.
 struct Frontier {
     id: usize,
@@ -109,7 +121,11 @@ impl<'a> Grower<'a> {
         self.nodes.clear();
         self.decrease.iter_mut().for_each(|v| *v = 0.0);
         self.searcher.features = (0..self.data.d).collect();
-        let pos = self.samples.iter().map(|&r| self.data.y[r as usize] as u32).sum();
+        let pos = self
+            .samples
+            .iter()
+            .map(|&r| self.data.y[r as usize] as u32)
+            .sum();
         let counts = Counts {
             n: self.samples.len() as u32,
             pos,
@@ -148,13 +164,13 @@ impl<'a> Grower<'a> {
         impurity: f64,
         n_constants: usize,
         rng: &mut ChaCha8Rng,
-    ) -> (Option<(Split, f64, f64, f64, usize)>, usize) {
+    ) -> (Option<Found>, usize) {
         if self.stops(node, depth, impurity) {
             return (None, n_constants);
         }
-        let (split, n_total) = self
-            .searcher
-            .split(self.data, &self.samples, node, n_constants, rng);
+        let (split, n_total) =
+            self.searcher
+                .split(self.data, &self.samples, node, n_constants, rng);
         let Some(split) = split else {
             return (None, n_total);
         };
@@ -165,13 +181,20 @@ impl<'a> Grower<'a> {
         };
         let (il, ir) = (self.searcher.impurity(left), self.searcher.impurity(right));
         let n = node.counts.n as f64;
-        let improvement = (n / self.root_rows)
-            * (impurity - right.n as f64 / n * ir - left.n as f64 / n * il);
+        let improvement =
+            (n / self.root_rows) * (impurity - right.n as f64 / n * ir - left.n as f64 / n * il);
         if improvement + EPSILON < self.params.min_impurity_decrease {
             return (None, n_total);
         }
         let mid = self.partition(node, &split);
-        (Some((split, il, ir, improvement, mid)), n_total)
+        let found = Found {
+            split,
+            impurity_left: il,
+            impurity_right: ir,
+            improvement,
+            mid,
+        };
+        (Some(found), n_total)
     }
 
     /// Moves the rows of `node` going left by `split` first; returns the first right row.
@@ -215,9 +238,8 @@ impl<'a> Grower<'a> {
     fn set_split(&mut self, id: usize, split: &Split, impurity: f64, il: f64, ir: f64) {
         let counts = self.nodes[id].counts;
         let right = counts.n - split.left.n;
-        self.decrease[split.feature] += counts.n as f64 * impurity
-            - split.left.n as f64 * il
-            - right as f64 * ir;
+        self.decrease[split.feature] +=
+            counts.n as f64 * impurity - split.left.n as f64 * il - right as f64 * ir;
         self.nodes[id].feature = split.feature as u32;
         self.nodes[id].threshold = split.threshold;
     }
@@ -234,7 +256,14 @@ impl<'a> Grower<'a> {
         while let Some(p) = stack.pop() {
             let id = self.add(p.node.counts, p.parent);
             let (found, n_total) = self.search(&p.node, p.depth, p.impurity, p.n_constants, rng);
-            let Some((split, il, ir, _, mid)) = found else {
+            let Some(Found {
+                split,
+                impurity_left: il,
+                impurity_right: ir,
+                mid,
+                ..
+            }) = found
+            else {
                 continue;
             };
             self.set_split(id, &split, p.impurity, il, ir);
@@ -267,8 +296,14 @@ impl<'a> Grower<'a> {
             let mid = f.node.start + split.left.n as usize;
             let (left, right) = children(&f.node, &split, mid);
             for (node, imp, is_left) in [(left, il, true), (right, ir, false)] {
-                let child =
-                    self.frontier(node, f.depth + 1, imp, f.constants.clone(), Some((f.id, is_left)), rng);
+                let child = self.frontier(
+                    node,
+                    f.depth + 1,
+                    imp,
+                    f.constants.clone(),
+                    Some((f.id, is_left)),
+                    rng,
+                );
                 frontier.push(child);
             }
         }
@@ -297,7 +332,10 @@ impl<'a> Grower<'a> {
         let (found, n_total) = self.search(&node, depth, impurity, constants.len(), rng);
         let constants = self.searcher.constant_features[..n_total].to_vec();
         let (split, improvement) = match found {
-            Some((split, il, ir, improvement, _)) => (Some((split, il, ir)), improvement),
+            Some(f) => (
+                Some((f.split, f.impurity_left, f.impurity_right)),
+                f.improvement,
+            ),
             None => (None, 0.0),
         };
         Frontier {
@@ -350,7 +388,8 @@ fn to_preorder(nodes: &[RawNode]) -> FlatTree {
         tree.feature.push(node.feature);
         tree.right.push(0);
         if node.feature == LEAF {
-            tree.value.push(node.counts.pos as f64 / node.counts.n as f64);
+            tree.value
+                .push(node.counts.pos as f64 / node.counts.n as f64);
         } else {
             tree.value.push(node.threshold);
             stack.push((node.right as usize, Some(at)));

@@ -40,8 +40,8 @@ use serde::{Deserialize, Serialize};
 use crate::model::{Detector, ModelError, Output};
 
 pub(crate) use data::TrainingSet;
-pub use flat::{FlatTree, LEAF};
 pub(crate) use flat::for_each_row;
+pub use flat::{FlatTree, LEAF};
 pub(crate) use grow::{GrowParams, Grower};
 
 /// A fitted classification tree.
@@ -76,7 +76,11 @@ pub fn fit(
 impl DecisionTree {
     /// The probability of the malicious class of each row of `x`.
     pub fn predict_proba(&self, x: ArrayView2<f64>) -> Vec<f64> {
-        assert_eq!(x.ncols(), self.importances.len(), "columns differ from the fit's");
+        assert_eq!(
+            x.ncols(),
+            self.importances.len(),
+            "columns differ from the fit's"
+        );
         let mut out = Vec::with_capacity(x.nrows());
         for_each_row(x, |row| out.push(self.tree.predict_row(row)));
         out
@@ -105,7 +109,10 @@ pub(crate) fn grow_params(
     d: usize,
 ) -> Result<GrowParams, ModelError> {
     if limits.max_depth == Some(0) {
-        return Err(ModelError::param("max-depth", "expected at least 1, or none"));
+        return Err(ModelError::param(
+            "max-depth",
+            "expected at least 1, or none",
+        ));
     }
     if limits.min_samples_split < 2 {
         return Err(ModelError::param(
@@ -114,7 +121,10 @@ pub(crate) fn grow_params(
         ));
     }
     if limits.min_samples_leaf < 1 {
-        return Err(ModelError::param("min-samples-leaf", "expected at least 1, got 0"));
+        return Err(ModelError::param(
+            "min-samples-leaf",
+            "expected at least 1, got 0",
+        ));
     }
     if let MaxFeatures::Fraction(f) = limits.max_features {
         if !(f > 0.0 && f <= 1.0) {

@@ -65,7 +65,13 @@ impl Searcher {
         let max_rank = data.values.iter().map(Vec::len).max().unwrap_or(1);
         let xlogx = match criterion {
             Criterion::Entropy => (0..=max_rows)
-                .map(|c| if c == 0 { 0.0 } else { c as f64 * (c as f64).log2() })
+                .map(|c| {
+                    if c == 0 {
+                        0.0
+                    } else {
+                        c as f64 * (c as f64).log2()
+                    }
+                })
                 .collect(),
             Criterion::Gini => Vec::new(),
         };
@@ -112,8 +118,7 @@ impl Searcher {
         let mut n_visited = 0;
         let rows = &samples[node.start..node.end];
         while f_i > n_total_constants
-            && (n_visited < self.max_features
-                || n_visited <= n_found_constants + n_drawn_constants)
+            && (n_visited < self.max_features || n_visited <= n_found_constants + n_drawn_constants)
         {
             n_visited += 1;
             let mut f_j = rng.gen_range(n_drawn_constants..f_i - n_found_constants);
@@ -166,7 +171,8 @@ impl Searcher {
             }
             Criterion::Entropy => {
                 let t = &self.xlogx;
-                t[pl as usize] + t[(nl - pl) as usize] - t[nl as usize] + t[pr as usize]
+                t[pl as usize] + t[(nl - pl) as usize] - t[nl as usize]
+                    + t[pr as usize]
                     + t[(nr - pr) as usize]
                     - t[nr as usize]
             }
@@ -335,7 +341,14 @@ impl Scan {
     /// The threshold between ranks `below` and `above` (consecutive among the node's rows),
     /// `left` the counts up to `below`.
     #[inline]
-    fn candidate(&mut self, search: &Searcher, values: &[f64], below: u32, above: u32, left: Counts) {
+    fn candidate(
+        &mut self,
+        search: &Searcher,
+        values: &[f64],
+        below: u32,
+        above: u32,
+        left: Counts,
+    ) {
         if left.n < self.min_leaf || self.node.n - left.n < self.min_leaf {
             return;
         }

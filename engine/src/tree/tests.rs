@@ -32,7 +32,14 @@ fn fixture(name: &str) -> Value {
 
 #[test]
 fn splits_a_separable_column_midway_into_pure_leaves() {
-    let x = array![[1.0, 0.0], [2.0, 0.0], [3.0, 0.0], [4.0, 0.0], [5.0, 0.0], [6.0, 0.0]];
+    let x = array![
+        [1.0, 0.0],
+        [2.0, 0.0],
+        [3.0, 0.0],
+        [4.0, 0.0],
+        [5.0, 0.0],
+        [6.0, 0.0]
+    ];
     let y = [false, false, false, true, true, true];
     let model = fit(&gini_best(), x.view(), &y, 0).unwrap();
     assert_eq!(model.tree.feature, vec![0, LEAF, LEAF]);
@@ -53,7 +60,13 @@ fn leaves_hold_class_fractions_and_min_samples_leaf_holds() {
         min_samples_leaf: 3,
         ..TreeLimits::unlimited(MaxFeatures::All)
     };
-    let model = fit(&hyper(Criterion::Gini, Splitter::Best, limits), x.view(), &y, 0).unwrap();
+    let model = fit(
+        &hyper(Criterion::Gini, Splitter::Best, limits),
+        x.view(),
+        &y,
+        0,
+    )
+    .unwrap();
     // Of the two splits leaving 3 rows or more on each side, [1..4] (1/4 malicious) and
     // [5, 6, 7] (pure) beats [1, 2, 3] and [4..7]; the left child is too small to split.
     assert_eq!(model.tree.feature, vec![0, LEAF, LEAF]);
@@ -68,8 +81,13 @@ fn keeps_drawing_past_max_features_while_drawn_features_are_constant() {
     let y: Vec<bool> = (0..8).map(|i| i >= 4).collect();
     let limits = TreeLimits::unlimited(MaxFeatures::Fraction(0.2));
     for seed in 0..20 {
-        let model = fit(&hyper(Criterion::Entropy, Splitter::Best, limits), x.view(), &y, seed)
-            .unwrap();
+        let model = fit(
+            &hyper(Criterion::Entropy, Splitter::Best, limits),
+            x.view(),
+            &y,
+            seed,
+        )
+        .unwrap();
         assert_eq!(model.tree.feature, vec![3, LEAF, LEAF], "seed {seed}");
     }
 }
@@ -97,10 +115,18 @@ fn matches_scikit_learn_trees_node_by_node() {
     let data = fixture("sklearn_decision_tree_small.json");
     let rows: Vec<Vec<f64>> = serde_json::from_value(data["x"].clone()).unwrap();
     let x = Array2::from_shape_fn((rows.len(), 3), |(i, j)| rows[i][j]);
-    let y: Vec<bool> = data["y"].as_array().unwrap().iter().map(|v| v == 1).collect();
+    let y: Vec<bool> = data["y"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v == 1)
+        .collect();
     let cases = data["trees"].as_array().unwrap();
     // Only the trees free of ties between features are defined by the data alone.
-    let cases: Vec<&Value> = cases.iter().filter(|c| c["seed_invariant"] == true).collect();
+    let cases: Vec<&Value> = cases
+        .iter()
+        .filter(|c| c["seed_invariant"] == true)
+        .collect();
     assert!(cases.len() >= 5);
     for case in cases {
         let config = &case["config"];
@@ -130,8 +156,15 @@ fn matches_scikit_learn_trees_node_by_node() {
         let values: Vec<f64> = serde_json::from_value(expected["value"].clone()).unwrap();
         for i in 0..ours.len() {
             // scikit-learn's thresholds are midpoints of f32 values.
-            let want = if ours[i] == -1 { values[i] } else { thresholds[i] };
-            assert!((model.tree.value[i] - want).abs() < 1e-6, "{config} node {i}");
+            let want = if ours[i] == -1 {
+                values[i]
+            } else {
+                thresholds[i]
+            };
+            assert!(
+                (model.tree.value[i] - want).abs() < 1e-6,
+                "{config} node {i}"
+            );
         }
         let importances: Vec<f64> = serde_json::from_value(case["importances"].clone()).unwrap();
         for (a, b) in model.importances.iter().zip(&importances) {
@@ -145,9 +178,14 @@ fn depth_leaf_budget_and_impurity_decrease_limit_growth() {
     let x = Array2::from_shape_fn((200, 3), |(i, j)| ((i * (j + 3) * 7919) % 101) as f64);
     let y: Vec<bool> = (0..200).map(|i| (i * 13) % 5 < 2).collect();
     let grown = |limits: TreeLimits| {
-        fit(&hyper(Criterion::Gini, Splitter::Best, limits), x.view(), &y, 1)
-            .unwrap()
-            .tree
+        fit(
+            &hyper(Criterion::Gini, Splitter::Best, limits),
+            x.view(),
+            &y,
+            1,
+        )
+        .unwrap()
+        .tree
     };
     let free = grown(TreeLimits::unlimited(MaxFeatures::All));
     assert!(free.leaves() > 8);
@@ -194,16 +232,46 @@ fn refuses_bad_hyperparameters_and_data() {
         other => panic!("{other:?}"),
     };
     let base = TreeLimits::unlimited(MaxFeatures::All);
-    assert_eq!(param(TreeLimits { max_depth: Some(0), ..base }), "max-depth");
-    assert_eq!(param(TreeLimits { min_samples_split: 1, ..base }), "min-samples-split");
-    assert_eq!(param(TreeLimits { min_samples_leaf: 0, ..base }), "min-samples-leaf");
-    assert_eq!(param(TreeLimits { max_leaf_nodes: Some(1), ..base }), "max-leaf-nodes");
     assert_eq!(
-        param(TreeLimits { min_impurity_decrease: -0.1, ..base }),
+        param(TreeLimits {
+            max_depth: Some(0),
+            ..base
+        }),
+        "max-depth"
+    );
+    assert_eq!(
+        param(TreeLimits {
+            min_samples_split: 1,
+            ..base
+        }),
+        "min-samples-split"
+    );
+    assert_eq!(
+        param(TreeLimits {
+            min_samples_leaf: 0,
+            ..base
+        }),
+        "min-samples-leaf"
+    );
+    assert_eq!(
+        param(TreeLimits {
+            max_leaf_nodes: Some(1),
+            ..base
+        }),
+        "max-leaf-nodes"
+    );
+    assert_eq!(
+        param(TreeLimits {
+            min_impurity_decrease: -0.1,
+            ..base
+        }),
         "min-impurity-decrease"
     );
     assert_eq!(
-        param(TreeLimits { max_features: MaxFeatures::Fraction(1.5), ..base }),
+        param(TreeLimits {
+            max_features: MaxFeatures::Fraction(1.5),
+            ..base
+        }),
         "max-features"
     );
     let data = |x: Array2<f64>, y: &[bool]| {
@@ -219,6 +287,7 @@ fn refuses_bad_hyperparameters_and_data() {
 #[test]
 fn same_seed_same_tree_and_serde_round_trip() {
     let data = nsl_kdd();
+    assert_eq!(data.train.families.len(), data.train.y.len());
     let (x, _) = data.standardised();
     let hyper = hyper(
         Criterion::Entropy,
@@ -255,8 +324,13 @@ fn mean_test_auc(config: &Value) -> (f64, f64, usize) {
     let seeds = config["seeds"].as_u64().unwrap();
     let aucs: Vec<f64> = (0..seeds)
         .map(|seed| {
-            let model = fit(&hyper(criterion, splitter, limits), train.view(), &data.train.y, seed)
-                .unwrap();
+            let model = fit(
+                &hyper(criterion, splitter, limits),
+                train.view(),
+                &data.train.y,
+                seed,
+            )
+            .unwrap();
             roc_auc(&data.test.y, &model.predict_proba(test.view())).unwrap()
         })
         .collect();
