@@ -3,6 +3,8 @@
 //! - [`cluster`] holds k-means (greedy k-means++, Lloyd partial steps and their reduction).
 //! - [`dataset`] holds the SecuML-layout CSV ingest, the manifest, Parquet shards, one-hot encoding.
 //! - [`preprocess`] holds standardisation.
+//! - [`tree`] holds CART classification trees (scikit-learn's semantics).
+//! - [`forest`] holds random forests of those trees.
 //! - [`linear`] holds logistic regression solvers (L1 and L2, no intercept).
 //! - [`split`] holds stratified folds and splits, seeded.
 //! - [`metrics`] holds ROC AUC, threshold indicators, curves, histograms.
@@ -12,6 +14,7 @@
 
 pub mod cluster;
 pub mod dataset;
+pub mod forest;
 pub mod linear;
 pub mod metrics;
 pub mod model;
@@ -21,3 +24,4 @@ pub mod preprocess;
 pub mod split;
 #[cfg(test)]
 pub(crate) mod test_data;
+pub mod tree;

@@ -1,0 +1,133 @@
+//! Fit and predict times of our decision tree and random forest on NSL-KDD train20 → test,
+//! standardised as SecuML's pipelines do, beside scikit-learn's.
+//!
+//! `cargo run --release -p secuml-engine --example trees_timing [-- forest|grid|all]` prints
+//! one JSON line: for the forest (SecuML's defaults, seed 0) the fit (wall and CPU) and predict
+//! times
+//! and the test ROC AUC; for the grid (SecuML's 60 decision-tree points, one fit each, seed 0)
+//! the total fit time and each point's fit time, test ROC AUC and node count. One thread.
+//! scikit-learn's times, on the same machine, from the repository root:
+//! `OMP_NUM_THREADS=1 python3 tests/bench/sklearn_random_forest.py --time` and
+//! `OMP_NUM_THREADS=1 python3 tests/bench/sklearn_decision_tree.py --time`.
+#![allow(clippy::print_stdout)]
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use ndarray::Array2;
+use secuml_engine::dataset::{ingest, read_frame, Encoder, IngestOptions};
+use secuml_engine::metrics::roc_auc;
+use secuml_engine::preprocess::StandardScaler;
+use secuml_engine::{forest, tree};
+use secuml_proto::hyper::{
+    Criterion, DecisionTreeHyper, MaxFeatures, RandomForestHyper, Splitter, TreeLimits,
+};
+
+/// CPU time of this process so far, in seconds (Linux: `/proc/self/schedstat`), beside the
+/// wall time, which other work on the machine inflates.
+fn cpu_s() -> f64 {
+    std::fs::read_to_string("/proc/self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(f64::NAN, |ns| ns * 1e-9)
+}
+
+/// NSL-KDD train20 and test, encoded with train20's encoder, standardised on train20.
+fn nsl_kdd() -> (Array2<f64>, Vec<bool>, Array2<f64>, Vec<bool>) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/NSL-KDD");
+    let tmp = std::env::temp_dir().join(format!("secuml-trees-timing-{}", std::process::id()));
+    let load = |name: &str| {
+        let out = tmp.join(name);
+        let manifest =
+            ingest(&root.join(name), &out, &IngestOptions::new("NSL-KDD", name)).expect("ingest");
+        let frame = read_frame(&out, &manifest).expect("frame");
+        (manifest, frame)
+    };
+    let (train_manifest, train_frame) = load("train20");
+    let (test_manifest, test_frame) = load("test");
+    let encoder = Encoder::fit(&train_manifest);
+    let labels = |frame: &secuml_engine::dataset::Frame| -> Vec<bool> {
+        let labels = frame.labels.as_ref().expect("labels");
+        labels.iter().map(|l| l.expect("labelled")).collect()
+    };
+    let x_train = encoder
+        .transform(&train_manifest, &train_frame, None)
+        .expect("encode");
+    let x_test = encoder
+        .transform(&test_manifest, &test_frame, None)
+        .expect("encode");
+    let _ = std::fs::remove_dir_all(&tmp);
+    let scaler = StandardScaler::fit(x_train.view());
+    (
+        scaler.transform(x_train.view()),
+        labels(&train_frame),
+        scaler.transform(x_test.view()),
+        labels(&test_frame),
+    )
+}
+
+/// SecuML's decision-tree grid, in scikit-learn's `ParameterGrid` order of the reference.
+fn grid() -> Vec<DecisionTreeHyper> {
+    let mut points = Vec::new();
+    for criterion in [Criterion::Gini, Criterion::Entropy] {
+        for splitter in [Splitter::Best, Splitter::Random] {
+            for max_depth in [Some(5), Some(10), Some(15), Some(20), None] {
+                for max_features in [MaxFeatures::Sqrt, MaxFeatures::Log2, MaxFeatures::All] {
+                    points.push(DecisionTreeHyper {
+                        criterion,
+                        splitter,
+                        limits: TreeLimits {
+                            max_depth,
+                            ..TreeLimits::unlimited(max_features)
+                        },
+                    });
+                }
+            }
+        }
+    }
+    points
+}
+
+fn main() {
+    let what = std::env::args().nth(1).unwrap_or_else(|| "all".into());
+    let (x_train, y_train, x_test, y_test) = nsl_kdd();
+    let mut out = serde_json::Map::new();
+    if what == "forest" || what == "all" {
+        let hyper = RandomForestHyper::default();
+        let (t, c) = (Instant::now(), cpu_s());
+        let model = forest::fit(&hyper, x_train.view(), &y_train, 0).expect("forest fit");
+        let (fit_s, fit_cpu_s) = (t.elapsed().as_secs_f64(), cpu_s() - c);
+        let t = Instant::now();
+        let proba = model.predict_proba(x_test.view());
+        let predict_s = t.elapsed().as_secs_f64();
+        let nodes = model.trees.iter().map(|t| t.len()).sum::<usize>() as f64 / 100.0;
+        out.insert(
+            "forest".into(),
+            serde_json::json!({
+                "fit_s": fit_s, "fit_cpu_s": fit_cpu_s, "predict_s": predict_s,
+                "test_auc": roc_auc(&y_test, &proba), "mean_tree_nodes": nodes,
+            }),
+        );
+    }
+    if what == "grid" || what == "all" {
+        let mut points = Vec::new();
+        let (mut total, mut total_cpu) = (0.0, 0.0);
+        for hyper in grid() {
+            let (t, c) = (Instant::now(), cpu_s());
+            let model = tree::fit(&hyper, x_train.view(), &y_train, 0).expect("tree fit");
+            let (fit_s, fit_cpu_s) = (t.elapsed().as_secs_f64(), cpu_s() - c);
+            total += fit_s;
+            total_cpu += fit_cpu_s;
+            let auc = roc_auc(&y_test, &model.predict_proba(x_test.view()));
+            points.push(serde_json::json!({
+                "hyper": hyper, "fit_s": fit_s, "fit_cpu_s": fit_cpu_s, "test_auc": auc,
+                "node_count": model.tree.len(), "depth": model.tree.depth(),
+            }));
+        }
+        out.insert(
+            "grid".into(),
+            serde_json::json!({"grid_fit_s": total, "grid_fit_cpu_s": total_cpu, "per_point": points}),
+        );
+    }
+    println!("{}", serde_json::Value::Object(out));
+}

@@ -1,0 +1,111 @@
+//! Random forests of classification trees (Breiman, 2001) as scikit-learn's
+//! `RandomForestClassifier` builds them: each tree is a CART tree of [`crate::tree`] grown on
+//! the whole training set (SecuML's default) or on a bootstrap sample of it, drawing its
+//! features per node; the forest's probability is the mean of its trees' leaf probabilities
+//! and its importances the mean of its trees' normalised importances (trees reduced to a
+//! single leaf left out), normalised.
+//!
+//! Differences from scikit-learn: the random numbers (each tree's ChaCha8 stream is seeded by
+//! a draw of the forest's, itself seeded with `seed`) and what [`crate::tree`] lists; a
+//! bootstrap sample repeats the rows drawn several times instead of weighting them, so
+//! `min_samples_split` and `min_samples_leaf` count draws rather than distinct rows.
+
+#[cfg(test)]
+mod tests;
+
+use ndarray::ArrayView2;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use secuml_proto::hyper::{RandomForestHyper, Splitter};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Detector, ModelError, Output};
+use crate::tree::{for_each_row, grow_params, normalise, FlatTree, Grower, TrainingSet};
+
+/// A fitted random forest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RandomForest {
+    /// The trees.
+    pub trees: Vec<FlatTree>,
+    /// Normalised mean of the trees' normalised importances, per column.
+    pub importances: Vec<f64>,
+}
+
+/// Fits a forest to `x` (n × d, finite) and `y` (`true` for malicious), every random choice
+/// drawn from ChaCha8 streams derived from `seed`; one thread.
+pub fn fit(
+    hyper: &RandomForestHyper,
+    x: ArrayView2<f64>,
+    y: &[bool],
+    seed: u64,
+) -> Result<RandomForest, ModelError> {
+    if hyper.n_estimators == 0 {
+        return Err(ModelError::param(
+            "n-estimators",
+            "expected at least 1, got 0",
+        ));
+    }
+    let params = grow_params(hyper.criterion, Splitter::Best, &hyper.limits, x.ncols())?;
+    let data = TrainingSet::new(x, y)?;
+    let mut grower = Grower::new(&data, params);
+    let mut forest_rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut trees = Vec::with_capacity(hyper.n_estimators as usize);
+    let mut importances = vec![0.0; data.d];
+    let mut informative = 0usize;
+    for _ in 0..hyper.n_estimators {
+        let mut rng = ChaCha8Rng::seed_from_u64(forest_rng.gen());
+        let grown = if hyper.bootstrap {
+            let n = data.n as u32;
+            let rows: Vec<u32> = (0..n).map(|_| rng.gen_range(0..n)).collect();
+            grower.grow(rows, &mut rng)
+        } else {
+            grower.grow(0..data.n as u32, &mut rng)
+        };
+        if grown.tree.len() > 1 {
+            let mut own = grown.decrease;
+            normalise(&mut own);
+            importances.iter_mut().zip(&own).for_each(|(a, b)| *a += b);
+            informative += 1;
+        }
+        trees.push(grown.tree);
+    }
+    if informative > 0 {
+        importances
+            .iter_mut()
+            .for_each(|v| *v /= informative as f64);
+        normalise(&mut importances);
+    }
+    Ok(RandomForest { trees, importances })
+}
+
+impl RandomForest {
+    /// The probability of the malicious class of each row of `x`: the mean over the trees.
+    pub fn predict_proba(&self, x: ArrayView2<f64>) -> Vec<f64> {
+        assert_eq!(
+            x.ncols(),
+            self.importances.len(),
+            "columns differ from the fit's"
+        );
+        let n_trees = self.trees.len() as f64;
+        let mut out = Vec::with_capacity(x.nrows());
+        for_each_row(x, |row| {
+            let sum: f64 = self.trees.iter().map(|t| t.predict_row(row)).sum();
+            out.push(sum / n_trees);
+        });
+        out
+    }
+}
+
+impl Detector for RandomForest {
+    fn scores(&self, x: ArrayView2<f64>) -> Vec<f64> {
+        self.predict_proba(x)
+    }
+
+    fn output(&self) -> Output {
+        Output::Probability
+    }
+
+    fn importances(&self) -> Option<Vec<f64>> {
+        Some(self.importances.clone())
+    }
+}

@@ -1,0 +1,243 @@
+//! The training set as the split search reads it: every column rank-coded once per fit,
+//! column-major, with the label packed into each code.
+
+use ndarray::ArrayView2;
+
+use crate::model::ModelError;
+
+/// Values closer than this count as equal: no threshold is placed between them
+/// (scikit-learn's `FEATURE_THRESHOLD`).
+pub(crate) const FEATURE_THRESHOLD: f64 = 1e-7;
+
+/// Rank codes of every column of `x`, shared by all the trees of a fit.
+#[derive(Debug)]
+pub(crate) struct TrainingSet {
+    /// Rows.
+    pub n: usize,
+    /// Columns.
+    pub d: usize,
+    /// Column-major `(rank << 1) | label`, `rank` the index of the row's value among its
+    /// column's distinct values in increasing order.
+    pub keys: Vec<u32>,
+    /// Each column's distinct values, increasing (`values[j][rank]`).
+    pub values: Vec<Vec<f64>>,
+    /// Labels, 1 for malicious.
+    pub y: Vec<u8>,
+}
+
+impl TrainingSet {
+    /// Codes `x` (n × d, finite values) with labels `y`.
+    pub fn new(x: ArrayView2<f64>, y: &[bool]) -> Result<Self, ModelError> {
+        let (n, d) = x.dim();
+        if n == 0 || d == 0 {
+            return Err(ModelError::Data(format!(
+                "the training set is empty ({n} rows, {d} columns)"
+            )));
+        }
+        if y.len() != n {
+            return Err(ModelError::Data(format!("{n} rows but {} labels", y.len())));
+        }
+        if n >= (1 << 30) {
+            return Err(ModelError::Data(format!("too many rows ({n})")));
+        }
+        let positives = y.iter().filter(|&&v| v).count();
+        if positives == 0 || positives == n {
+            return Err(ModelError::Data(
+                "the training set has a single class".into(),
+            ));
+        }
+        let y: Vec<u8> = y.iter().map(|&v| v as u8).collect();
+        let mut keys = vec![0u32; n * d];
+        let mut values = Vec::with_capacity(d);
+        let mut coder = Coder::new(n);
+        let wide = code_two_valued(x, &mut keys)?;
+        for (j, wide) in wide.into_iter().enumerate() {
+            let out = &mut keys[j * n..(j + 1) * n];
+            values.push(match wide {
+                Column::Wide(column) => coder.code(&column, out),
+                Column::TwoValued {
+                    first,
+                    second: None,
+                } => vec![first],
+                Column::TwoValued {
+                    first,
+                    second: Some(second),
+                } => {
+                    if second < first {
+                        // The codes say "not the first value": turn them into ranks.
+                        out.iter_mut().for_each(|k| *k ^= 1);
+                        vec![second, first]
+                    } else {
+                        vec![first, second]
+                    }
+                }
+            });
+        }
+        for j in 0..d {
+            for (k, &label) in keys[j * n..(j + 1) * n].iter_mut().zip(&y) {
+                *k = (*k << 1) | label as u32;
+            }
+        }
+        Ok(TrainingSet {
+            n,
+            d,
+            keys,
+            values,
+            y,
+        })
+    }
+
+    /// The packed keys of column `j`, one per row.
+    #[inline]
+    pub fn column(&self, j: usize) -> &[u32] {
+        &self.keys[j * self.n..(j + 1) * self.n]
+    }
+}
+
+/// A column of `x` after [`code_two_valued`].
+enum Column {
+    /// At most two distinct values, coded 0 for `first` (row 0's) and 1 for `second`.
+    TwoValued { first: f64, second: Option<f64> },
+    /// More: the column's values (-0.0 turned into 0.0), to rank.
+    Wide(Vec<f64>),
+}
+
+/// One pass over `x`, by tiles of rows (each read in memory order first, the finiteness
+/// check, which brings it into cache): writes the codes of the two-valued columns into
+/// `keys` (column-major) and copies out the other columns; an error if a value is not finite.
+fn code_two_valued(x: ArrayView2<f64>, keys: &mut [u32]) -> Result<Vec<Column>, ModelError> {
+    const TILE: usize = 32;
+    let (n, d) = x.dim();
+    let x = x.as_standard_layout();
+    let all = x.as_slice().expect("standard layout");
+    // Adding 0.0 turns -0.0 into 0.0 and keeps every other value.
+    let mut columns: Vec<Column> = all[..d]
+        .iter()
+        .map(|&v| Column::TwoValued {
+            first: v + 0.0,
+            second: None,
+        })
+        .collect();
+    for i0 in (0..n).step_by(TILE) {
+        let rows = TILE.min(n - i0);
+        let tile = &all[i0 * d..(i0 + rows) * d];
+        if !tile.iter().fold(true, |ok, v| ok & v.is_finite()) {
+            return Err(ModelError::Data(
+                "the training set has non-finite values".into(),
+            ));
+        }
+        for (j, state) in columns.iter_mut().enumerate() {
+            let out = &mut keys[j * n..(j + 1) * n];
+            let mut r = 0;
+            while r < rows {
+                match state {
+                    Column::Wide(values) => {
+                        for r in r..rows {
+                            values[i0 + r] = tile[r * d + j] + 0.0;
+                        }
+                        break;
+                    }
+                    Column::TwoValued { first, second } => {
+                        let (a, b) = (*first, second.unwrap_or(*first));
+                        // The common case: values already seen.
+                        while r < rows {
+                            let v = tile[r * d + j] + 0.0;
+                            if v == a {
+                                out[i0 + r] = 0;
+                            } else if v == b {
+                                out[i0 + r] = 1;
+                            } else {
+                                break;
+                            }
+                            r += 1;
+                        }
+                        if r == rows {
+                            break;
+                        }
+                        let v = tile[r * d + j] + 0.0;
+                        if second.is_none() {
+                            *second = Some(v);
+                            out[i0 + r] = 1;
+                            r += 1;
+                        } else {
+                            // A third value: the column is copied out from here on.
+                            let done = &out[..i0 + r];
+                            let mut values: Vec<f64> =
+                                done.iter().map(|&k| if k == 0 { a } else { b }).collect();
+                            values.resize(n, 0.0);
+                            *state = Column::Wide(values);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(columns)
+}
+
+/// Rank coding of one column of three values or more: distinct values found by open
+/// addressing on their bits, then sorted, so that a column costs O(n + K log K) for K
+/// distinct values.
+struct Coder {
+    /// Slot: value bits and provisional id, `u32::MAX` when empty.
+    table: Vec<(u64, u32)>,
+    mask: usize,
+    /// Slots filled by the current column.
+    used: Vec<usize>,
+    provisional: Vec<u32>,
+    distinct: Vec<(f64, u32)>,
+    rank_of: Vec<u32>,
+}
+
+impl Coder {
+    fn new(n: usize) -> Self {
+        let size = (2 * n).next_power_of_two().max(16);
+        Coder {
+            table: vec![(0, u32::MAX); size],
+            mask: size - 1,
+            used: Vec::new(),
+            provisional: vec![0; n],
+            distinct: Vec::new(),
+            rank_of: Vec::new(),
+        }
+    }
+
+    /// Writes the rank of each value of `column` into `out`; returns the distinct values.
+    fn code(&mut self, column: &[f64], out: &mut [u32]) -> Vec<f64> {
+        self.distinct.clear();
+        for (p, &v) in self.provisional.iter_mut().zip(column) {
+            let bits = v.to_bits();
+            let mut slot = (bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as usize & self.mask;
+            loop {
+                let (key, id) = self.table[slot];
+                if id == u32::MAX {
+                    let id = self.distinct.len() as u32;
+                    self.table[slot] = (bits, id);
+                    self.used.push(slot);
+                    self.distinct.push((v, id));
+                    *p = id;
+                    break;
+                }
+                if key == bits {
+                    *p = id;
+                    break;
+                }
+                slot = (slot + 1) & self.mask;
+            }
+        }
+        // Empty the table for the next column (only the slots used).
+        for slot in self.used.drain(..) {
+            self.table[slot].1 = u32::MAX;
+        }
+        self.distinct.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        self.rank_of.clear();
+        self.rank_of.resize(self.distinct.len(), 0);
+        for (rank, &(_, id)) in self.distinct.iter().enumerate() {
+            self.rank_of[id as usize] = rank as u32;
+        }
+        for (o, &p) in out.iter_mut().zip(&self.provisional) {
+            *o = self.rank_of[p as usize];
+        }
+        self.distinct.iter().map(|&(v, _)| v).collect()
+    }
+}
