@@ -21,7 +21,12 @@ impl RankedColumns {
         let mut pairs: Vec<(f32, u32)> = Vec::with_capacity(n);
         for (f, column) in x.columns().into_iter().enumerate() {
             pairs.clear();
-            pairs.extend(column.iter().enumerate().map(|(i, &v)| (v as f32, i as u32)));
+            pairs.extend(
+                column
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &v)| (v as f32, i as u32)),
+            );
             pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
             let out = &mut codes[f * n..(f + 1) * n];
             let mut distinct: Vec<f32> = Vec::new();

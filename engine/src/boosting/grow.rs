@@ -287,15 +287,16 @@ impl<'a> Grower<'a> {
         {
             return;
         }
-        let Some((feature, candidate)) = self.best_split(bag, record.start, record.end, sums.sum, rng)
+        let Some((feature, candidate)) =
+            self.best_split(bag, record.start, record.end, sums.sum, rng)
         else {
             return;
         };
-        let (pos, left, right) = self.partition(bag, record.start, record.end, feature, candidate.left_code);
+        let (pos, left, right) =
+            self.partition(bag, record.start, record.end, feature, candidate.left_code);
         let (il, ir) = (left.impurity(), right.impurity());
         let (nf, nl, nr) = (n as f64, left.n as f64, right.n as f64);
-        let improvement =
-            (nf / bag.m as f64) * (record.impurity - nr / nf * ir - nl / nf * il);
+        let improvement = (nf / bag.m as f64) * (record.impurity - nr / nf * ir - nl / nf * il);
         if improvement + EPSILON < lim.min_impurity_decrease {
             return;
         }

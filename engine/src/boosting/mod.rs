@@ -6,9 +6,9 @@
 
 mod columns;
 mod grow;
-mod tree;
 #[cfg(test)]
 mod tests;
+mod tree;
 
 pub use tree::RegressionTree;
 
@@ -227,10 +227,16 @@ fn check_hyper(hyper: &GradientBoostingHyper, d: usize) -> Result<Limits, ModelE
         }
     }
     if lim.max_leaf_nodes.is_some_and(|k| k < 2) {
-        return Err(ModelError::param("max-leaf-nodes", "an integer >= 2, or none"));
+        return Err(ModelError::param(
+            "max-leaf-nodes",
+            "an integer >= 2, or none",
+        ));
     }
     if !(lim.min_impurity_decrease.is_finite() && lim.min_impurity_decrease >= 0.0) {
-        return Err(ModelError::param("min-impurity-decrease", "a finite number >= 0"));
+        return Err(ModelError::param(
+            "min-impurity-decrease",
+            "a finite number >= 0",
+        ));
     }
     Ok(Limits {
         max_depth: lim.max_depth.map_or(usize::MAX, |v| v as usize),
@@ -250,10 +256,7 @@ fn check_data(x: ArrayView2<f64>, y: &[bool]) -> Result<(), ModelError> {
         )));
     }
     if y.len() != n {
-        return Err(ModelError::Data(format!(
-            "{n} rows but {} labels",
-            y.len()
-        )));
+        return Err(ModelError::Data(format!("{n} rows but {} labels", y.len())));
     }
     if n > u32::MAX as usize {
         return Err(ModelError::Data(format!("{n} rows: at most 2^32 - 1")));
