@@ -4,7 +4,7 @@
 Usage (from the repository root; needs scikit-learn, pandas):
     python3 tests/bench/sklearn_gradient_boosting.py > tests/fixtures/sklearn_gradient_boosting.json
     OMP_NUM_THREADS=1 python3 tests/bench/sklearn_gradient_boosting.py --time
-    python3 tests/bench/sklearn_gradient_boosting.py --seeds 10
+    python3 tests/bench/sklearn_gradient_boosting.py --seeds 5 > /tmp/gb.json
 
 Same data and preprocessing as SecuML's pipeline: one-hot encoding with train20's categories
 (a test category never seen in training encodes as all zeros), StandardScaler fitted on
