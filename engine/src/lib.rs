@@ -2,6 +2,7 @@
 //!
 //! - [`cluster`] holds k-means (greedy k-means++, Lloyd partial steps and their reduction).
 //! - [`dataset`] holds the SecuML-layout CSV ingest, the manifest, Parquet shards, one-hot encoding.
+//! - [`boosting`] holds gradient boosting of regression trees on the log loss.
 //! - [`preprocess`] holds standardisation.
 //! - [`tree`] holds CART classification trees (scikit-learn's semantics).
 //! - [`forest`] holds random forests of those trees.
@@ -12,6 +13,7 @@
 //! - [`model`] holds what every model class shares: the [`model::Detector`] trait, errors.
 #![warn(missing_docs)]
 
+pub mod boosting;
 pub mod cluster;
 pub mod dataset;
 pub mod forest;

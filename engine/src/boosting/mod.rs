@@ -1,0 +1,277 @@
+//! Gradient boosting of regression trees on the binomial deviance (log loss), as
+//! scikit-learn's `GradientBoostingClassifier` does it (Friedman, "Greedy function
+//! approximation: a gradient boosting machine", 2001, and "Stochastic gradient boosting", 2002).
+//!
+#![doc = include_str!("README.md")]
+
+mod columns;
+mod grow;
+#[cfg(test)]
+mod tests;
+mod tree;
+
+pub use tree::RegressionTree;
+
+use ndarray::ArrayView2;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use secuml_proto::hyper::{GradientBoostingHyper, MaxFeatures};
+use serde::{Deserialize, Serialize};
+use tracing::debug;
+
+use crate::model::{Detector, ModelError, Output};
+use columns::RankedColumns;
+use grow::{Bag, Grower, Limits};
+
+/// A fitted gradient boosting classifier: raw score `init + Σ learning_rate · tree(x)`, the
+/// log-odds of the malicious class.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GradientBoosting {
+    /// Raw score before the first stage: the log-odds of the training prior.
+    pub init: f64,
+    /// Shrinkage applied to every tree's values.
+    pub learning_rate: f64,
+    /// One tree per stage.
+    pub trees: Vec<RegressionTree>,
+    /// Normalised total impurity decrease per feature (sums to 1, or all 0 when no tree
+    /// split).
+    pub importances: Vec<f64>,
+}
+
+/// Fits a gradient boosting classifier on `x` (n × d, standardised) and labels `y` (true =
+/// malicious); the subsamples and the features' order of every split come from `seed`.
+pub fn fit(
+    hyper: &GradientBoostingHyper,
+    x: ArrayView2<f64>,
+    y: &[bool],
+    seed: u64,
+) -> Result<GradientBoosting, ModelError> {
+    let limits = check_hyper(hyper, x.ncols())?;
+    check_data(x, y)?;
+    let (n, d) = x.dim();
+    let columns = RankedColumns::new(x);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+
+    let positives = y.iter().filter(|&&v| v).count();
+    let prior = (positives as f64 / n as f64).clamp(f64::EPSILON, 1.0 - f64::EPSILON);
+    let init = (prior / (1.0 - prior)).ln();
+    let mut raw = vec![init; n];
+    let m = ((hyper.subsample * n as f64).floor() as usize).clamp(1, n);
+
+    let mut grower = Grower::new(limits, &columns.values, m);
+    let mut importances = vec![0.0; d];
+    let mut trees = Vec::with_capacity(hyper.n_estimators as usize);
+    let mut bag_rows: Vec<usize> = Vec::with_capacity(m);
+    let mut bag_codes: Vec<u32> = if m < n { vec![0; m * d] } else { Vec::new() };
+    let (mut g, mut h) = (vec![0.0; m], vec![0.0; m]);
+    for stage in 0..hyper.n_estimators {
+        draw_rows(n, m, &mut rng, &mut bag_rows);
+        for (k, &i) in bag_rows.iter().enumerate() {
+            let p = sigmoid(raw[i]);
+            g[k] = if y[i] { 1.0 - p } else { -p };
+            h[k] = p * (1.0 - p);
+        }
+        let codes: &[u32] = if m < n {
+            for f in 0..d {
+                let column = columns.column(f);
+                let out = &mut bag_codes[f * m..(f + 1) * m];
+                for (o, &i) in out.iter_mut().zip(&bag_rows) {
+                    *o = column[i];
+                }
+            }
+            &bag_codes
+        } else {
+            &columns.codes
+        };
+        let bag = Bag {
+            m,
+            codes,
+            g: &g,
+            h: &h,
+        };
+        let grown = grower.grow(&bag, &mut rng, &mut importances);
+        let tree = grown.tree;
+        // Every training row, in bag or not, moves by the tree's value.
+        for (i, r) in raw.iter_mut().enumerate() {
+            let mut node = 0usize;
+            while tree.left[node] != 0 {
+                let f = tree.feature[node] as usize;
+                node = if columns.codes[f * n + i] <= grown.code_threshold[node] {
+                    tree.left[node] as usize
+                } else {
+                    tree.right[node] as usize
+                };
+            }
+            *r += hyper.learning_rate * tree.value[node];
+        }
+        debug!(stage, nodes = tree.node_count(), "boosting stage");
+        trees.push(tree);
+    }
+    let total: f64 = importances.iter().sum();
+    if total > 0.0 {
+        importances.iter_mut().for_each(|v| *v /= total);
+    }
+    Ok(GradientBoosting {
+        init,
+        learning_rate: hyper.learning_rate,
+        trees,
+        importances,
+    })
+}
+
+impl GradientBoosting {
+    /// The raw score of each row of `x`: the log-odds of the malicious class (scikit-learn's
+    /// `decision_function`). Values are rounded to `f32` before they meet the thresholds, as
+    /// scikit-learn does.
+    ///
+    /// # Panics
+    /// When `x` has another number of columns than the training matrix.
+    pub fn decision_function(&self, x: ArrayView2<f64>) -> Vec<f64> {
+        assert_eq!(
+            x.ncols(),
+            self.importances.len(),
+            "gradient boosting fitted on {} columns, given {}",
+            self.importances.len(),
+            x.ncols()
+        );
+        let mut row = vec![0f32; x.ncols()];
+        x.rows()
+            .into_iter()
+            .map(|xi| {
+                for (r, &v) in row.iter_mut().zip(xi.iter()) {
+                    *r = v as f32;
+                }
+                let mut raw = self.init;
+                for tree in &self.trees {
+                    raw += self.learning_rate * tree.value[tree.leaf(&row)];
+                }
+                raw
+            })
+            .collect()
+    }
+
+    /// Number of features the model was fitted on.
+    pub fn n_features(&self) -> usize {
+        self.importances.len()
+    }
+}
+
+impl Detector for GradientBoosting {
+    fn scores(&self, x: ArrayView2<f64>) -> Vec<f64> {
+        let mut raw = self.decision_function(x);
+        raw.iter_mut().for_each(|v| *v = sigmoid(*v));
+        raw
+    }
+
+    fn output(&self) -> Output {
+        Output::Probability
+    }
+
+    fn importances(&self) -> Option<Vec<f64>> {
+        Some(self.importances.clone())
+    }
+}
+
+/// The logistic function, without overflow.
+fn sigmoid(v: f64) -> f64 {
+    if v >= 0.0 {
+        1.0 / (1.0 + (-v).exp())
+    } else {
+        let e = v.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// `m` of the `n` rows without replacement, in increasing order (selection sampling, Knuth's
+/// algorithm S, as scikit-learn's `_random_sample_mask`); all rows, and no draw, when `m == n`.
+fn draw_rows(n: usize, m: usize, rng: &mut ChaCha8Rng, out: &mut Vec<usize>) {
+    out.clear();
+    if m >= n {
+        out.extend(0..n);
+        return;
+    }
+    for i in 0..n {
+        let needed = m - out.len();
+        if needed == 0 {
+            break;
+        }
+        if rng.gen::<f64>() * ((n - i) as f64) < needed as f64 {
+            out.push(i);
+        }
+    }
+}
+
+fn check_hyper(hyper: &GradientBoostingHyper, d: usize) -> Result<Limits, ModelError> {
+    let lim = &hyper.limits;
+    if !(hyper.learning_rate.is_finite() && hyper.learning_rate > 0.0) {
+        return Err(ModelError::param("learning-rate", "a finite number > 0"));
+    }
+    if hyper.n_estimators == 0 {
+        return Err(ModelError::param("n-estimators", "an integer >= 1"));
+    }
+    if !(hyper.subsample > 0.0 && hyper.subsample <= 1.0) {
+        return Err(ModelError::param("subsample", "a fraction in (0, 1]"));
+    }
+    if lim.max_depth == Some(0) {
+        return Err(ModelError::param("max-depth", "an integer >= 1, or none"));
+    }
+    if lim.min_samples_split < 2 {
+        return Err(ModelError::param("min-samples-split", "an integer >= 2"));
+    }
+    if lim.min_samples_leaf < 1 {
+        return Err(ModelError::param("min-samples-leaf", "an integer >= 1"));
+    }
+    if let MaxFeatures::Fraction(f) = lim.max_features {
+        if !(f > 0.0 && f <= 1.0) {
+            return Err(ModelError::param("max-features", "a fraction in (0, 1]"));
+        }
+    }
+    if lim.max_leaf_nodes.is_some_and(|k| k < 2) {
+        return Err(ModelError::param(
+            "max-leaf-nodes",
+            "an integer >= 2, or none",
+        ));
+    }
+    if !(lim.min_impurity_decrease.is_finite() && lim.min_impurity_decrease >= 0.0) {
+        return Err(ModelError::param(
+            "min-impurity-decrease",
+            "a finite number >= 0",
+        ));
+    }
+    Ok(Limits {
+        max_depth: lim.max_depth.map_or(usize::MAX, |v| v as usize),
+        min_samples_split: lim.min_samples_split as usize,
+        min_samples_leaf: lim.min_samples_leaf as usize,
+        max_features: lim.max_features.count(d),
+        max_leaf_nodes: lim.max_leaf_nodes.map(|v| v as usize),
+        min_impurity_decrease: lim.min_impurity_decrease,
+    })
+}
+
+fn check_data(x: ArrayView2<f64>, y: &[bool]) -> Result<(), ModelError> {
+    let (n, d) = x.dim();
+    if n == 0 || d == 0 {
+        return Err(ModelError::Data(format!(
+            "gradient boosting needs rows and columns, got {n} x {d}"
+        )));
+    }
+    if y.len() != n {
+        return Err(ModelError::Data(format!("{n} rows but {} labels", y.len())));
+    }
+    if n > u32::MAX as usize {
+        return Err(ModelError::Data(format!("{n} rows: at most 2^32 - 1")));
+    }
+    // The trees compare f32 values: a value beyond f32's range would become infinite.
+    let too_large = |v: f64| !v.is_finite() || v.abs() > f64::from(f32::MAX);
+    if let Some(((i, j), v)) = x.indexed_iter().find(|(_, &v)| too_large(v)) {
+        return Err(ModelError::Data(format!(
+            "value {v} at row {i}, column {j} is not finite in f32"
+        )));
+    }
+    if y.iter().all(|&v| v) || y.iter().all(|&v| !v) {
+        return Err(ModelError::Data(
+            "gradient boosting needs both classes in the training labels".into(),
+        ));
+    }
+    Ok(())
+}
