@@ -3,6 +3,7 @@
 //! - [`cluster`] holds k-means (greedy k-means++, Lloyd partial steps and their reduction).
 //! - [`dataset`] holds the SecuML-layout CSV ingest, the manifest, Parquet shards, one-hot encoding.
 //! - [`preprocess`] holds standardisation.
+//! - [`iforest`] holds isolation forests (unsupervised, and weighted by labelled feedback).
 //! - [`linear`] holds logistic regression solvers (L1 and L2, no intercept).
 //! - [`split`] holds stratified folds and splits, seeded.
 //! - [`metrics`] holds ROC AUC, threshold indicators, curves, histograms.
@@ -11,6 +12,7 @@
 
 pub mod cluster;
 pub mod dataset;
+pub mod iforest;
 pub mod linear;
 pub mod metrics;
 pub mod model;
