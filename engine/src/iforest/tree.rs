@@ -76,8 +76,8 @@ impl IsolationTree {
             if self.is_leaf(node) {
                 return;
             }
-            let goes_right = !(row[self.feature[node] as usize] <= self.threshold[node]);
-            node = self.left[node] as usize + usize::from(goes_right);
+            let right = goes_right(row[self.feature[node] as usize], self.threshold[node]);
+            node = self.left[node] as usize + usize::from(right);
         }
     }
 
@@ -223,6 +223,14 @@ impl Grower {
     }
 }
 
+/// Whether a row with `value` goes to the right child: unless `value <= threshold`, so a NaN
+/// value (or threshold) goes right, as in scikit-learn's trees.
+#[inline]
+#[allow(clippy::neg_cmp_op_on_partial_ord)]
+fn goes_right(value: f64, threshold: f64) -> bool {
+    !(value <= threshold)
+}
+
 fn min_max(values: impl Iterator<Item = f64>) -> (f64, f64) {
     values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
         (lo.min(v), hi.max(v))
@@ -325,8 +333,8 @@ impl Compiled {
             for _ in 0..depth {
                 for k in 0..LANES {
                     let node = self.nodes[at[k] as usize];
-                    let goes_right = !(rows[k][node.feature as usize] <= node.threshold);
-                    at[k] = node.next.wrapping_add(u32::from(goes_right));
+                    let right = goes_right(rows[k][node.feature as usize], node.threshold);
+                    at[k] = node.next.wrapping_add(u32::from(right));
                 }
             }
             for k in 0..LANES {
