@@ -11,7 +11,7 @@ score is -score_samples (higher = more anomalous = more malicious).
 
 Prints one JSON line: the test and train ROC AUC for random_state 0, the test AUC over
 random_state 0..29 (the spread a randomised model has) and of 1000-tree forests for
-random_state 0..2 (a low-variance figure), the number of nodes per tree, and the
+random_state 0..2 (less spread), the number of nodes per tree, and the
 anomaly scores of the first test rows. With --time: the wall time of fit on train20 and of
 scoring train20 and test, n_jobs=1, the best of --repeat runs.
 """

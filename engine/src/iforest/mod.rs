@@ -45,6 +45,8 @@ pub fn fit(
     let sizes = params::resolve(hyper, x)?;
     let (n, d) = x.dim();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let data = x.as_standard_layout();
+    let data = data.as_slice().expect("standard layout");
     let mut grower = Grower::default();
     let all_features: Vec<usize> = (0..d).collect();
     let mut trees = Vec::with_capacity(sizes.n_estimators);
@@ -57,7 +59,7 @@ pub fn fit(
         } else {
             &all_features
         };
-        trees.push(grower.grow(x, &rows, features, sizes.max_depth, &mut rng));
+        trees.push(grower.grow(data, d, &rows, features, sizes.max_depth, &mut rng));
     }
     tracing::debug!(
         trees = trees.len(),
