@@ -6,6 +6,8 @@
 //! - [`preprocess`] holds standardisation.
 //! - [`tree`] holds CART classification trees (scikit-learn's semantics).
 //! - [`forest`] holds random forests of those trees.
+
+//! - [`iforest`] holds isolation forests (unsupervised, and weighted by labelled feedback).
 //! - [`linear`] holds logistic regression solvers (L1 and L2, no intercept).
 //! - [`split`] holds stratified folds and splits, seeded.
 //! - [`metrics`] holds ROC AUC, threshold indicators, curves, histograms.
@@ -17,6 +19,8 @@ pub mod boosting;
 pub mod cluster;
 pub mod dataset;
 pub mod forest;
+
+pub mod iforest;
 pub mod linear;
 pub mod metrics;
 pub mod model;
