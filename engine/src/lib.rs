@@ -1,5 +1,6 @@
 //! The synchronous ML core of secuml. No network IO, no async.
 //!
+//! - [`bayes`] holds Gaussian naive Bayes.
 //! - [`cluster`] holds k-means (greedy k-means++, Lloyd partial steps and their reduction).
 //! - [`dataset`] holds the SecuML-layout CSV ingest, the manifest, Parquet shards, one-hot encoding.
 //! - [`preprocess`] holds standardisation.
@@ -7,8 +8,10 @@
 //! - [`split`] holds stratified folds and splits, seeded.
 //! - [`metrics`] holds ROC AUC, threshold indicators, curves, histograms.
 //! - [`model`] holds what every model class shares: the [`model::Detector`] trait, errors.
+//! - [`svm`] holds the linear SVC with Platt probabilities and the RBF one-class SVM.
 #![warn(missing_docs)]
 
+pub mod bayes;
 pub mod cluster;
 pub mod dataset;
 pub mod linear;
@@ -16,5 +19,6 @@ pub mod metrics;
 pub mod model;
 pub mod preprocess;
 pub mod split;
+pub mod svm;
 #[cfg(test)]
 pub(crate) mod test_data;
