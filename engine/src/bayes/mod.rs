@@ -120,7 +120,8 @@ pub fn fit(
 impl GaussianNb {
     /// The joint log-likelihood log P(class) + log p(x | class) of each class, for every row.
     pub fn joint_log_likelihood(&self, x: ArrayView2<f64>) -> Vec<[f64; 2]> {
-        let inv: [Vec<f64>; 2] = [0, 1].map(|k| self.variances[k].iter().map(|v| 1.0 / v).collect());
+        let inv: [Vec<f64>; 2] =
+            [0, 1].map(|k| self.variances[k].iter().map(|v| 1.0 / v).collect());
         let constant: [f64; 2] = [0, 1].map(|k| {
             self.class_prior[k].ln()
                 - 0.5

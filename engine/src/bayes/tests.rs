@@ -32,20 +32,37 @@ fn matches_sklearn_on_nsl_kdd() {
         "ours {auc}, scikit-learn {expected}"
     );
     let prior = reference["class_prior"].as_array().unwrap();
-    assert_abs_diff_eq!(model.class_prior[0], prior[0].as_f64().unwrap(), epsilon = 1e-12);
+    assert_abs_diff_eq!(
+        model.class_prior[0],
+        prior[0].as_f64().unwrap(),
+        epsilon = 1e-12
+    );
     let epsilon = reference["epsilon"].as_f64().unwrap();
     assert_abs_diff_eq!(model.epsilon, epsilon, epsilon = 1e-12 * epsilon);
     // The first test rows' probabilities are tiny: compare their logarithms.
-    for (ours, theirs) in proba.iter().zip(reference["first_test_proba"].as_array().unwrap()) {
+    for (ours, theirs) in proba
+        .iter()
+        .zip(reference["first_test_proba"].as_array().unwrap())
+    {
         let theirs = theirs.as_f64().unwrap();
-        assert!((ours.ln() - theirs.ln()).abs() < 1e-6 * theirs.ln().abs(), "{ours} {theirs}");
+        assert!(
+            (ours.ln() - theirs.ln()).abs() < 1e-6 * theirs.ln().abs(),
+            "{ours} {theirs}"
+        );
     }
 }
 
 #[test]
 fn hand_made_two_gaussians() {
     // Class 0 around 0, class 1 around 10, both with variance 1 on the first feature.
-    let x = array![[-1.0, 0.0], [1.0, 2.0], [9.0, 0.0], [11.0, 2.0], [10.0, 4.0], [10.0, -2.0]];
+    let x = array![
+        [-1.0, 0.0],
+        [1.0, 2.0],
+        [9.0, 0.0],
+        [11.0, 2.0],
+        [10.0, 4.0],
+        [10.0, -2.0]
+    ];
     let y = [false, false, true, true, true, true];
     let model = fit(&GaussianNbHyper { var_smoothing: 0.0 }, x.view(), &y, 0).unwrap();
     assert_eq!(model.class_prior, [2.0 / 6.0, 4.0 / 6.0]);
@@ -56,7 +73,9 @@ fn hand_made_two_gaussians() {
     let p = model.scores(array![[0.0, 1.0], [10.0, 1.0], [5.0, 1.0]].view());
     assert!(p[0] < 1e-10 && p[1] > 1.0 - 1e-10);
     // At x = 5 by hand: log N(5; 0, 1) + log N(1; 1, 1) + log 1/3 against class 1's terms.
-    let ln_n = |v: f64, m: f64, s2: f64| -0.5 * (2.0 * std::f64::consts::PI * s2).ln() - (v - m) * (v - m) / (2.0 * s2);
+    let ln_n = |v: f64, m: f64, s2: f64| {
+        -0.5 * (2.0 * std::f64::consts::PI * s2).ln() - (v - m) * (v - m) / (2.0 * s2)
+    };
     let j0 = (1.0f64 / 3.0).ln() + ln_n(5.0, 0.0, 1.0) + ln_n(1.0, 1.0, 1.0);
     let j1 = (2.0f64 / 3.0).ln() + ln_n(5.0, 10.0, 0.5) + ln_n(1.0, 1.0, 5.0);
     assert_abs_diff_eq!(p[2], 1.0 / (1.0 + (j0 - j1).exp()), epsilon = 1e-12);
@@ -76,17 +95,49 @@ fn smoothing_is_a_share_of_the_largest_variance() {
 #[test]
 fn rejects_bad_hyperparameters_and_data() {
     let x = array![[0.0, 1.0], [1.0, 0.0]];
-    let bad = fit(&GaussianNbHyper { var_smoothing: -1.0 }, x.view(), &[true, false], 0);
-    assert!(matches!(bad, Err(ModelError::Param { param: "var-smoothing", .. })));
-    let bad = fit(&GaussianNbHyper { var_smoothing: f64::NAN }, x.view(), &[true, false], 0);
+    let bad = fit(
+        &GaussianNbHyper {
+            var_smoothing: -1.0,
+        },
+        x.view(),
+        &[true, false],
+        0,
+    );
+    assert!(matches!(
+        bad,
+        Err(ModelError::Param {
+            param: "var-smoothing",
+            ..
+        })
+    ));
+    let bad = fit(
+        &GaussianNbHyper {
+            var_smoothing: f64::NAN,
+        },
+        x.view(),
+        &[true, false],
+        0,
+    );
     assert!(matches!(bad, Err(ModelError::Param { .. })));
     let hyper = GaussianNbHyper::default();
-    assert!(matches!(fit(&hyper, x.view(), &[true, true], 0), Err(ModelError::Data(_))));
-    assert!(matches!(fit(&hyper, x.view(), &[true], 0), Err(ModelError::Data(_))));
+    assert!(matches!(
+        fit(&hyper, x.view(), &[true, true], 0),
+        Err(ModelError::Data(_))
+    ));
+    assert!(matches!(
+        fit(&hyper, x.view(), &[true], 0),
+        Err(ModelError::Data(_))
+    ));
     let empty = Array2::<f64>::zeros((0, 2));
-    assert!(matches!(fit(&hyper, empty.view(), &[], 0), Err(ModelError::Data(_))));
+    assert!(matches!(
+        fit(&hyper, empty.view(), &[], 0),
+        Err(ModelError::Data(_))
+    ));
     let nan = array![[0.0, f64::NAN], [1.0, 0.0]];
-    assert!(matches!(fit(&hyper, nan.view(), &[true, false], 0), Err(ModelError::Data(_))));
+    assert!(matches!(
+        fit(&hyper, nan.view(), &[true, false], 0),
+        Err(ModelError::Data(_))
+    ));
     // A feature constant within a class and no smoothing leaves a zero variance.
     let constant = array![[0.0, 1.0], [0.0, 2.0], [1.0, 3.0], [1.0, 5.0]];
     let zero = GaussianNbHyper { var_smoothing: 0.0 };
@@ -99,7 +150,13 @@ fn rejects_bad_hyperparameters_and_data() {
 #[test]
 fn serde_round_trip_and_output() {
     let x = array![[-1.0, 0.0], [1.0, 2.0], [9.0, 0.0], [11.0, 2.0]];
-    let model = fit(&GaussianNbHyper::default(), x.view(), &[false, false, true, true], 7).unwrap();
+    let model = fit(
+        &GaussianNbHyper::default(),
+        x.view(),
+        &[false, false, true, true],
+        7,
+    )
+    .unwrap();
     let back: GaussianNb = serde_json::from_str(&serde_json::to_string(&model).unwrap()).unwrap();
     assert_eq!(back, model);
     assert_eq!(model.output(), Output::Probability);

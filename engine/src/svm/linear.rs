@@ -132,11 +132,14 @@ fn polish(
                 let free = alpha[t] > 0.0 && alpha[t] < c;
                 let violates = (alpha[t] == 0.0 && grad[t] + y[t] * bias < 0.0)
                     || (alpha[t] == c && grad[t] + y[t] * bias > 0.0);
-                (free || violates || distance < band).then_some((if free { 0.0 } else { distance }, t))
+                (free || violates || distance < band)
+                    .then_some((if free { 0.0 } else { distance }, t))
             })
             .collect();
         if set.len() > MAX_POLISH_SET {
-            set.select_nth_unstable_by(MAX_POLISH_SET, |a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            set.select_nth_unstable_by(MAX_POLISH_SET, |a, b| {
+                a.0.total_cmp(&b.0).then(a.1.cmp(&b.1))
+            });
             set.truncate(MAX_POLISH_SET);
         }
         let mut work: Vec<usize> = set.into_iter().map(|(_, t)| t).collect();
@@ -159,7 +162,16 @@ fn polish(
         let y_w: Vec<f64> = work.iter().map(|&t| y[t]).collect();
         let mut alpha_w: Vec<f64> = work.iter().map(|&t| alpha[t]).collect();
         let mut grad_w: Vec<f64> = work.iter().map(|&t| grad[t]).collect();
-        smo::solve(&mut q, &qd, &y_w, &mut alpha_w, &mut grad_w, c, eps, 10_000_000);
+        smo::solve(
+            &mut q,
+            &qd,
+            &y_w,
+            &mut alpha_w,
+            &mut grad_w,
+            c,
+            eps,
+            10_000_000,
+        );
         for (a, &t) in work.iter().enumerate() {
             alpha[t] = alpha_w[a];
         }
@@ -296,7 +308,11 @@ impl InnerSolve<'_> {
                 continue;
             }
             pg_max_old = if pg_max <= 0.0 { f64::INFINITY } else { pg_max };
-            pg_min_old = if pg_min >= 0.0 { f64::NEG_INFINITY } else { pg_min };
+            pg_min_old = if pg_min >= 0.0 {
+                f64::NEG_INFINITY
+            } else {
+                pg_min
+            };
         }
         (epoch, false)
     }

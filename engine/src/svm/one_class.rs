@@ -45,7 +45,10 @@ pub fn fit(
     }
     if let Gamma::Value(g) = hyper.gamma {
         if !(g.is_finite() && g > 0.0) {
-            return Err(ModelError::param("gamma", "scale or a finite number above 0"));
+            return Err(ModelError::param(
+                "gamma",
+                "scale or a finite number above 0",
+            ));
         }
     }
     check_rows(x)?;
@@ -137,7 +140,12 @@ impl Detector for OneClassSvm {
 pub(crate) fn scale_gamma(rows: &Rows) -> f64 {
     let count = rows.values.len() as f64;
     let mean = rows.values.iter().sum::<f64>() / count;
-    let var = rows.values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / count;
+    let var = rows
+        .values
+        .iter()
+        .map(|v| (v - mean) * (v - mean))
+        .sum::<f64>()
+        / count;
     if var > 0.0 {
         1.0 / (rows.d as f64 * var)
     } else {

@@ -58,6 +58,7 @@ pub(crate) fn can_go_down(y: f64, alpha: f64, c: f64) -> bool {
 
 /// Runs SMO from (α, ∇) until the maximal violation m(α) − M(α) is below `eps` or after
 /// `max_iter` updates; α and `grad` are updated in place. `qd` is Q's diagonal.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn solve<Q: QMatrix>(
     q: &mut Q,
     qd: &[f64],

@@ -85,8 +85,13 @@ impl Svc {
             .into_iter()
             .map(|row| match row.as_slice() {
                 Some(r) => dot(r, &self.weights) + self.intercept,
-                None => row.iter().zip(&self.weights).map(|(a, b)| a * b).sum::<f64>()
-                    + self.intercept,
+                None => {
+                    row.iter()
+                        .zip(&self.weights)
+                        .map(|(a, b)| a * b)
+                        .sum::<f64>()
+                        + self.intercept
+                }
             })
             .collect()
     }

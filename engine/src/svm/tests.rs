@@ -56,18 +56,28 @@ fn svc_matches_sklearn_for_c_0_01() {
     let decision = roc_auc(&data.test.y, &model.decision_function(test.view())).unwrap();
     let expected = reference["decision_test_auc"].as_f64().unwrap();
     // The decision function is deterministic: the project's tolerance is 0.005.
-    assert!((decision - expected).abs() <= 0.005, "ours {decision}, scikit-learn {expected}");
+    assert!(
+        (decision - expected).abs() <= 0.005,
+        "ours {decision}, scikit-learn {expected}"
+    );
     // Platt's cross-validation folds are random: 0.01.
     let proba = roc_auc(&data.test.y, &model.scores(test.view())).unwrap();
     let expected = reference["proba_test_auc"].as_f64().unwrap();
-    assert!((proba - expected).abs() <= 0.01, "ours {proba}, scikit-learn {expected}");
+    assert!(
+        (proba - expected).abs() <= 0.01,
+        "ours {proba}, scikit-learn {expected}"
+    );
     assert_abs_diff_eq!(
         model.intercept,
         reference["intercept"].as_f64().unwrap(),
         epsilon = 0.01
     );
     // libsvm's A is fitted with the benign class as +1; the sigmoid is symmetric in the class.
-    assert_abs_diff_eq!(model.prob_a, reference["prob_a"].as_f64().unwrap(), epsilon = 0.2);
+    assert_abs_diff_eq!(
+        model.prob_a,
+        reference["prob_a"].as_f64().unwrap(),
+        epsilon = 0.2
+    );
 }
 
 #[test]
@@ -80,19 +90,30 @@ fn svc_dual_matches_sklearn_for_c_1() {
     let solution = linear::solve_linear(&rows, &signs(&data.train.y), 1.0, 1e-3, &mut rng);
     assert!(solution.converged);
     // Feasible: yᵀα = 0 and 0 ≤ α ≤ C.
-    let balance: f64 = solution.alpha.iter().zip(signs(&data.train.y)).map(|(a, s)| a * s).sum();
+    let balance: f64 = solution
+        .alpha
+        .iter()
+        .zip(signs(&data.train.y))
+        .map(|(a, s)| a * s)
+        .sum();
     assert!(balance.abs() < 1e-9);
     assert!(solution.alpha.iter().all(|&a| (0.0..=1.0).contains(&a)));
     // At least as close to the optimum as libsvm at the same tolerance.
     let ours = primal(&train, &data.train.y, 1.0, &solution.w, solution.rho);
     let theirs = reference["primal_objective"].as_f64().unwrap();
-    assert!(ours <= theirs * (1.0 + 1e-5), "ours {ours}, libsvm {theirs}");
+    assert!(
+        ours <= theirs * (1.0 + 1e-5),
+        "ours {ours}, libsvm {theirs}"
+    );
     let w = ndarray::Array1::from(solution.w.clone());
     let decision: Vec<f64> = (test.dot(&w) - solution.rho).to_vec();
     let auc = roc_auc(&data.test.y, &decision).unwrap();
     let expected = reference["decision_test_auc"].as_f64().unwrap();
     // Deterministic: 0.005.
-    assert!((auc - expected).abs() <= 0.005, "ours {auc}, scikit-learn {expected}");
+    assert!(
+        (auc - expected).abs() <= 0.005,
+        "ours {auc}, scikit-learn {expected}"
+    );
 }
 
 #[test]
@@ -102,17 +123,29 @@ fn one_class_svm_matches_sklearn_on_every_tenth_row() {
     let every_tenth: Vec<usize> = (0..train.nrows()).step_by(10).collect();
     let sub = train.select(Axis(0), &every_tenth);
     let reference = &fixture("sklearn_one_class_svm.json")[0];
+    // Unsupervised: the labels and families are only for the evaluation.
+    assert_eq!(data.test.families.len(), test.nrows());
     let model = one_class::fit(&OneClassSvmHyper::default(), sub.view(), 0).unwrap();
     assert!(model.converged);
-    assert_abs_diff_eq!(model.gamma, reference["gamma"].as_f64().unwrap(), epsilon = 1e-12);
+    assert_abs_diff_eq!(
+        model.gamma,
+        reference["gamma"].as_f64().unwrap(),
+        epsilon = 1e-12
+    );
     let rho = reference["rho"].as_f64().unwrap();
     assert_abs_diff_eq!(model.rho, rho, epsilon = 1e-3 * rho.abs());
     let scores = model.scores(test.view());
     let auc = roc_auc(&data.test.y, &scores).unwrap();
     let expected = reference["test_auc"].as_f64().unwrap();
     // Deterministic: 0.005.
-    assert!((auc - expected).abs() <= 0.005, "ours {auc}, scikit-learn {expected}");
-    for (s, d) in scores.iter().zip(reference["first_test_decision"].as_array().unwrap()) {
+    assert!(
+        (auc - expected).abs() <= 0.005,
+        "ours {auc}, scikit-learn {expected}"
+    );
+    for (s, d) in scores
+        .iter()
+        .zip(reference["first_test_decision"].as_array().unwrap())
+    {
         assert_abs_diff_eq!(-s, d.as_f64().unwrap(), epsilon = 0.05);
     }
 }
@@ -132,7 +165,9 @@ fn svc_on_separable_points() {
         [1.0, 0.5],
         [-0.5, -0.5]
     ];
-    let y = [true, true, true, true, false, false, false, false, true, false];
+    let y = [
+        true, true, true, true, false, false, false, false, true, false,
+    ];
     let rows = Rows::new(x.view());
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let c = 10.0;
@@ -155,7 +190,14 @@ fn svc_on_separable_points() {
 
 #[test]
 fn smo_reaches_kkt_on_a_small_one_class_problem() {
-    let x = array![[0.0, 0.0], [0.1, 0.0], [0.0, 0.2], [3.0, 3.0], [0.2, 0.1], [-0.1, 0.1]];
+    let x = array![
+        [0.0, 0.0],
+        [0.1, 0.0],
+        [0.0, 0.2],
+        [3.0, 3.0],
+        [0.2, 0.1],
+        [-0.1, 0.1]
+    ];
     let model = one_class::fit(
         &OneClassSvmHyper {
             nu: 0.5,
@@ -188,7 +230,11 @@ fn platt_sigmoid_fits_a_noisy_threshold() {
     let (a, b) = platt::fit_sigmoid(&f, &y);
     assert!((a + 2.0).abs() < 0.3, "A = {a}");
     assert!(b.abs() < 0.2, "B = {b}");
-    assert_abs_diff_eq!(platt::probability(0.0, a, b), 1.0 / (1.0 + b.exp()), epsilon = 1e-12);
+    assert_abs_diff_eq!(
+        platt::probability(0.0, a, b),
+        1.0 / (1.0 + b.exp()),
+        epsilon = 1e-12
+    );
     assert_eq!(platt::probability(1e6, -1.0, 0.0), 1.0 - 1e-7);
 }
 
@@ -207,26 +253,67 @@ fn rejects_bad_hyperparameters_and_data() {
     let y = [true, false];
     for c in [0.0, -1.0, f64::NAN, f64::INFINITY] {
         let bad = svc::fit(&SvcHyper { c }, x.view(), &y, 0);
-        assert!(matches!(bad, Err(ModelError::Param { param: "c", .. })), "{c}");
+        assert!(
+            matches!(bad, Err(ModelError::Param { param: "c", .. })),
+            "{c}"
+        );
     }
     let hyper = SvcHyper { c: 1.0 };
-    assert!(matches!(svc::fit(&hyper, x.view(), &[true, true], 0), Err(ModelError::Data(_))));
-    assert!(matches!(svc::fit(&hyper, x.view(), &[true], 0), Err(ModelError::Data(_))));
+    assert!(matches!(
+        svc::fit(&hyper, x.view(), &[true, true], 0),
+        Err(ModelError::Data(_))
+    ));
+    assert!(matches!(
+        svc::fit(&hyper, x.view(), &[true], 0),
+        Err(ModelError::Data(_))
+    ));
     let empty = Array2::<f64>::zeros((0, 2));
-    assert!(matches!(svc::fit(&hyper, empty.view(), &[], 0), Err(ModelError::Data(_))));
+    assert!(matches!(
+        svc::fit(&hyper, empty.view(), &[], 0),
+        Err(ModelError::Data(_))
+    ));
     let nan = array![[0.0, f64::NAN], [1.0, 0.0]];
-    assert!(matches!(svc::fit(&hyper, nan.view(), &y, 0), Err(ModelError::Data(_))));
+    assert!(matches!(
+        svc::fit(&hyper, nan.view(), &y, 0),
+        Err(ModelError::Data(_))
+    ));
     for nu in [0.0, -0.5, 1.5, f64::NAN] {
-        let bad = one_class::fit(&OneClassSvmHyper { nu, gamma: Gamma::Scale }, x.view(), 0);
-        assert!(matches!(bad, Err(ModelError::Param { param: "nu", .. })), "{nu}");
+        let bad = one_class::fit(
+            &OneClassSvmHyper {
+                nu,
+                gamma: Gamma::Scale,
+            },
+            x.view(),
+            0,
+        );
+        assert!(
+            matches!(bad, Err(ModelError::Param { param: "nu", .. })),
+            "{nu}"
+        );
     }
     for g in [0.0, -1.0, f64::NAN] {
-        let bad = one_class::fit(&OneClassSvmHyper { nu: 0.5, gamma: Gamma::Value(g) }, x.view(), 0);
-        assert!(matches!(bad, Err(ModelError::Param { param: "gamma", .. })), "{g}");
+        let bad = one_class::fit(
+            &OneClassSvmHyper {
+                nu: 0.5,
+                gamma: Gamma::Value(g),
+            },
+            x.view(),
+            0,
+        );
+        assert!(
+            matches!(bad, Err(ModelError::Param { param: "gamma", .. })),
+            "{g}"
+        );
     }
     let ocsvm = OneClassSvmHyper::default();
-    assert!(matches!(one_class::fit(&ocsvm, empty.view(), 0), Err(ModelError::Data(_))));
-    assert!(matches!(one_class::fit(&ocsvm, nan.view(), 0), Err(ModelError::Data(_))));
+    assert!(matches!(
+        one_class::fit(&ocsvm, empty.view(), 0),
+        Err(ModelError::Data(_))
+    ));
+    assert!(matches!(
+        one_class::fit(&ocsvm, nan.view(), 0),
+        Err(ModelError::Data(_))
+    ));
 }
 
 #[test]
@@ -243,7 +330,10 @@ fn same_seed_same_models_and_serde_round_trip() {
     let back: Svc = serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
     assert_eq!(back, a);
     let ocsvm = one_class::fit(&OneClassSvmHyper::default(), x.view(), 0).unwrap();
-    assert_eq!(ocsvm, one_class::fit(&OneClassSvmHyper::default(), x.view(), 9).unwrap());
+    assert_eq!(
+        ocsvm,
+        one_class::fit(&OneClassSvmHyper::default(), x.view(), 9).unwrap()
+    );
     let back: OneClassSvm = serde_json::from_str(&serde_json::to_string(&ocsvm).unwrap()).unwrap();
     assert_eq!(back, ocsvm);
     assert_eq!(a.importances(), None);
