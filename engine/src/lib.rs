@@ -1,5 +1,6 @@
 //! The synchronous ML core of secuml. No network IO, no async.
 //!
+//! - [`bayes`] holds Gaussian naive Bayes.
 //! - [`cluster`] holds k-means (greedy k-means++, Lloyd partial steps and their reduction).
 //! - [`dataset`] holds the SecuML-layout CSV ingest, the manifest, Parquet shards, one-hot encoding.
 //! - [`boosting`] holds gradient boosting of regression trees on the log loss.
@@ -13,9 +14,12 @@
 //! - [`metrics`] holds ROC AUC, threshold indicators, curves, histograms.
 //! - [`predictions`] writes a detection's predictions as Parquet ([`parquet_file`]: atomic writes).
 //! - [`model`] holds what every model class shares: the [`model::Detector`] trait, errors.
+//! - [`svm`] holds the linear SVC with Platt probabilities and the RBF one-class SVM.
 #![warn(missing_docs)]
 
 pub mod boosting;
+
+pub mod bayes;
 pub mod cluster;
 pub mod dataset;
 pub mod forest;
@@ -28,6 +32,7 @@ pub mod parquet_file;
 pub mod predictions;
 pub mod preprocess;
 pub mod split;
+pub mod svm;
 #[cfg(test)]
 pub(crate) mod test_data;
 pub mod tree;
