@@ -6,14 +6,18 @@
 //! - [`linear`] holds logistic regression solvers (L1 and L2, no intercept).
 //! - [`split`] holds stratified folds and splits, seeded.
 //! - [`metrics`] holds ROC AUC, threshold indicators, curves, histograms.
+//! - [`neighbours`] holds exact k-nearest-neighbour search by blocked matrix products.
+//! - [`lof`] holds the local outlier factor (novelty detection).
 //! - [`model`] holds what every model class shares: the [`model::Detector`] trait, errors.
 #![warn(missing_docs)]
 
 pub mod cluster;
 pub mod dataset;
 pub mod linear;
+pub mod lof;
 pub mod metrics;
 pub mod model;
+pub mod neighbours;
 pub mod preprocess;
 pub mod split;
 #[cfg(test)]
