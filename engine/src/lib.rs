@@ -8,6 +8,7 @@
 //! - [`metrics`] holds ROC AUC, threshold indicators, curves, histograms.
 //! - [`neighbours`] holds exact k-nearest-neighbour search by blocked matrix products.
 //! - [`lof`] holds the local outlier factor (novelty detection).
+//! - [`propagation`] holds label propagation (semi-supervised).
 //! - [`model`] holds what every model class shares: the [`model::Detector`] trait, errors.
 #![warn(missing_docs)]
 
@@ -19,6 +20,7 @@ pub mod metrics;
 pub mod model;
 pub mod neighbours;
 pub mod preprocess;
+pub mod propagation;
 pub mod split;
 #[cfg(test)]
 pub(crate) mod test_data;
