@@ -9,6 +9,7 @@
 //! - [`neighbours`] holds exact k-nearest-neighbour search by blocked matrix products.
 //! - [`lof`] holds the local outlier factor (novelty detection).
 //! - [`propagation`] holds label propagation (semi-supervised).
+//! - [`svdd`] holds the semi-supervised support vector data description.
 //! - [`model`] holds what every model class shares: the [`model::Detector`] trait, errors.
 #![warn(missing_docs)]
 
@@ -22,5 +23,6 @@ pub mod neighbours;
 pub mod preprocess;
 pub mod propagation;
 pub mod split;
+pub mod svdd;
 #[cfg(test)]
 pub(crate) mod test_data;
