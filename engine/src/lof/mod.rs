@@ -46,7 +46,10 @@ pub fn fit(hyper: &LofHyper, x: ArrayView2<f64>, _seed: u64) -> Result<Lof, Mode
         return Err(ModelError::param("n-neighbors", "expected at least 1"));
     }
     if !(hyper.contamination > 0.0 && hyper.contamination <= 0.5) {
-        return Err(ModelError::param("contamination", "expected a share in (0, 0.5]"));
+        return Err(ModelError::param(
+            "contamination",
+            "expected a share in (0, 0.5]",
+        ));
     }
     check_rows(x, 2)?;
     let k = (hyper.n_neighbors as usize).min(x.nrows() - 1);
@@ -98,7 +101,9 @@ pub(crate) fn check_rows(x: ArrayView2<f64>, min_rows: usize) -> Result<(), Mode
         )));
     }
     if x.iter().any(|v| !v.is_finite()) {
-        return Err(ModelError::Data("the features hold non-finite values".into()));
+        return Err(ModelError::Data(
+            "the features hold non-finite values".into(),
+        ));
     }
     Ok(())
 }

@@ -23,7 +23,11 @@ fn an_isolated_point_has_a_high_factor() {
     assert!(s[0] < 1.2, "{s:?}");
     assert!(s[2] > s[1] && s[2] > 5.0, "{s:?}");
     // A grid point's own neighbours: lrd of the centre from distances 1, 1, 1.
-    assert!(model.k_distances.iter().take(9).all(|&d| d <= 2f64.sqrt() + 1e-12));
+    assert!(model
+        .k_distances
+        .iter()
+        .take(9)
+        .all(|&d| d <= 2f64.sqrt() + 1e-12));
 }
 
 #[test]
@@ -33,15 +37,33 @@ fn bad_hyperparameters_and_data_are_refused() {
         n_neighbors: 0,
         contamination: 0.1,
     };
-    assert!(matches!(fit(&bad_k, x.view(), 0), Err(ModelError::Param { param: "n-neighbors", .. })));
+    assert!(matches!(
+        fit(&bad_k, x.view(), 0),
+        Err(ModelError::Param {
+            param: "n-neighbors",
+            ..
+        })
+    ));
     let bad_c = LofHyper {
         n_neighbors: 2,
         contamination: 0.7,
     };
-    assert!(matches!(fit(&bad_c, x.view(), 0), Err(ModelError::Param { param: "contamination", .. })));
+    assert!(matches!(
+        fit(&bad_c, x.view(), 0),
+        Err(ModelError::Param {
+            param: "contamination",
+            ..
+        })
+    ));
     let ok = LofHyper::default();
-    assert!(matches!(fit(&ok, array![[1.0]].view(), 0), Err(ModelError::Data(_))));
-    assert!(matches!(fit(&ok, array![[1.0], [f64::NAN]].view(), 0), Err(ModelError::Data(_))));
+    assert!(matches!(
+        fit(&ok, array![[1.0]].view(), 0),
+        Err(ModelError::Data(_))
+    ));
+    assert!(matches!(
+        fit(&ok, array![[1.0], [f64::NAN]].view(), 0),
+        Err(ModelError::Data(_))
+    ));
     // More neighbours than rows: capped at rows - 1, as scikit-learn does.
     assert_eq!(fit(&ok, x.view(), 0).unwrap().n_neighbors, 2);
 }
@@ -49,7 +71,15 @@ fn bad_hyperparameters_and_data_are_refused() {
 #[test]
 fn serde_round_trip() {
     let x = array![[0.0, 1.0], [1.0, 0.0], [2.0, 2.0], [0.5, 0.5]];
-    let model = fit(&LofHyper { n_neighbors: 2, contamination: 0.1 }, x.view(), 0).unwrap();
+    let model = fit(
+        &LofHyper {
+            n_neighbors: 2,
+            contamination: 0.1,
+        },
+        x.view(),
+        0,
+    )
+    .unwrap();
     let back: Lof = serde_json::from_str(&serde_json::to_string(&model).unwrap()).unwrap();
     assert_eq!(back, model);
     assert_eq!(back.scores(x.view()), model.scores(x.view()));
@@ -68,11 +98,19 @@ fn parity_with_scikit_learn_on_nsl_kdd() {
     let scores = model.scores(test.view());
     let auc = roc_auc(&y, &scores).unwrap();
     let expected = number(&reference, "/subsample/test_auc");
-    assert!((auc - expected).abs() <= 0.005, "test AUC {auc} vs scikit-learn {expected}");
+    assert!(
+        (auc - expected).abs() <= 0.005,
+        "test AUC {auc} vs scikit-learn {expected}"
+    );
     let offset = number(&reference, "/subsample/offset");
-    assert!((model.threshold + offset).abs() < 1e-3 * offset.abs(), "{} vs {}", model.threshold, -offset);
-    for i in 0..5 {
+    assert!(
+        (model.threshold + offset).abs() < 1e-3 * offset.abs(),
+        "{} vs {}",
+        model.threshold,
+        -offset
+    );
+    for (i, got) in scores.iter().take(5).enumerate() {
         let want = number(&reference, &format!("/subsample/first_scores/{i}"));
-        assert!((scores[i] - want).abs() < 1e-6 * want, "row {i}: {} vs {want}", scores[i]);
+        assert!((got - want).abs() < 1e-6 * want, "row {i}: {got} vs {want}");
     }
 }

@@ -45,13 +45,26 @@ pub fn for_each_distance_block(
     queries: ArrayView2<f64>,
     reference: ArrayView2<f64>,
     reference_norms: &[f64],
+    visit: impl FnMut(usize, usize, ArrayView2<f64>),
+) {
+    for_each_block(queries, reference, reference_norms, false, visit)
+}
+
+/// [`for_each_distance_block`], or with `upper` only the reference rows from each query
+/// block's first row on.
+fn for_each_block(
+    queries: ArrayView2<f64>,
+    reference: ArrayView2<f64>,
+    reference_norms: &[f64],
+    upper: bool,
     mut visit: impl FnMut(usize, usize, ArrayView2<f64>),
 ) {
     let mut buffer = Array2::<f64>::zeros((QUERY_BLOCK, REFERENCE_BLOCK));
     for q0 in (0..queries.nrows()).step_by(QUERY_BLOCK) {
         let q = rows(queries, q0, (q0 + QUERY_BLOCK).min(queries.nrows()));
         let q_norms = squared_norms(q);
-        for t0 in (0..reference.nrows()).step_by(REFERENCE_BLOCK) {
+        let first = if upper { q0 } else { 0 };
+        for t0 in (first..reference.nrows()).step_by(REFERENCE_BLOCK) {
             let t1 = (t0 + REFERENCE_BLOCK).min(reference.nrows());
             let t = rows(reference, t0, t1);
             let mut out = buffer
@@ -90,7 +103,7 @@ pub fn kneighbors(
     let norms = squared_norms(reference);
     // Per query: kk (squared distance, index) pairs, sorted ascending.
     let mut best = vec![(f64::INFINITY, usize::MAX); nq * kk];
-    for_each_distance_block(queries, reference, &norms, |q0, t0, block| {
+    let visit = |best: &mut [(f64, usize)], q0: usize, t0: usize, block: ArrayView2<f64>| {
         for (r, row) in block.outer_iter().enumerate() {
             let heap = &mut best[(q0 + r) * kk..(q0 + r + 1) * kk];
             let mut worst = heap[kk - 1].0;
@@ -101,7 +114,34 @@ pub fn kneighbors(
                 }
             }
         }
-    });
+    };
+    if exclude_self {
+        // The queries are the reference rows: each block of the upper triangle (reference rows
+        // from the query block on) also updates the reference rows' lists by its transpose,
+        // except where the reference row is in the query block itself (seen as a query).
+        for_each_block(queries, reference, &norms, true, |q0, t0, block| {
+            visit(&mut best, q0, t0, block);
+            let q_end = q0 + block.nrows();
+            for (c, column) in block.axis_iter(Axis(1)).enumerate() {
+                let j = t0 + c;
+                if j < q_end {
+                    continue;
+                }
+                let heap = &mut best[j * kk..(j + 1) * kk];
+                let mut worst = heap[kk - 1].0;
+                for (r, &d) in column.iter().enumerate() {
+                    if d < worst {
+                        insert_sorted(heap, (d, q0 + r));
+                        worst = heap[kk - 1].0;
+                    }
+                }
+            }
+        });
+    } else {
+        for_each_distance_block(queries, reference, &norms, |q0, t0, block| {
+            visit(&mut best, q0, t0, block)
+        });
+    }
     let mut indices = Vec::with_capacity(nq * k);
     let mut distances = Vec::with_capacity(nq * k);
     let mut found = Vec::with_capacity(kk);
@@ -156,6 +196,25 @@ mod tests {
         let q = array![[3.0, 2.0]];
         let nb = kneighbors(x.view(), q.view(), 1, false);
         assert_eq!(nb.of(0), (&[3][..], &[1.0][..]));
+    }
+
+    #[test]
+    fn the_triangle_search_finds_what_the_full_one_does() {
+        let n = 2600;
+        let x = Array2::from_shape_fn((n, 4), |(i, j)| {
+            ((i * 31 + j * 17 + i * j) % 97) as f64 * 0.1
+        });
+        let tri = kneighbors(x.view(), x.view(), 5, true);
+        let full = kneighbors(x.view(), x.view(), 6, false);
+        for i in 0..n {
+            let (_, d) = full.of(i);
+            // Without the row itself (at distance 0), the 5 next distances match.
+            let mut expected: Vec<f64> = d.to_vec();
+            let at = full.of(i).0.iter().position(|&j| j == i).unwrap_or(0);
+            expected.remove(at);
+            assert_eq!(tri.of(i).1, &expected[..5], "row {i}");
+            assert!(!tri.of(i).0.contains(&i) || d[1] == 0.0);
+        }
     }
 
     #[test]

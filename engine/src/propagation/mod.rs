@@ -68,7 +68,11 @@ pub fn fit(
     }
     check_rows(x, 1)?;
     if y.len() != x.nrows() {
-        return Err(ModelError::Data(format!("{} labels for {} rows", y.len(), x.nrows())));
+        return Err(ModelError::Data(format!(
+            "{} labels for {} rows",
+            y.len(),
+            x.nrows()
+        )));
     }
     if !(y.contains(&Some(true)) && y.contains(&Some(false))) {
         return Err(ModelError::Data(
@@ -227,7 +231,11 @@ fn propagate(graph: &Graph, y: &[Option<bool>]) -> (Vec<[f64; 2]>, usize, bool) 
                 s[1] += w * from[1];
             }
             let total = s[0] + s[1];
-            *out = if total == 0.0 { s } else { [s[0] / total, s[1] / total] };
+            *out = if total == 0.0 {
+                s
+            } else {
+                [s[0] / total, s[1] / total]
+            };
         }
         iterations += 1;
     }

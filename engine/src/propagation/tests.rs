@@ -17,7 +17,13 @@ fn hyper(kernel: PropagationKernel) -> LabelPropagationHyper {
 
 /// Two clusters of 6 rows on a line, one labelled row each.
 fn clusters() -> (Array2<f64>, Vec<Option<bool>>) {
-    let x = Array2::from_shape_fn((12, 1), |(i, _)| if i < 6 { i as f64 * 0.1 } else { 5.0 + i as f64 * 0.1 });
+    let x = Array2::from_shape_fn((12, 1), |(i, _)| {
+        if i < 6 {
+            i as f64 * 0.1
+        } else {
+            5.0 + i as f64 * 0.1
+        }
+    });
     let mut y = vec![None; 12];
     y[0] = Some(false);
     y[11] = Some(true);
@@ -51,22 +57,38 @@ fn bad_hyperparameters_and_data_are_refused() {
         gamma: 0.0,
         ..LabelPropagationHyper::default()
     };
-    assert!(matches!(fit(&bad_gamma, x.view(), &y, 0), Err(ModelError::Param { param: "gamma", .. })));
+    assert!(matches!(
+        fit(&bad_gamma, x.view(), &y, 0),
+        Err(ModelError::Param { param: "gamma", .. })
+    ));
     let bad_k = LabelPropagationHyper {
         n_neighbors: 0,
         ..LabelPropagationHyper::default()
     };
-    assert!(matches!(fit(&bad_k, x.view(), &y, 0), Err(ModelError::Param { param: "n-neighbors", .. })));
+    assert!(matches!(
+        fit(&bad_k, x.view(), &y, 0),
+        Err(ModelError::Param {
+            param: "n-neighbors",
+            ..
+        })
+    ));
     let one_class = vec![Some(true); 12];
-    assert!(matches!(fit(&LabelPropagationHyper::default(), x.view(), &one_class, 0), Err(ModelError::Data(_))));
-    assert!(matches!(fit(&LabelPropagationHyper::default(), x.view(), &y[..3], 0), Err(ModelError::Data(_))));
+    assert!(matches!(
+        fit(&LabelPropagationHyper::default(), x.view(), &one_class, 0),
+        Err(ModelError::Data(_))
+    ));
+    assert!(matches!(
+        fit(&LabelPropagationHyper::default(), x.view(), &y[..3], 0),
+        Err(ModelError::Data(_))
+    ));
 }
 
 #[test]
 fn serde_round_trip() {
     let (x, y) = clusters();
     let model = fit(&hyper(PropagationKernel::Knn), x.view(), &y, 0).unwrap();
-    let back: LabelPropagation = serde_json::from_str(&serde_json::to_string(&model).unwrap()).unwrap();
+    let back: LabelPropagation =
+        serde_json::from_str(&serde_json::to_string(&model).unwrap()).unwrap();
     assert_eq!(back, model);
 }
 
@@ -85,14 +107,23 @@ fn parity_with_scikit_learn_on_nsl_kdd() {
         .map(|(i, l)| (i % 4 == 0).then_some(l))
         .collect();
     let y = every_label(&data.test.y, 5);
-    for (kernel, name) in [(PropagationKernel::Rbf, "rbf"), (PropagationKernel::Knn, "knn")] {
+    for (kernel, name) in [
+        (PropagationKernel::Rbf, "rbf"),
+        (PropagationKernel::Knn, "knn"),
+    ] {
         let model = fit(&hyper(kernel), train.view(), &labels, 0).unwrap();
         let p = model.scores(test.view());
         let auc = roc_auc(&y, &p).unwrap();
         let expected = number(&reference, &format!("/{name}/test_auc"));
-        assert!((auc - expected).abs() <= 0.005, "{name}: test AUC {auc} vs scikit-learn {expected}");
+        assert!(
+            (auc - expected).abs() <= 0.005,
+            "{name}: test AUC {auc} vs scikit-learn {expected}"
+        );
         let no_information = p.iter().filter(|&&v| v == 0.5).count() as f64;
         let nan_rows = number(&reference, &format!("/{name}/nan_rows"));
-        assert!((no_information - nan_rows).abs() <= 0.01 * nan_rows + 2.0, "{name}: {no_information} vs {nan_rows}");
+        assert!(
+            (no_information - nan_rows).abs() <= 0.01 * nan_rows + 2.0,
+            "{name}: {no_information} vs {nan_rows}"
+        );
     }
 }

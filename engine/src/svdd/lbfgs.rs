@@ -27,7 +27,11 @@ pub struct Minimum {
 
 /// Minimises `f` (returning the value and writing the gradient into its second argument) from
 /// `x0`.
-pub fn minimise(mut f: impl FnMut(&[f64], &mut [f64]) -> f64, x0: Vec<f64>, settings: Settings) -> Minimum {
+pub fn minimise(
+    mut f: impl FnMut(&[f64], &mut [f64]) -> f64,
+    x0: Vec<f64>,
+    settings: Settings,
+) -> Minimum {
     let n = x0.len();
     let mut x = x0;
     let mut g = vec![0.0; n];
@@ -38,21 +42,30 @@ pub fn minimise(mut f: impl FnMut(&[f64], &mut [f64]) -> f64, x0: Vec<f64>, sett
     let mut iterations = 0;
     while iterations < settings.max_iter {
         if inf_norm(&g) < settings.gtol {
-            return Minimum { x, value, iterations, converged: true };
+            return Minimum {
+                x,
+                value,
+                iterations,
+                converged: true,
+            };
         }
         two_loop(&g, &pairs, &mut direction);
         let mut slope = dot(&g, &direction);
-        if !(slope < 0.0) {
+        if slope.is_nan() || slope >= 0.0 {
             // Not a descent direction (curvature information gone bad): restart from −∇f.
             pairs.clear();
             direction.iter_mut().zip(&g).for_each(|(d, gi)| *d = -gi);
             slope = dot(&g, &direction);
         }
         // The first step is scaled so that it moves by at most 1 in the largest coordinate.
-        let first = if pairs.is_empty() { (1.0 / inf_norm(&direction)).min(1.0) } else { 1.0 };
-        let Some((step, new_value)) =
-            line_search(&mut f, &x, value, slope, &direction, first, &mut x_new, &mut g_new)
-        else {
+        let first = if pairs.is_empty() {
+            (1.0 / inf_norm(&direction)).min(1.0)
+        } else {
+            1.0
+        };
+        let Some((step, new_value)) = line_search(
+            &mut f, &x, value, slope, &direction, first, &mut x_new, &mut g_new,
+        ) else {
             break;
         };
         let s: Vec<f64> = direction.iter().map(|d| step * d).collect();
@@ -70,7 +83,12 @@ pub fn minimise(mut f: impl FnMut(&[f64], &mut [f64]) -> f64, x0: Vec<f64>, sett
         iterations += 1;
     }
     let converged = inf_norm(&g) < settings.gtol;
-    Minimum { x, value, iterations, converged }
+    Minimum {
+        x,
+        value,
+        iterations,
+        converged,
+    }
 }
 
 /// The two-loop recursion: `out` = −H ∇f with H the L-BFGS inverse Hessian estimate.
@@ -131,7 +149,11 @@ fn line_search(
             lo = step;
             lo_value = v;
         }
-        step = if hi.is_finite() { 0.5 * (lo + hi) } else { 2.0 * step };
+        step = if hi.is_finite() {
+            0.5 * (lo + hi)
+        } else {
+            2.0 * step
+        };
         if hi.is_finite() && (hi - lo).abs() <= 1e-16 * hi.abs().max(lo.abs()) {
             break;
         }
@@ -164,9 +186,16 @@ mod tests {
             g[1] = 200.0 * (b - a * a);
             (1.0 - a).powi(2) + 100.0 * (b - a * a).powi(2)
         };
-        let settings = Settings { gtol: 1e-8, max_iter: 1000, memory: 10 };
+        let settings = Settings {
+            gtol: 1e-8,
+            max_iter: 1000,
+            memory: 10,
+        };
         let m = minimise(rosenbrock, vec![-1.2, 1.0], settings);
         assert!(m.converged, "{m:?}");
-        assert!((m.x[0] - 1.0).abs() < 1e-6 && (m.x[1] - 1.0).abs() < 1e-6, "{m:?}");
+        assert!(
+            (m.x[0] - 1.0).abs() < 1e-6 && (m.x[1] - 1.0).abs() < 1e-6,
+            "{m:?}"
+        );
     }
 }

@@ -59,14 +59,22 @@ pub fn fit(
     y: &[Option<bool>],
     _seed: u64,
 ) -> Result<Sssvdd, ModelError> {
-    for (name, v) in [("nu-l", hyper.nu_l), ("nu-u", hyper.nu_u), ("kappa", hyper.kappa)] {
+    for (name, v) in [
+        ("nu-l", hyper.nu_l),
+        ("nu-u", hyper.nu_u),
+        ("kappa", hyper.kappa),
+    ] {
         if !(v.is_finite() && v >= 0.0) {
             return Err(ModelError::param(name, "expected a finite number >= 0"));
         }
     }
     check_rows(x, 1)?;
     if y.len() != x.nrows() {
-        return Err(ModelError::Data(format!("{} labels for {} rows", y.len(), x.nrows())));
+        return Err(ModelError::Data(format!(
+            "{} labels for {} rows",
+            y.len(),
+            x.nrows()
+        )));
     }
     let problem = Problem::new(hyper, x, y);
     let inside: Vec<usize> = (0..x.nrows()).filter(|&i| y[i] != Some(true)).collect();
@@ -108,7 +116,13 @@ impl Detector for Sssvdd {
     fn scores(&self, x: ArrayView2<f64>) -> Vec<f64> {
         let r2 = self.radius * self.radius;
         x.outer_iter()
-            .map(|row| row.iter().zip(&self.center).map(|(a, c)| (a - c) * (a - c)).sum::<f64>() - r2)
+            .map(|row| {
+                row.iter()
+                    .zip(&self.center)
+                    .map(|(a, c)| (a - c) * (a - c))
+                    .sum::<f64>()
+                    - r2
+            })
             .collect()
     }
 
@@ -122,7 +136,10 @@ fn hinge(t: f64) -> (f64, f64) {
     if t <= -EPS {
         (-t, -1.0)
     } else if t <= EPS {
-        ((EPS - t) * (EPS - t) / (4.0 * EPS), -(EPS - t) / (2.0 * EPS))
+        (
+            (EPS - t) * (EPS - t) / (4.0 * EPS),
+            -(EPS - t) / (2.0 * EPS),
+        )
     } else {
         (0.0, 0.0)
     }
@@ -143,8 +160,16 @@ impl Problem {
     fn new(hyper: &SssvddHyper, x: ArrayView2<f64>, y: &[Option<bool>]) -> Problem {
         let labelled = y.iter().filter(|l| l.is_some()).count();
         let unlabelled = y.len() - labelled;
-        let nu_l = if labelled > 0 { hyper.nu_l / labelled as f64 } else { 0.0 };
-        let nu_u = if unlabelled > 0 { hyper.nu_u / unlabelled as f64 } else { 0.0 };
+        let nu_l = if labelled > 0 {
+            hyper.nu_l / labelled as f64
+        } else {
+            0.0
+        };
+        let nu_u = if unlabelled > 0 {
+            hyper.nu_u / unlabelled as f64
+        } else {
+            0.0
+        };
         let rows = y
             .iter()
             .map(|l| match l {
@@ -169,7 +194,12 @@ impl Problem {
         let c_norm = c.dot(&c);
         let xc = self.x.dot(&c);
         let r2 = r * r;
-        let mut value = r2 - if self.has_labels { self.kappa * gamma } else { 0.0 };
+        let mut value = r2
+            - if self.has_labels {
+                self.kappa * gamma
+            } else {
+                0.0
+            };
         // w_i = weight · ℓ'(t_i) · sign: ∂f/∂R = 2R (1 + Σ w), ∂f/∂c = 2 (Xᵀw − c Σ w).
         let mut w = Array1::<f64>::zeros(self.x.nrows());
         let mut margin_slope = 0.0;
@@ -188,7 +218,11 @@ impl Problem {
         }
         let w_sum = w.sum();
         grad[0] = 2.0 * r * (1.0 + w_sum);
-        grad[1] = if self.has_labels { -self.kappa + margin_slope } else { 0.0 };
+        grad[1] = if self.has_labels {
+            -self.kappa + margin_slope
+        } else {
+            0.0
+        };
         let xtw = self.x.t().dot(&w);
         for (j, g) in grad[2..].iter_mut().enumerate() {
             *g = 2.0 * (xtw[j] - c[j] * w_sum);

@@ -19,14 +19,22 @@ fn blobs(seed: u64) -> (Array2<f64>, Vec<Option<bool>>, Vec<bool>) {
         let centre = if truth[i] { 3.0 } else { 0.0 };
         centre + rng.gen_range(-1.0..1.0)
     });
-    let y = truth.iter().enumerate().map(|(i, &t)| (i % 4 == 0).then_some(t)).collect();
+    let y = truth
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| (i % 4 == 0).then_some(t))
+        .collect();
     (x, y, truth)
 }
 
 #[test]
 fn gradient_matches_finite_differences() {
     let (x, y, _) = blobs(1);
-    let hyper = SssvddHyper { nu_l: 0.7, nu_u: 1.3, kappa: 0.9 };
+    let hyper = SssvddHyper {
+        nu_l: 0.7,
+        nu_u: 1.3,
+        kappa: 0.9,
+    };
     let problem = Problem::new(&hyper, x.view(), &y);
     let mut rng = ChaCha8Rng::seed_from_u64(2);
     for _ in 0..20 {
@@ -42,7 +50,11 @@ fn gradient_matches_finite_differences() {
             let fd = (problem.value_and_gradient(&plus, &mut scratch)
                 - problem.value_and_gradient(&minus, &mut scratch))
                 / (2.0 * h);
-            assert!((fd - grad[k]).abs() <= 1e-5 * (1.0 + fd.abs()), "θ {theta:?}, {k}: {fd} vs {}", grad[k]);
+            assert!(
+                (fd - grad[k]).abs() <= 1e-5 * (1.0 + fd.abs()),
+                "θ {theta:?}, {k}: {fd} vs {}",
+                grad[k]
+            );
         }
     }
 }
@@ -50,7 +62,11 @@ fn gradient_matches_finite_differences() {
 /// Large slack weights: with ν / n weighting, ∂f/∂R² = 1 − ν × (share of rows outside) for the
 /// unlabelled part, so ν = 10 leaves about a tenth of the rows outside (ν = 1, SecuML's
 /// default, shrinks the sphere to a point: the score is then the squared distance to c).
-const WIDE: SssvddHyper = SssvddHyper { nu_l: 10.0, nu_u: 10.0, kappa: 1.0 };
+const WIDE: SssvddHyper = SssvddHyper {
+    nu_l: 10.0,
+    nu_u: 10.0,
+    kappa: 1.0,
+};
 
 #[test]
 fn labelled_malicious_rows_end_outside_the_sphere() {
@@ -59,8 +75,14 @@ fn labelled_malicious_rows_end_outside_the_sphere() {
     assert!(model.converged, "{model:?}");
     let s = model.scores(x.view());
     assert!(roc_auc(&truth, &s).unwrap() > 0.95);
-    assert!(model.scores(array![[0.0, 0.0]].view())[0] < 0.0, "{model:?}");
-    assert!(model.scores(array![[3.0, 3.0]].view())[0] > 0.0, "{model:?}");
+    assert!(
+        model.scores(array![[0.0, 0.0]].view())[0] < 0.0,
+        "{model:?}"
+    );
+    assert!(
+        model.scores(array![[3.0, 3.0]].view())[0] > 0.0,
+        "{model:?}"
+    );
 }
 
 #[test]
@@ -71,7 +93,10 @@ fn unlabelled_data_gives_a_plain_svdd() {
     assert!(model.converged);
     assert_eq!(model.gamma, 1.0);
     let outside = model.scores(x.view()).iter().filter(|&&v| v > 0.0).count();
-    assert!((6..=24).contains(&outside), "{outside} rows outside of 120: {model:?}");
+    assert!(
+        (6..=24).contains(&outside),
+        "{outside} rows outside of 120: {model:?}"
+    );
     let point = fit(&SssvddHyper::default(), x.view(), &y, 0).unwrap();
     assert!(point.radius.abs() < 1e-3, "{point:?}");
 }
@@ -79,13 +104,31 @@ fn unlabelled_data_gives_a_plain_svdd() {
 #[test]
 fn bad_hyperparameters_and_data_are_refused() {
     let (x, y, _) = blobs(5);
-    let bad = SssvddHyper { kappa: -1.0, ..SssvddHyper::default() };
-    assert!(matches!(fit(&bad, x.view(), &y, 0), Err(ModelError::Param { param: "kappa", .. })));
-    let bad = SssvddHyper { nu_u: f64::NAN, ..SssvddHyper::default() };
-    assert!(matches!(fit(&bad, x.view(), &y, 0), Err(ModelError::Param { param: "nu-u", .. })));
+    let bad = SssvddHyper {
+        kappa: -1.0,
+        ..SssvddHyper::default()
+    };
+    assert!(matches!(
+        fit(&bad, x.view(), &y, 0),
+        Err(ModelError::Param { param: "kappa", .. })
+    ));
+    let bad = SssvddHyper {
+        nu_u: f64::NAN,
+        ..SssvddHyper::default()
+    };
+    assert!(matches!(
+        fit(&bad, x.view(), &y, 0),
+        Err(ModelError::Param { param: "nu-u", .. })
+    ));
     let all_malicious = vec![Some(true); x.nrows()];
-    assert!(matches!(fit(&SssvddHyper::default(), x.view(), &all_malicious, 0), Err(ModelError::Data(_))));
-    assert!(matches!(fit(&SssvddHyper::default(), x.view(), &y[..3], 0), Err(ModelError::Data(_))));
+    assert!(matches!(
+        fit(&SssvddHyper::default(), x.view(), &all_malicious, 0),
+        Err(ModelError::Data(_))
+    ));
+    assert!(matches!(
+        fit(&SssvddHyper::default(), x.view(), &y[..3], 0),
+        Err(ModelError::Data(_))
+    ));
 }
 
 #[test]
@@ -115,11 +158,17 @@ fn parity_with_secuml_on_nsl_kdd() {
     let model = fit(&SssvddHyper::default(), train.view(), &labels, 0).unwrap();
     let auc = roc_auc(&y, &model.scores(test.view())).unwrap();
     let expected = number(&reference, "/semi_supervised/test_auc");
-    assert!((auc - expected).abs() <= 0.005, "test AUC {auc} vs SecuML {expected} ({model:?})");
+    assert!(
+        (auc - expected).abs() <= 0.005,
+        "test AUC {auc} vs SecuML {expected} ({model:?})"
+    );
     let unlabelled = vec![None; labels.len()];
     let plain = fit(&SssvddHyper::default(), train.view(), &unlabelled, 0).unwrap();
     let plain_auc = roc_auc(&y, &plain.scores(test.view())).unwrap();
     // SecuML's own run without labels is no reference: γ drifts along −κγ and its BFGS takes
     // R to −1.8e17 (fixture `unsupervised`).
-    assert!(auc > plain_auc + 0.02, "semi-supervised {auc} vs plain {plain_auc}");
+    assert!(
+        auc > plain_auc + 0.02,
+        "semi-supervised {auc} vs plain {plain_auc}"
+    );
 }
