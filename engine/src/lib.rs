@@ -8,6 +8,7 @@
 //! - [`metrics`] holds ROC AUC, threshold indicators, curves, histograms.
 //! - [`neighbours`] holds exact k-nearest-neighbour search by blocked matrix products.
 //! - [`lof`] holds the local outlier factor (novelty detection).
+//! - [`envelope`] holds the elliptic envelope (FastMCD robust covariance).
 //! - [`propagation`] holds label propagation (semi-supervised).
 //! - [`svdd`] holds the semi-supervised support vector data description.
 //! - [`model`] holds what every model class shares: the [`model::Detector`] trait, errors.
@@ -15,6 +16,7 @@
 
 pub mod cluster;
 pub mod dataset;
+pub mod envelope;
 pub mod linear;
 pub mod lof;
 pub mod metrics;
