@@ -1,0 +1,31 @@
+//! Times the local outlier factor on NSL-KDD: fit on the whole of train20 (25,192 rows),
+//! score the whole test set (22,544 rows), on one thread.
+//!
+//! `cargo run --release -p secuml-engine --example lof_timing`; scikit-learn beside it:
+//! `OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python3 tests/bench/sklearn_lof.py --time`.
+#![allow(clippy::print_stdout)]
+
+#[path = "common/nsl_kdd.rs"]
+mod nsl_kdd;
+
+use std::time::Instant;
+
+use secuml_engine::lof;
+use secuml_engine::metrics::roc_auc;
+use secuml_engine::model::Detector;
+use secuml_proto::hyper::LofHyper;
+
+fn main() {
+    let data = nsl_kdd::load();
+    let t0 = Instant::now();
+    let model = lof::fit(&LofHyper::default(), data.train.view(), 0).expect("fit");
+    let fit_s = t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
+    let scores = model.scores(data.test.view());
+    let score_s = t1.elapsed().as_secs_f64();
+    let json = serde_json::json!({
+        "test_auc": roc_auc(&data.test_y, &scores),
+        "fit_s": fit_s, "score_s": score_s, "total_s": fit_s + score_s,
+    });
+    println!("{json}");
+}
