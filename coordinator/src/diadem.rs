@@ -315,7 +315,7 @@ pub async fn run(
     let mut searches = Vec::new();
     for outer in &outers {
         let mut fits = Vec::new();
-        for (ci, _) in hypers.iter().enumerate() {
+        for (ci, _) in hypers.iter().enumerate().filter(|_| searched) {
             for fold in 0..spec.num_folds {
                 let id = format!("{}fit-{ci}-{fold}", outer.task_prefix());
                 let bytes = stored

@@ -73,12 +73,48 @@ impl ModelError {
 pub enum FittedModel {
     /// Logistic regression.
     LogisticRegression(LogisticRegression),
+    /// DecisionTree.
+    DecisionTree(crate::tree::DecisionTree),
+    /// RandomForest.
+    RandomForest(crate::forest::RandomForest),
+    /// GradientBoosting.
+    GradientBoosting(crate::boosting::GradientBoosting),
+    /// Svc.
+    Svc(crate::svm::Svc),
+    /// GaussianNaiveBayes.
+    GaussianNaiveBayes(crate::bayes::GaussianNb),
+    /// LabelPropagation.
+    LabelPropagation(crate::propagation::LabelPropagation),
+    /// Sssvdd.
+    Sssvdd(crate::svdd::Sssvdd),
+    /// WeightedIsolationForest.
+    WeightedIsolationForest(crate::iforest::WeightedIsolationForest),
+    /// IsolationForest.
+    IsolationForest(crate::iforest::IsolationForest),
+    /// Lof.
+    Lof(crate::lof::Lof),
+    /// OneClassSvm.
+    OneClassSvm(crate::svm::OneClassSvm),
+    /// EllipticEnvelope.
+    EllipticEnvelope(crate::envelope::EllipticEnvelope),
 }
 
 impl FittedModel {
     fn detector(&self) -> &dyn Detector {
         match self {
             FittedModel::LogisticRegression(m) => m,
+            FittedModel::DecisionTree(m) => m,
+            FittedModel::RandomForest(m) => m,
+            FittedModel::GradientBoosting(m) => m,
+            FittedModel::Svc(m) => m,
+            FittedModel::GaussianNaiveBayes(m) => m,
+            FittedModel::LabelPropagation(m) => m,
+            FittedModel::Sssvdd(m) => m,
+            FittedModel::WeightedIsolationForest(m) => m,
+            FittedModel::IsolationForest(m) => m,
+            FittedModel::Lof(m) => m,
+            FittedModel::OneClassSvm(m) => m,
+            FittedModel::EllipticEnvelope(m) => m,
         }
     }
 
@@ -99,7 +135,6 @@ impl FittedModel {
 
     /// Per-column coefficients on the standardised columns (linear classes).
     pub fn coefficients(&self) -> Option<Vec<f64>> {
-        #[allow(irrefutable_let_patterns)]
         if let FittedModel::LogisticRegression(m) = self {
             Some(m.coefficients.to_vec())
         } else {
@@ -109,7 +144,6 @@ impl FittedModel {
 
     /// Solver iterations, 0 where the class has none.
     pub fn iterations(&self) -> usize {
-        #[allow(irrefutable_let_patterns)]
         if let FittedModel::LogisticRegression(m) = self {
             m.iterations
         } else {
@@ -163,7 +197,6 @@ pub fn fit(
     y: &[Option<bool>],
     seed: u64,
 ) -> Result<FittedModel, ModelError> {
-    let _seed = seed; // every class but logistic regression draws from it
     match hyper {
         Hyper::LogisticRegression { c, penalty } => {
             let labels = labelled(x, y)?;
@@ -179,10 +212,53 @@ pub fn fit(
                 .map_err(|e| ModelError::Data(e.to_string()))?;
             Ok(FittedModel::LogisticRegression(fitted))
         }
-        other => Err(ModelError::param(
-            "model",
-            format!("{} is not available in this build", other.class_name()),
+        Hyper::DecisionTree(h) => Ok(FittedModel::DecisionTree(crate::tree::fit(
+            h,
+            x,
+            &labelled(x, y)?,
+            seed,
+        )?)),
+        Hyper::RandomForest(h) => Ok(FittedModel::RandomForest(crate::forest::fit(
+            h,
+            x,
+            &labelled(x, y)?,
+            seed,
+        )?)),
+        Hyper::GradientBoosting(h) => Ok(FittedModel::GradientBoosting(crate::boosting::fit(
+            h,
+            x,
+            &labelled(x, y)?,
+            seed,
+        )?)),
+        Hyper::Svc(h) => Ok(FittedModel::Svc(crate::svm::svc::fit(
+            h,
+            x,
+            &labelled(x, y)?,
+            seed,
+        )?)),
+        Hyper::GaussianNaiveBayes(h) => Ok(FittedModel::GaussianNaiveBayes(crate::bayes::fit(
+            h,
+            x,
+            &labelled(x, y)?,
+            seed,
+        )?)),
+        Hyper::LabelPropagation(h) => Ok(FittedModel::LabelPropagation(crate::propagation::fit(
+            h, x, y, seed,
+        )?)),
+        Hyper::Sssvdd(h) => Ok(FittedModel::Sssvdd(crate::svdd::fit(h, x, y, seed)?)),
+        Hyper::WeightedIsolationForest(h) => Ok(FittedModel::WeightedIsolationForest(
+            crate::iforest::weighted::fit(h, x, y, seed)?,
         )),
+        Hyper::IsolationForest(h) => Ok(FittedModel::IsolationForest(crate::iforest::fit(
+            h, x, seed,
+        )?)),
+        Hyper::Lof(h) => Ok(FittedModel::Lof(crate::lof::fit(h, x, seed)?)),
+        Hyper::OneClassSvm(h) => Ok(FittedModel::OneClassSvm(crate::svm::one_class::fit(
+            h, x, seed,
+        )?)),
+        Hyper::EllipticEnvelope(h) => Ok(FittedModel::EllipticEnvelope(crate::envelope::fit(
+            h, x, seed,
+        )?)),
     }
 }
 
