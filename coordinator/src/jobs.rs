@@ -50,6 +50,8 @@ pub enum JobOutput {
 }
 
 /// What a job needs once its data is resolved and checked.
+// Built once per job and moved a few times: boxing the larger variant buys nothing.
+#[allow(clippy::large_enum_variant)]
 enum Prepared {
     Diadem(DiademSpec, DiademData),
     Clustering(ClusteringSpec, DataRef),

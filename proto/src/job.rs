@@ -8,6 +8,8 @@ use crate::hyper;
 use crate::task::Hyper;
 
 /// A job submitted to the coordinator.
+// A spec is built once per job and moved a few times: boxing the larger variant buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "job", rename_all = "snake_case")]
 pub enum JobSpec {
