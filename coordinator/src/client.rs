@@ -15,6 +15,9 @@ use tracing::debug;
 use crate::driver::TaskState;
 use crate::jobs;
 
+/// Publications of a submission before giving up.
+const PUBLISH_ATTEMPTS: u32 = 5;
+
 /// How often `--wait` polls the job's event stream.
 const POLL: Duration = Duration::from_millis(200);
 
@@ -114,10 +117,22 @@ pub async fn submit(
         submitted_ms,
     };
     queue.declare(keys::JOB_QUEUE).await?;
-    queue
-        .publish(keys::JOB_QUEUE, &serde_json::to_vec(&submission)?)
-        .await
-        .context("publishing the job")?;
+    let body = serde_json::to_vec(&submission)?;
+    // A quorum queue just declared (or whose leader is moving) can refuse a message with a
+    // nack for a moment: publish again, a few times. A duplicate submission is harmless: the
+    // coordinator runs a job under its lease, once.
+    let mut attempt = 1;
+    loop {
+        match queue.publish(keys::JOB_QUEUE, &body).await {
+            Ok(()) => break,
+            Err(e) if attempt < PUBLISH_ATTEMPTS => {
+                tracing::warn!(job_id = %job_id, attempt, error = %e, "job not accepted by the broker, publishing again");
+                tokio::time::sleep(std::time::Duration::from_millis(200 * attempt as u64)).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(anyhow::Error::from(e).context("publishing the job")),
+        }
+    }
     Ok(job_id)
 }
 
