@@ -854,6 +854,13 @@ pub struct DiademArgs {
     /// Validation datasets of ValidationDatasets (same project).
     #[arg(long, global = true, num_args = 1..)]
     pub validation_datasets: Vec<String>,
+    /// ValidationDatasets: read the validation datasets shard by shard and predict them
+    /// `--stream-batch` rows at a time, never whole in memory.
+    #[arg(long, global = true)]
+    pub streaming: bool,
+    /// Rows predicted at a time with `--streaming` [default: 1000].
+    #[arg(long, global = true, requires = "streaming")]
+    pub stream_batch: Option<u32>,
     /// Folds of the hyperparameter search.
     #[arg(long, global = true, default_value_t = 4)]
     pub num_folds: u32,
@@ -924,7 +931,8 @@ impl DiademArgs {
         // SecuML names the file (`init_annotations.csv`); the ingested dataset keys it by stem.
         let annotations = annotations_source(&self.annotations);
         use secuml_proto::job::{
-            DEFAULT_BUCKETS, DEFAULT_TEST_BUCKETS, DEFAULT_TRAIN_BUCKETS, DEFAULT_VALIDATION_FOLDS,
+            DEFAULT_BUCKETS, DEFAULT_STREAM_BATCH, DEFAULT_TEST_BUCKETS, DEFAULT_TRAIN_BUCKETS,
+            DEFAULT_VALIDATION_FOLDS,
         };
         let test_size = self.test_size.unwrap_or(0.1);
         let folds = self.validation_folds.unwrap_or(DEFAULT_VALIDATION_FOLDS);
@@ -965,6 +973,9 @@ impl DiademArgs {
             shuffle_folds: self.shuffle_folds,
             detection_threshold: self.detection_threshold,
             no_training_detection: self.no_training_detection,
+            stream_batch: self
+                .streaming
+                .then_some(self.stream_batch.unwrap_or(DEFAULT_STREAM_BATCH)),
         })
     }
 }

@@ -371,6 +371,8 @@ pub async fn run(
                 detection_threshold: spec.detection_threshold,
                 fold: outer.fold,
                 model_experiment,
+                // Only validation datasets stream: the training side is in memory for the fit.
+                stream_batch: spec.stream_batch.filter(|_| side == Side::All),
             }
         };
         let prefix = outer.task_prefix();

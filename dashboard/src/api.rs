@@ -13,6 +13,8 @@
 //! - `GET /api/jobs`: every job, newest first
 //! - `GET /api/jobs/<job_id>`: a job's record, tasks, progress and latest events
 //! - `GET /api/jobs/<job_id>/events`: its events as server-sent events ([`crate::live`])
+//! - `GET /api/jobs/<job_id>/leaderboard` and `GET /api/experiments/<id>/leaderboard`: the live
+//!   leaderboard of a DIADEM job's hyperparameter search ([`crate::leaderboard`])
 //! - `GET /api/workers`: the live workers
 //! - `GET /api/dead-letters`: the latest dead letters
 
@@ -82,6 +84,17 @@ pub fn routes(reader: Reader) -> impl Filter<Extract = (Response,), Error = Reje
     let job = warp::path!("api" / "jobs" / Segment)
         .and(with_reader.clone())
         .then(|id: Segment, r: Reader| answer(async move { r.job(&id.0).await }));
+    let leaderboard = warp::path!("api" / "jobs" / Segment / "leaderboard")
+        .and(with_reader.clone())
+        .then(|id: Segment, r: Reader| answer(async move { r.leaderboard(&id.0).await }));
+    let experiment_leaderboard = warp::path!("api" / "experiments" / u64 / "leaderboard")
+        .and(with_reader.clone())
+        .then(|id: u64, r: Reader| {
+            answer(async move {
+                let record = r.experiment(id).await?;
+                r.leaderboard(&record.job_id).await
+            })
+        });
     let workers = warp::path!("api" / "workers")
         .and(with_reader.clone())
         .then(|r: Reader| answer(async move { r.workers().await }));
@@ -91,35 +104,38 @@ pub fn routes(reader: Reader) -> impl Filter<Extract = (Response,), Error = Reje
     let unknown =
         warp::path("api").then(|| async { error_reply(&DashboardError::not_found("api route")) });
 
-    projects
-        .or(datasets)
-        .unify()
-        .or(experiments)
-        .unify()
-        .or(experiment)
-        .unify()
-        .or(train)
-        .unify()
-        .or(detections)
-        .unify()
-        .or(detection)
-        .unify()
-        .or(clustering)
-        .unify()
-        .or(instances)
-        .unify()
-        .or(jobs)
-        .unify()
-        .or(job)
-        .unify()
-        .or(crate::live::routes(reader))
-        .unify()
-        .or(workers)
-        .unify()
-        .or(dead_letters)
-        .unify()
-        .or(unknown)
-        .unify()
+    // Boxed and combined one by one: a chain of `or`s nests its types, and the compile time of
+    // the nested filter grows much faster than the number of routes.
+    any_of(vec![
+        projects.boxed(),
+        datasets.boxed(),
+        experiments.boxed(),
+        experiment.boxed(),
+        train.boxed(),
+        detections.boxed(),
+        detection.boxed(),
+        clustering.boxed(),
+        instances.boxed(),
+        jobs.boxed(),
+        job.boxed(),
+        leaderboard.boxed(),
+        experiment_leaderboard.boxed(),
+        crate::live::routes(reader).boxed(),
+        workers.boxed(),
+        dead_letters.boxed(),
+        unknown.boxed(),
+    ])
+}
+
+/// A route, boxed.
+pub(crate) type Route = warp::filters::BoxedFilter<(Response,)>;
+
+/// The first of `routes` that matches (in order), as one boxed filter.
+pub(crate) fn any_of(routes: Vec<Route>) -> Route {
+    routes
+        .into_iter()
+        .reduce(|a, b| a.or(b).unify().boxed())
+        .expect("at least one route")
 }
 
 /// The JSON reply of an error, with its status.

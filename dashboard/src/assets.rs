@@ -47,6 +47,11 @@ const ASSETS: &[Asset] = &[
         body: include_str!("../static/clustering.js"),
     },
     Asset {
+        name: "leaderboard.js",
+        media_type: JS,
+        body: include_str!("../static/leaderboard.js"),
+    },
+    Asset {
         name: "live.js",
         media_type: JS,
         body: include_str!("../static/live.js"),

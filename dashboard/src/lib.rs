@@ -15,6 +15,7 @@ pub mod clustering;
 pub mod data;
 pub mod error;
 pub mod jobs;
+pub mod leaderboard;
 pub mod live;
 mod live_pages;
 pub mod pages;

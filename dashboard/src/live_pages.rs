@@ -14,7 +14,11 @@ use crate::jobs::{DeadLetters, JobDetail, JobEntry, LoggedEvent, Progress, TaskR
 use crate::pages::Shell;
 use crate::security::escape_html;
 
-const LIVE_SCRIPTS: &[&str] = &["/static/common.js", "/static/live.js"];
+const LIVE_SCRIPTS: &[&str] = &[
+    "/static/common.js",
+    "/static/leaderboard.js",
+    "/static/live.js",
+];
 
 /// `/jobs`.
 pub(crate) async fn jobs(reader: &Reader) -> Result<Shell<'static>, DashboardError> {

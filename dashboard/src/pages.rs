@@ -62,20 +62,16 @@ pub fn routes(reader: Reader) -> impl Filter<Extract = (Response,), Error = Reje
         .and(with_reader)
         .then(|r: Reader| async move { page(crate::live_pages::dead_letters(&r).await) });
 
-    root.or(datasets)
-        .unify()
-        .or(experiments)
-        .unify()
-        .or(experiment)
-        .unify()
-        .or(jobs)
-        .unify()
-        .or(job)
-        .unify()
-        .or(workers)
-        .unify()
-        .or(dead_letters)
-        .unify()
+    crate::api::any_of(vec![
+        root.boxed(),
+        datasets.boxed(),
+        experiments.boxed(),
+        experiment.boxed(),
+        jobs.boxed(),
+        job.boxed(),
+        workers.boxed(),
+        dead_letters.boxed(),
+    ])
 }
 
 fn page(shell: Result<Shell<'static>, DashboardError>) -> Response {
@@ -109,6 +105,7 @@ const DIADEM_SCRIPTS: &[&str] = &[
     "/static/vendor/chart.umd.js",
     "/static/common.js",
     "/static/charts.js",
+    "/static/leaderboard.js",
     "/static/diadem.js",
 ];
 const CLUSTERING_SCRIPTS: &[&str] = &[

@@ -287,12 +287,26 @@
     return JSON.stringify([record.status, train !== null, detections.map((d) => d.name)]);
   }
 
+  const LEADERBOARD_POLL_MS = 2000;
+
+  /// While the search runs (no model yet), its live leaderboard, read again every two seconds until the
+  /// panel leaves the page; a class with no search has none, and the panel goes.
+  function liveLeaderboard() {
+    const board = secumlLeaderboard.create(`${api}/leaderboard`);
+    const tick = () => board.refresh()
+      .then(() => { if (board.node.isConnected) setTimeout(tick, LEADERBOARD_POLL_MS); })
+      .catch(() => board.node.remove());
+    requestAnimationFrame(tick);
+    return board.node;
+  }
+
   function render({ record, train, detections }) {
     const nodes = [infoPanel(record)];
     if (record.status === "running") {
       nodes.push(el("p", { className: "note", id: "running-note" },
         "The experiment is running; this page updates as its results arrive."));
     }
+    if (record.status === "running" && train === null) nodes.push(liveLeaderboard());
     nodes.push(trainPanel(train), detectionsPanel(detections));
     detectionCache.clear();
     content.replaceChildren(...nodes);

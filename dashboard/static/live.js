@@ -163,6 +163,9 @@
     const progressText = el("p", { id: "progress-text" });
     const taskBody = el("tbody", {});
     const log = el("ol", { className: "event-log", id: "event-log" });
+    // DIADEM jobs of a supervised class: the search's leaderboard, read again as fold scores arrive.
+    let leaderboard = null;
+    const SEARCH_TASK = /^(fold\d+-)?fit-/;
 
     function kv(name, id, value) {
       return el("tr", {}, el("th", {}, name), el("td", { id }, value));
@@ -273,6 +276,9 @@
         logEvent(seq, e);
         apply(e);
         renderTasks();
+        if (leaderboard && e.type === "task_done" && SEARCH_TASK.test(e.task_id)) {
+          leaderboard.refresh().catch(() => { body.dataset.stale = "true"; });
+        }
         if (FINAL.includes(e.type)) {
           record.status = e.type === "job_done" ? "succeeded" : e.type === "job_failed" ? "failed" : "cancelled";
           renderInfo();
@@ -283,6 +289,7 @@
         body.dataset.stream = "ended";
         try {
           await load();
+          if (leaderboard) await leaderboard.refresh();
         } catch (err) {
           body.dataset.stale = "true";
         }
@@ -304,7 +311,18 @@
       const [eventsPanel, eventsBody] = panel("Events", "events-panel");
       eventsBody.append(log);
       const detail = await load();
-      content.replaceChildren(infoPanel, progressPanel, tasksPanel, eventsPanel);
+      const panels = [infoPanel, progressPanel];
+      if ((detail.job.spec || {}).job === "diadem") {
+        const board = secumlLeaderboard.create(`${api}/leaderboard`);
+        try {
+          await board.refresh();
+          leaderboard = board;
+          panels.push(board.node);
+        } catch (err) {
+          // A class with no search (semi- and unsupervised, already trained): no leaderboard.
+        }
+      }
+      content.replaceChildren(...panels, tasksPanel, eventsPanel);
       body.dataset.loaded = "true";
       const over = ["succeeded", "failed", "cancelled"].includes(detail.job.status);
       if (over && detail.events.some((e) => FINAL.includes(e.kind.type))) {

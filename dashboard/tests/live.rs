@@ -656,3 +656,96 @@ async fn hostile_strings_from_the_store_are_escaped() {
         "JSON keeps the text as it is"
     );
 }
+
+async fn put_fold_score(
+    store: &dyn Store,
+    job_id: &str,
+    task_id: &str,
+    hyper: secuml_proto::Hyper,
+    fold: u32,
+    score: f64,
+) {
+    let result = secuml_proto::FitScoreResult {
+        hyper,
+        fold,
+        score,
+        n_train: 30,
+        n_test: 10,
+        fit_seconds: 0.1,
+        iterations: 5,
+    };
+    store
+        .hset(
+            &keys::task_results(job_id),
+            task_id,
+            &serde_json::to_vec(&result).unwrap(),
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_leaderboard_ranks_candidates_on_the_folds_scored_so_far() {
+    let store = fresh_store();
+    let record = put_job(store.as_ref(), "job-board", JobStatus::Running, T0, None).await;
+    let secuml_proto::JobSpec::Diadem(spec) = &record.spec else {
+        unreachable!()
+    };
+    let grid = spec.model.candidates().unwrap();
+    assert_eq!(grid.len(), 8, "SecuML's logistic regression grid");
+
+    // Nothing scored yet: every candidate in grid order, no leader.
+    let (status, board) = get_json(&store, "/api/jobs/job-board/leaderboard").await;
+    assert_eq!(status, StatusCode::OK, "{board}");
+    assert_eq!(board["scores_planned"], 32);
+    assert_eq!(board["searches"][0]["scores_done"], 0);
+    assert!(board["searches"][0]["leader"].is_null());
+    assert_eq!(board["searches"][0]["candidates"][3]["index"], 3);
+
+    // Candidate 5 on one fold, candidate 2 on all four: 5 ranks first, 2 leads.
+    put_fold_score(store.as_ref(), "job-board", "fit-5-0", grid[5], 0, 0.99).await;
+    for fold in 0..4 {
+        let task = format!("fit-2-{fold}");
+        put_fold_score(
+            store.as_ref(),
+            "job-board",
+            &task,
+            grid[2],
+            fold,
+            0.9 + 0.01 * fold as f64,
+        )
+        .await;
+    }
+    // Results of other tasks are not fold scores.
+    store
+        .hset(
+            &keys::task_results("job-board"),
+            "refit",
+            br#"{"n_train":3,"iterations":1}"#,
+        )
+        .await
+        .unwrap();
+    let (status, board) = get_json(&store, "/api/experiments/3/leaderboard").await;
+    // The experiment's record is not in this store: the experiment route answers not found.
+    assert_eq!(status, StatusCode::NOT_FOUND, "{board}");
+    let (_, board) = get_json(&store, "/api/jobs/job-board/leaderboard").await;
+    let search = &board["searches"][0];
+    assert_eq!(search["scores_done"], 5);
+    assert_eq!(search["leader"], 2);
+    let first = &search["candidates"][0];
+    assert_eq!(
+        (first["index"].as_u64(), first["folds_done"].as_u64()),
+        (Some(5), Some(1))
+    );
+    assert_eq!(first["per_fold"][1], Value::Null);
+    let second = &search["candidates"][1];
+    assert_eq!(second["index"], 2);
+    assert!((second["mean"].as_f64().unwrap() - 0.915).abs() < 1e-12);
+    assert!((second["std"].as_f64().unwrap() - 0.0125f64.sqrt() * 0.1).abs() < 1e-12);
+
+    // A job that does not exist, a bad id.
+    let (status, _) = get_json(&store, "/api/jobs/nope/leaderboard").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = get_json(&store, "/api/jobs/a%20b/leaderboard").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}

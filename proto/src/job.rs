@@ -267,6 +267,9 @@ fn default_far() -> f64 {
     DEFAULT_FAR
 }
 
+/// SecuML's default `--stream-batch`: rows predicted at a time when streaming.
+pub const DEFAULT_STREAM_BATCH: u32 = 1000;
+
 /// Regularisation of a logistic regression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -581,6 +584,10 @@ pub struct DiademSpec {
     /// Skip the detection on the training set.
     #[serde(default)]
     pub no_training_detection: bool,
+    /// Streaming (SecuML's `--streaming --stream-batch`): the validation datasets are read shard by
+    /// shard and predicted this many rows at a time, never whole in memory. ValidationDatasets only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_batch: Option<u32>,
 }
 
 /// Checks that `value` can name a project, dataset or file: letters, digits, `-`, `_`, `.`, and not `.` or `..`.
@@ -624,6 +631,7 @@ impl DiademSpec {
             shuffle_folds: false,
             detection_threshold: 0.5,
             no_training_detection: false,
+            stream_batch: None,
         }
     }
 
@@ -685,6 +693,21 @@ impl DiademSpec {
                 "detection-threshold",
                 format!("{} is not in [0, 1]", self.detection_threshold),
             ));
+        }
+        if let Some(batch) = self.stream_batch {
+            if !matches!(self.validation, ValidationSpec::ValidationDatasets { .. }) {
+                return Err(SpecError::new(
+                    "streaming",
+                    format!(
+                        "streaming reads validation datasets: expected --validation-mode \
+                         ValidationDatasets, not {}",
+                        self.validation.mode_name()
+                    ),
+                ));
+            }
+            if batch == 0 {
+                return Err(SpecError::new("stream-batch", "expected at least 1 row"));
+            }
         }
         if let Some(name) = &self.exp_name {
             if name.trim().is_empty() || name.len() > 200 {

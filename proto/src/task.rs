@@ -326,6 +326,10 @@ pub enum TaskKind {
         /// (`AlreadyTrained`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         model_experiment: Option<u64>,
+        /// Streaming: the rows are read shard by shard and predicted this many at a time,
+        /// never the whole dataset in memory (validation datasets, [`Side::All`] only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stream_batch: Option<u32>,
     },
     /// The dataset's shape and the column moments (count, mean, squared deviations) of each
     /// block of `block_rows` encoded rows, one pass; result [`crate::ClusterStatsResult`].

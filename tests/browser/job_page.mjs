@@ -18,6 +18,10 @@ function read() {
   for (const row of rows) states[row.dataset.state] = (states[row.dataset.state] || 0) + 1;
   const bar = document.getElementById("progress-bar");
   const status = document.querySelector("#job-status [data-status]");
+  // The live leaderboard of the search: fold scores shown, the leader's grid index.
+  const boardProgress = document.getElementById("leaderboard-progress");
+  const leader = document.querySelector("#leaderboard-panel tr[data-leader='true']");
+  const boardRows = [...document.querySelectorAll("#leaderboard-panel tbody tr")];
   return {
     rows: rows.length,
     queued: states.queued || 0,
@@ -30,6 +34,10 @@ function read() {
     status: status ? status.dataset.status : null,
     ended: document.body.dataset.ended === "true",
     events: document.querySelectorAll("#event-log li").length,
+    board_scores: boardProgress ? Number(boardProgress.dataset.done) : null,
+    board_rows: boardRows.length,
+    board_leader: leader ? Number(leader.dataset.index) : null,
+    board_partial: boardRows.filter((r) => r.dataset.partial === "true").length,
   };
 }
 
@@ -55,7 +63,8 @@ async function main() {
     for (;;) {
       const now = await page.evaluate(read);
       const last = readings[readings.length - 1];
-      const key = (r) => JSON.stringify([r.rows, r.queued, r.running, r.done, r.failed, r.percent, r.status, r.ended]);
+      const key = (r) => JSON.stringify([r.rows, r.queued, r.running, r.done, r.failed, r.percent, r.status, r.ended,
+        r.board_scores, r.board_leader]);
       if (key(now) !== key(last)) readings.push(now);
       if (now.ended) break;
       if (Date.now() > deadline) fail(`the page did not see the job end in ${JOB_TIMEOUT_MS} ms: ${key(now)}`);

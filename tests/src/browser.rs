@@ -155,6 +155,18 @@ pub struct JobPageState {
     pub ended: bool,
     /// Lines of the event log.
     pub events: u32,
+    /// Fold scores the live leaderboard shows (`None` without a leaderboard).
+    #[serde(default)]
+    pub board_scores: Option<u32>,
+    /// Candidate rows of the leaderboard.
+    #[serde(default)]
+    pub board_rows: u32,
+    /// Grid index of the highlighted leader.
+    #[serde(default)]
+    pub board_leader: Option<usize>,
+    /// Candidates with some but not all of their folds scored.
+    #[serde(default)]
+    pub board_partial: u32,
 }
 
 /// What `job_page.mjs` saw while the job ran.

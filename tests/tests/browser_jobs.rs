@@ -16,7 +16,7 @@ use secuml_coordinator::embedded::open_store;
 use secuml_coordinator::jobs::{self, JobEnv};
 use secuml_proto::event::now_ms;
 use secuml_proto::{DiademSpec, JobSpec, ModelSpec, Penalty, ValidationSpec};
-use secuml_runtime::{DataRoot, MemoryQueue, TaskQueue};
+use secuml_runtime::{DataRoot, MemoryQueue, Store, TaskQueue};
 use secuml_tests::browser::{serve_dashboard, BrowserTools};
 use secuml_tests::paths_in;
 use secuml_worker::{run_worker, DataCache, TaskContext, WorkerConfig};
@@ -138,6 +138,49 @@ async fn the_job_page_follows_a_running_job_live() {
         percents.iter().any(|p| *p > 0 && *p < 100),
         "the progress bar moved through {percents:?}"
     );
+
+    // The live leaderboard: fold scores arrived while the search ran (some candidates partly
+    // scored), never went backwards, and the final leader is the candidate the search selected.
+    let scores: Vec<u32> = reading
+        .readings
+        .iter()
+        .filter_map(|r| r.board_scores)
+        .collect();
+    assert!(
+        scores.windows(2).all(|w| w[0] <= w[1]),
+        "leaderboard scores never go backwards: {scores:?}"
+    );
+    assert!(
+        scores.iter().any(|s| *s > 0 && *s < 24),
+        "the leaderboard showed partial scores: {scores:?}"
+    );
+    assert!(
+        reading.readings.iter().any(|r| r.board_partial > 0),
+        "a candidate was shown with some of its folds scored"
+    );
+    assert_eq!(
+        (last.board_scores, last.board_rows),
+        (Some(24), 6),
+        "{last:?}"
+    );
+    let experiment_id = job.experiment_id.expect("the job filled an experiment");
+    let train: secuml_proto::TrainSummary = serde_json::from_slice(
+        &store
+            .get(&secuml_proto::keys::train_summary(experiment_id))
+            .await
+            .unwrap()
+            .expect("a training summary"),
+    )
+    .unwrap();
+    let grid = spec.model.candidates().unwrap();
+    let selected = grid.iter().position(|h| *h == train.best).unwrap();
+    assert_eq!(
+        last.board_leader,
+        Some(selected),
+        "the leaderboard's leader is the selected candidate {}",
+        train.best
+    );
+
     assert!(
         screenshot.is_file(),
         "screenshot at {}",

@@ -117,6 +117,18 @@ impl DataCache {
             .map_err(|e| bad_data(format!("{}: {e}", context())))
     }
 
+    /// The manifest of `data`'s dataset, which must still be the one the job was planned with.
+    fn planned_manifest(&self, data: &DataRef) -> Result<Manifest, TaskFailure> {
+        let (manifest, sha) = self.manifest(data)?;
+        if sha != data.manifest_sha256 {
+            return Err(bad_data(format!(
+                "dataset {}/{} changed since the job was planned (manifest {} instead of {})",
+                data.project, data.dataset, sha, data.manifest_sha256
+            )));
+        }
+        Ok(manifest)
+    }
+
     /// The shards of `manifest` (and the annotation file `annotations`) on local disk.
     fn local_files(
         &self,
@@ -168,13 +180,7 @@ impl DataCache {
         if let Some(hit) = self.lookup(&key) {
             return Ok(hit);
         }
-        let (manifest, sha) = self.manifest(data)?;
-        if sha != data.manifest_sha256 {
-            return Err(bad_data(format!(
-                "dataset {}/{} changed since the job was planned (manifest {} instead of {})",
-                data.project, data.dataset, sha, data.manifest_sha256
-            )));
-        }
+        let manifest = self.planned_manifest(data)?;
         let files = self.local_files(data, &manifest, None)?;
         let frame = dataset::read_frame_at(&manifest, &|f| files.locate(f)).map_err(|e| {
             self.read_failure(
@@ -205,6 +211,45 @@ impl DataCache {
         });
         self.insert(key, loaded.clone());
         Ok(loaded)
+    }
+
+    /// Reads `data` shard by shard, handing each shard's rows to `each` in dataset order, with
+    /// the manifest: the streaming path, which never holds more than one shard (and caches
+    /// nothing). The manifest must still be the one the job was planned with.
+    pub fn for_each_shard(
+        &self,
+        data: &DataRef,
+        mut each: impl FnMut(&Manifest, dataset::Frame) -> Result<(), TaskFailure>,
+    ) -> Result<(), TaskFailure> {
+        let manifest = self.planned_manifest(data)?;
+        for (index, shard) in manifest.shards.iter().enumerate() {
+            let local = self
+                .root
+                .file(Entry::Shard, &dataset_key(data, &shard.file), &shard.sha256)
+                .map_err(|e| {
+                    root_failure(
+                        format!(
+                            "cannot fetch {} of {}/{}",
+                            shard.file, data.project, data.dataset
+                        ),
+                        e,
+                    )
+                })?;
+            let path = local.path().to_path_buf();
+            let frame =
+                dataset::read_shard_at(&manifest, index, &|_| path.clone()).map_err(|e| {
+                    self.read_failure(
+                        format!(
+                            "cannot read shard {} of {}/{}",
+                            shard.file, data.project, data.dataset
+                        ),
+                        e,
+                    )
+                })?;
+            drop(local);
+            each(&manifest, frame)?;
+        }
+        Ok(())
     }
 
     fn lookup(&self, key: &CacheKey) -> Option<Arc<LoadedData>> {

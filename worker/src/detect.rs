@@ -10,8 +10,8 @@ use secuml_engine::model::FittedModel;
 use secuml_engine::predictions::{write_predictions, Predictions};
 use secuml_proto::result::{Confusion, FamilyDetection, Histogram, ThresholdIndicators};
 use secuml_proto::{
-    AnnotationsSource, DataRef, DetectionResult, ModelOutput, RowSelection, Side, StoredModel,
-    TaskFailure,
+    AnnotationsSource, DataRef, DetectionResult, ErrorCode, ModelOutput, RowSelection, Side,
+    StoredModel, TaskFailure,
 };
 use secuml_runtime::data_root::DATASETS;
 
@@ -20,25 +20,21 @@ use crate::data::{select_rows, take_rows, DataCache};
 /// Bins of the predictions histogram.
 pub const HISTOGRAM_BINS: usize = 10;
 
-/// The model's scores for every row of `x` (encoded, not standardised): probabilities, or
-/// anomaly scores for [`ModelOutput::Score`] models.
+/// The model's scores for every row of `x` (encoded, not standardised; standardised here in
+/// place): probabilities, or anomaly scores for [`ModelOutput::Score`] models.
 pub fn model_scores(
     model: &StoredModel,
     fitted: &FittedModel,
-    x: &ndarray::Array2<f64>,
+    mut x: ndarray::Array2<f64>,
 ) -> Vec<f64> {
-    match &model.scaling {
-        Some(scaling) => {
-            let mut x = x.clone();
-            for mut row in x.rows_mut() {
-                for (j, v) in row.iter_mut().enumerate() {
-                    *v = (*v - scaling.mean[j]) / scaling.scale[j];
-                }
+    if let Some(scaling) = &model.scaling {
+        for mut row in x.rows_mut() {
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = (*v - scaling.mean[j]) / scaling.scale[j];
             }
-            fitted.scores(x.view())
         }
-        None => fitted.scores(x.view()),
     }
+    fitted.scores(x.view())
 }
 
 /// The predictions file of a detection, relative to the datasets folder.
@@ -123,21 +119,27 @@ fn to_proto_indicators(threshold: f64, c: &metrics::Confusion) -> ThresholdIndic
     }
 }
 
-/// Runs one detection.
-#[allow(clippy::too_many_arguments)]
-pub fn run(
+/// The rows a detection predicts, in dataset order, with what it reports of each.
+#[derive(Default)]
+struct Scored {
+    instance_ids: Vec<i64>,
+    idents: Vec<String>,
+    labels: Vec<Option<bool>>,
+    families: Vec<Option<String>>,
+    /// The model's raw scores.
+    raw: Vec<f64>,
+}
+
+/// Scores the rows `rows` of `data`, loaded whole (through the cache).
+fn score_loaded(
     cache: &DataCache,
-    experiment_id: u64,
     model: &StoredModel,
     fitted: &FittedModel,
     encoder: &Encoder,
-    name: &str,
     data: &DataRef,
     annotations: &AnnotationsSource,
     rows: &RowSelection,
-    threshold: f64,
-) -> Result<DetectionResult, TaskFailure> {
-    let started = Instant::now();
+) -> Result<Scored, TaskFailure> {
     let loaded = cache.load(data, Some(encoder))?;
     // A validation dataset without ground truth is still predicted, with no performance.
     let labels = match (cache.labels(data, &loaded, annotations), rows.side) {
@@ -159,10 +161,107 @@ pub fn run(
             )
         }
     };
-    let x = take_rows(&loaded.x, &row_ids);
+    let raw = model_scores(model, fitted, take_rows(&loaded.x, &row_ids));
+    Ok(Scored {
+        instance_ids: row_ids.iter().map(|&r| loaded.instance_ids[r]).collect(),
+        idents: row_ids.iter().map(|&r| loaded.idents[r].clone()).collect(),
+        families: row_ids
+            .iter()
+            .map(|&r| loaded.families.as_ref().and_then(|f| f[r].clone()))
+            .collect(),
+        labels: row_labels,
+        raw,
+    })
+}
+
+/// Scores every row of `data` shard by shard, `batch` rows at a time: the feature matrix of at
+/// most `batch` rows and one shard's values are in memory at once, whatever the dataset's size.
+/// The labels are the ground truth of idents.csv (a dataset without is predicted, with none).
+fn score_streamed(
+    cache: &DataCache,
+    model: &StoredModel,
+    fitted: &FittedModel,
+    encoder: &Encoder,
+    data: &DataRef,
+    annotations: &AnnotationsSource,
+    batch: usize,
+) -> Result<Scored, TaskFailure> {
+    if *annotations != AnnotationsSource::GroundTruth {
+        return Err(TaskFailure::permanent(
+            ErrorCode::BadRequest,
+            format!(
+                "streaming reads the ground truth of {}/{}, not an annotations file",
+                data.project, data.dataset
+            ),
+        ));
+    }
+    let mut scored = Scored::default();
+    cache.for_each_shard(data, |manifest, frame| {
+        let n = frame.rows();
+        let rows: Vec<usize> = (0..n).collect();
+        for chunk in rows.chunks(batch.max(1)) {
+            let x = encoder
+                .transform(manifest, &frame, Some(chunk))
+                .map_err(|e| {
+                    TaskFailure::permanent(
+                        ErrorCode::BadData,
+                        format!("cannot encode {}/{}: {e}", data.project, data.dataset),
+                    )
+                })?;
+            scored.raw.extend(model_scores(model, fitted, x));
+        }
+        scored.labels.extend(match &frame.labels {
+            Some(labels) => labels.clone(),
+            None => vec![None; n],
+        });
+        scored.families.extend(match frame.families {
+            Some(families) => families,
+            None => vec![None; n],
+        });
+        scored.instance_ids.extend(frame.instance_ids);
+        scored.idents.extend(frame.idents);
+        Ok(())
+    })?;
+    Ok(scored)
+}
+
+/// Runs one detection; with `stream_batch`, the rows (every row of a validation dataset) are
+/// read shard by shard and predicted that many at a time.
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    cache: &DataCache,
+    experiment_id: u64,
+    model: &StoredModel,
+    fitted: &FittedModel,
+    encoder: &Encoder,
+    name: &str,
+    data: &DataRef,
+    annotations: &AnnotationsSource,
+    rows: &RowSelection,
+    threshold: f64,
+    stream_batch: Option<u32>,
+) -> Result<DetectionResult, TaskFailure> {
+    let started = Instant::now();
+    let Scored {
+        instance_ids,
+        idents,
+        labels: row_labels,
+        families,
+        raw,
+    } = match stream_batch {
+        Some(batch) if rows.side == Side::All => score_streamed(
+            cache,
+            model,
+            fitted,
+            encoder,
+            data,
+            annotations,
+            batch as usize,
+        )?,
+        _ => score_loaded(cache, model, fitted, encoder, data, annotations, rows)?,
+    };
     // Rankings (AUC, curves) use the raw scores; thresholds apply to probabilities, or for
     // anomaly scores to the share of training rows scoring lower.
-    let raw = model_scores(model, fitted, &x);
     let proba: Vec<f64> = match model.output {
         ModelOutput::Probability => raw.clone(),
         ModelOutput::Score => raw.iter().map(|s| model.threshold_value(*s)).collect(),
@@ -200,15 +299,12 @@ pub fn run(
     let roc = thin(metrics::roc_curve(&known_labels, &known_raw));
     let far_dr = thin(metrics::far_dr_curve(&known_labels, &known_raw));
     let h = metrics::histogram(&proba, &row_labels, HISTOGRAM_BINS);
-    let families: Vec<Option<String>> = row_ids
-        .iter()
-        .map(|&r| loaded.families.as_ref().and_then(|f| f[r].clone()))
-        .collect();
+    let n_instances = instance_ids.len() as u64;
     let family_detection = family_detection(&row_labels, &families, &proba, threshold);
     let file = predictions_file(data, experiment_id, name);
     let predictions = Predictions {
-        instance_ids: row_ids.iter().map(|&r| loaded.instance_ids[r]).collect(),
-        idents: row_ids.iter().map(|&r| loaded.idents[r].clone()).collect(),
+        instance_ids,
+        idents,
         scores: raw,
         values: proba,
         threshold,
@@ -224,7 +320,7 @@ pub fn run(
     Ok(DetectionResult {
         name: name.to_string(),
         dataset: data.dataset.clone(),
-        n_instances: row_ids.len() as u64,
+        n_instances,
         n_labeled: known_labels.len() as u64,
         n_malicious,
         detection_threshold: threshold,

@@ -324,6 +324,7 @@ fn compute(
             annotations,
             rows,
             detection_threshold,
+            stream_batch,
             ..
         } => {
             let (model, fitted) =
@@ -346,6 +347,7 @@ fn compute(
                 annotations,
                 rows,
                 *detection_threshold,
+                *stream_batch,
             )?;
             let bytes = to_json(&result)?;
             Ok(vec![

@@ -90,7 +90,7 @@ pub fn read_frame_at(
 ) -> Result<Frame, DatasetError> {
     let mut frame = Frame::default();
     for index in 0..manifest.shards.len() {
-        frame.append(shard_at(manifest, index, locate)?);
+        frame.append(read_shard_at(manifest, index, locate)?);
     }
     Ok(frame)
 }
@@ -101,10 +101,12 @@ pub fn read_shard(
     manifest: &Manifest,
     index: usize,
 ) -> Result<Frame, DatasetError> {
-    shard_at(manifest, index, &|file| dataset_dir.join(file))
+    read_shard_at(manifest, index, &|file| dataset_dir.join(file))
 }
 
-fn shard_at(
+/// Reads shard `index` of the dataset, as [`read_shard`] does, with each file the manifest names at
+/// the path `locate` gives for it.
+pub fn read_shard_at(
     manifest: &Manifest,
     index: usize,
     locate: &dyn Fn(&str) -> PathBuf,
