@@ -20,25 +20,32 @@ use crate::data::{select_rows, take_rows, DataCache};
 /// Bins of the predictions histogram.
 pub const HISTOGRAM_BINS: usize = 10;
 
-/// The model's scores for every row of `x` (encoded, not standardised): probabilities, or
-/// anomaly scores for [`ModelOutput::Score`] models.
+/// Rows a detection standardises and scores at a time: its copy of the data is one block, not
+/// the whole set of rows.
+pub const SCORE_BLOCK_ROWS: usize = 4096;
+
+/// The model's scores for the rows `rows` of `x` (encoded, not standardised), in that order:
+/// probabilities, or anomaly scores for [`ModelOutput::Score`] models. The rows are copied
+/// (and standardised) [`SCORE_BLOCK_ROWS`] at a time; a row's score depends on that row alone.
 pub fn model_scores(
     model: &StoredModel,
     fitted: &FittedModel,
     x: &ndarray::Array2<f64>,
+    rows: &[usize],
 ) -> Vec<f64> {
-    match &model.scaling {
-        Some(scaling) => {
-            let mut x = x.clone();
+    let mut scores = Vec::with_capacity(rows.len());
+    for block in rows.chunks(SCORE_BLOCK_ROWS) {
+        let mut x = take_rows(x, block);
+        if let Some(scaling) = &model.scaling {
             for mut row in x.rows_mut() {
                 for (j, v) in row.iter_mut().enumerate() {
                     *v = (*v - scaling.mean[j]) / scaling.scale[j];
                 }
             }
-            fitted.scores(x.view())
         }
-        None => fitted.scores(x.view()),
+        scores.extend(fitted.scores(x.view()));
     }
+    scores
 }
 
 /// The predictions file of a detection, relative to the datasets folder.
@@ -159,10 +166,9 @@ pub fn run(
             )
         }
     };
-    let x = take_rows(&loaded.x, &row_ids);
     // Rankings (AUC, curves) use the raw scores; thresholds apply to probabilities, or for
     // anomaly scores to the share of training rows scoring lower.
-    let raw = model_scores(model, fitted, &x);
+    let raw = model_scores(model, fitted, &loaded.x, &row_ids);
     let proba: Vec<f64> = match model.output {
         ModelOutput::Probability => raw.clone(),
         ModelOutput::Score => raw.iter().map(|s| model.threshold_value(*s)).collect(),
