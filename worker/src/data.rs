@@ -53,6 +53,9 @@ pub struct CacheStats {
     pub misses: u64,
 }
 
+/// One entry of a [`Memo`]: empty until its value is computed.
+type MemoSlot<V> = Arc<Mutex<Option<Arc<V>>>>;
+
 /// A bounded memo, least recently used out: at most `capacity` values (none with capacity 0).
 ///
 /// Concurrent lookups of one key compute its value once: the first computes it while holding
@@ -60,7 +63,7 @@ pub struct CacheStats {
 /// one copy of it, not two). A failed computation leaves the entry empty for the next lookup.
 pub(crate) struct Memo<K, V> {
     capacity: usize,
-    entries: Mutex<Vec<(K, Arc<Mutex<Option<Arc<V>>>>)>>,
+    entries: Mutex<Vec<(K, MemoSlot<V>)>>,
     hits: AtomicU64,
     misses: AtomicU64,
 }
