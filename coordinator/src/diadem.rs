@@ -288,11 +288,12 @@ pub async fn run(
         .first()
         .is_some_and(|h| h.supervision() == Supervision::Supervised);
 
-    // Stage 1: the grid search of every outer split.
+    // Stage 1: the grid search of every outer split, fold by fold: a worker prepares a fold's
+    // rows once for the candidates that follow one another (`secuml_worker::folds`).
     let mut tasks = Vec::new();
     for outer in outers.iter().filter(|_| searched) {
-        for (ci, hyper) in hypers.iter().enumerate() {
-            for fold in 0..spec.num_folds {
+        for fold in 0..spec.num_folds {
+            for (ci, hyper) in hypers.iter().enumerate() {
                 tasks.push((
                     format!("{}fit-{ci}-{fold}", outer.task_prefix()),
                     TaskKind::FitScore {

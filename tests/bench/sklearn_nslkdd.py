@@ -24,14 +24,20 @@ def _load(path):
     return feats, idents["label"].to_numpy(dtype=int), cats
 
 
-def standardised():
-    """(x_train, y_train, x_test, y_test): train20 and test, encoded and standardised."""
+def encoded():
+    """(x_train, y_train, x_test, y_test): train20 and test, encoded (not standardised)."""
     tr, y_tr, cats = _load(os.path.join(ROOT, "data", "NSL-KDD", "train20"))
     te, y_te, _ = _load(os.path.join(ROOT, "data", "NSL-KDD", "test"))
     nums = [c for c in tr.columns if c not in cats]
     enc = OneHotEncoder(handle_unknown="ignore", sparse_output=False).fit(tr[cats])
     x_tr = np.hstack([tr[nums].to_numpy(float), enc.transform(tr[cats])])
     x_te = np.hstack([te[nums].to_numpy(float), enc.transform(te[cats])])
+    return x_tr, y_tr, x_te, y_te
+
+
+def standardised():
+    """(x_train, y_train, x_test, y_test): train20 and test, encoded and standardised."""
+    x_tr, y_tr, x_te, y_te = encoded()
     scaler = StandardScaler().fit(x_tr)
     return scaler.transform(x_tr), y_tr, scaler.transform(x_te), y_te
 

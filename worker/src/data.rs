@@ -2,7 +2,8 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use ndarray::Array2;
 use secuml_engine::dataset::{self, Annotation, AnnotationMeta, DatasetError, Encoder, Manifest};
@@ -39,6 +40,99 @@ pub struct Labeled {
 
 type CacheKey = (String, String, Vec<(String, Option<String>)>);
 
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Hits and misses of a cache since it was created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CacheStats {
+    /// Lookups served from the cache.
+    pub hits: u64,
+    /// Lookups that computed the value.
+    pub misses: u64,
+}
+
+/// One entry of a [`Memo`]: empty until its value is computed.
+type MemoSlot<V> = Arc<Mutex<Option<Arc<V>>>>;
+
+/// A bounded memo, least recently used out: at most `capacity` values (none with capacity 0).
+///
+/// Concurrent lookups of one key compute its value once: the first computes it while holding
+/// that entry's lock, the others wait for it (two slots starting a job on the same data hold
+/// one copy of it, not two). A failed computation leaves the entry empty for the next lookup.
+pub(crate) struct Memo<K, V> {
+    capacity: usize,
+    entries: Mutex<Vec<(K, MemoSlot<V>)>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl<K: PartialEq, V> Memo<K, V> {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            entries: Mutex::new(Vec::new()),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    /// The value of `key`, computed by `compute` unless the memo holds it.
+    pub(crate) fn get_or_compute<E>(
+        &self,
+        key: K,
+        compute: impl FnOnce() -> Result<V, E>,
+    ) -> Result<Arc<V>, E> {
+        let slot = {
+            let mut entries = lock(&self.entries);
+            match entries.iter().position(|(k, _)| *k == key) {
+                Some(i) => {
+                    let entry = entries.remove(i);
+                    let slot = entry.1.clone();
+                    entries.push(entry);
+                    slot
+                }
+                None => {
+                    let slot = Arc::new(Mutex::new(None));
+                    if self.capacity > 0 {
+                        if entries.len() >= self.capacity {
+                            entries.remove(0);
+                        }
+                        entries.push((key, slot.clone()));
+                    }
+                    slot
+                }
+            }
+        };
+        let mut value = lock(&slot);
+        if let Some(v) = value.as_ref() {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(v.clone());
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let v = Arc::new(compute()?);
+        *value = Some(v.clone());
+        Ok(v)
+    }
+
+    /// Forgets the values whose key satisfies `drop` (values in use stay alive with their users).
+    pub(crate) fn forget(&self, drop: impl Fn(&K) -> bool) {
+        lock(&self.entries).retain(|(k, _)| !drop(k));
+    }
+
+    pub(crate) fn stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Search folds a worker keeps (see [`crate::folds`]): the search plans a fold's candidates
+/// one after the other, so two cover the slots of a worker moving from one fold to the next.
+pub const FOLD_CACHE_ENTRIES: usize = 2;
+
 /// A bounded cache of loaded datasets, keyed by manifest checksum and encoder.
 ///
 /// Tasks of one job read the same data over and over; the cache avoids reading and
@@ -47,8 +141,8 @@ type CacheKey = (String, String, Vec<(String, Option<String>)>);
 /// root: a local folder, or an object store whose files are first fetched into its local cache.
 pub struct DataCache {
     root: DataRoot,
-    capacity: usize,
-    entries: Mutex<Vec<(CacheKey, Arc<LoadedData>)>>,
+    entries: Memo<CacheKey, LoadedData>,
+    pub(crate) folds: Memo<crate::folds::FoldKey, crate::folds::Fold>,
 }
 
 fn bad_data(message: String) -> TaskFailure {
@@ -88,9 +182,21 @@ impl DataCache {
     pub fn new(root: DataRoot, capacity: usize) -> Self {
         Self {
             root,
-            capacity: capacity.max(1),
-            entries: Mutex::new(Vec::new()),
+            entries: Memo::new(capacity.max(1)),
+            folds: Memo::new(FOLD_CACHE_ENTRIES),
         }
+    }
+
+    /// The same cache keeping at most `entries` search folds (0: none, each task computes its
+    /// own).
+    pub fn with_fold_entries(mut self, entries: usize) -> Self {
+        self.folds = Memo::new(entries);
+        self
+    }
+
+    /// Hits and misses of the search folds.
+    pub fn fold_stats(&self) -> CacheStats {
+        self.folds.stats()
     }
 
     /// The data root.
@@ -177,9 +283,16 @@ impl DataCache {
     ) -> Result<Arc<LoadedData>, TaskFailure> {
         let columns = encoder.map(|e| e.columns().to_vec()).unwrap_or_default();
         let key: CacheKey = (dataset_key(data, ""), data.manifest_sha256.clone(), columns);
-        if let Some(hit) = self.lookup(&key) {
-            return Ok(hit);
-        }
+        self.entries
+            .get_or_compute(key, || self.read_encoded(data, encoder))
+    }
+
+    /// Reads and encodes `data` (the work of a [`DataCache::load`] miss).
+    fn read_encoded(
+        &self,
+        data: &DataRef,
+        encoder: Option<&Encoder>,
+    ) -> Result<LoadedData, TaskFailure> {
         let manifest = self.planned_manifest(data)?;
         let files = self.local_files(data, &manifest, None)?;
         let frame = dataset::read_frame_at(&manifest, &|f| files.locate(f)).map_err(|e| {
@@ -199,7 +312,7 @@ impl DataCache {
                 data.project, data.dataset
             ))
         })?;
-        let loaded = Arc::new(LoadedData {
+        Ok(LoadedData {
             x,
             encoder,
             instance_ids: frame.instance_ids,
@@ -208,9 +321,7 @@ impl DataCache {
             ground_truth: frame.labels,
             timestamps: frame.timestamps,
             manifest,
-        });
-        self.insert(key, loaded.clone());
-        Ok(loaded)
+        })
     }
 
     /// Reads `data` shard by shard, handing each shard's rows to `each` in dataset order, with
@@ -250,23 +361,6 @@ impl DataCache {
             each(&manifest, frame)?;
         }
         Ok(())
-    }
-
-    fn lookup(&self, key: &CacheKey) -> Option<Arc<LoadedData>> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-    }
-
-    fn insert(&self, key: CacheKey, value: Arc<LoadedData>) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.retain(|(k, _)| k != &key);
-        if entries.len() >= self.capacity {
-            entries.remove(0);
-        }
-        entries.push((key, value));
     }
 
     /// The annotated rows of the annotation file `name` of `data`.

@@ -20,9 +20,29 @@ use crate::data::{select_rows, take_rows, DataCache};
 /// Bins of the predictions histogram.
 pub const HISTOGRAM_BINS: usize = 10;
 
-/// The model's scores for every row of `x` (encoded, not standardised; standardised here in
-/// place): probabilities, or anomaly scores for [`ModelOutput::Score`] models.
+/// Rows a detection standardises and scores at a time: its copy of the data is one block, not
+/// the whole set of rows.
+pub const SCORE_BLOCK_ROWS: usize = 4096;
+
+/// The model's scores for the rows `rows` of `x` (encoded, not standardised), in that order:
+/// probabilities, or anomaly scores for [`ModelOutput::Score`] models. The rows are copied
+/// (and standardised) [`SCORE_BLOCK_ROWS`] at a time; a row's score depends on that row alone.
 pub fn model_scores(
+    model: &StoredModel,
+    fitted: &FittedModel,
+    x: &ndarray::Array2<f64>,
+    rows: &[usize],
+) -> Vec<f64> {
+    let mut scores = Vec::with_capacity(rows.len());
+    for block in rows.chunks(SCORE_BLOCK_ROWS) {
+        scores.extend(block_scores(model, fitted, take_rows(x, block)));
+    }
+    scores
+}
+
+/// The model's scores for the rows of `x` (encoded, not standardised; standardised here in
+/// place).
+fn block_scores(
     model: &StoredModel,
     fitted: &FittedModel,
     mut x: ndarray::Array2<f64>,
@@ -161,7 +181,7 @@ fn score_loaded(
             )
         }
     };
-    let raw = model_scores(model, fitted, take_rows(&loaded.x, &row_ids));
+    let raw = model_scores(model, fitted, &loaded.x, &row_ids);
     Ok(Scored {
         instance_ids: row_ids.iter().map(|&r| loaded.instance_ids[r]).collect(),
         idents: row_ids.iter().map(|&r| loaded.idents[r].clone()).collect(),
@@ -208,7 +228,7 @@ fn score_streamed(
                         format!("cannot encode {}/{}: {e}", data.project, data.dataset),
                     )
                 })?;
-            scored.raw.extend(model_scores(model, fitted, x));
+            scored.raw.extend(block_scores(model, fitted, x));
         }
         scored.labels.extend(match &frame.labels {
             Some(labels) => labels.clone(),

@@ -7,7 +7,6 @@ use secuml_engine::dataset::Encoder;
 use secuml_engine::metrics;
 use secuml_engine::model::{self as engine_model, FittedModel, ModelError, Output};
 use secuml_engine::preprocess::StandardScaler;
-use secuml_engine::split;
 use secuml_proto::result::MODEL_FORMAT_VERSION;
 use secuml_proto::{
     keys, EncodedColumn, ErrorCode, FitScoreResult, Hyper, KmeansCentroidSets, Objective,
@@ -158,13 +157,23 @@ fn fit_model(
         scaler.transform_inplace(&mut x);
         scaler
     });
-    let fitted = engine_model::fit(hyper, x.view(), y, seed).map_err(|e| match e {
+    let fitted = fit_prepared(hyper, x.view(), y, seed)?;
+    Ok((fitted, scaler, x))
+}
+
+/// Fits `hyper` on the rows `x`, already standardised when the class standardises.
+fn fit_prepared(
+    hyper: &Hyper,
+    x: ndarray::ArrayView2<f64>,
+    y: &[Option<bool>],
+    seed: u64,
+) -> Result<FittedModel, TaskFailure> {
+    engine_model::fit(hyper, x, y, seed).map_err(|e| match e {
         ModelError::Param { .. } => TaskFailure::permanent(ErrorCode::BadRequest, e.to_string()),
         ModelError::Data(m) => {
             TaskFailure::permanent(ErrorCode::BadData, format!("fit failed: {m}"))
         }
-    })?;
-    Ok((fitted, scaler, x))
+    })
 }
 
 /// Threshold of the Accuracy objective: the classifier's own decision (probability above 0.5).
@@ -187,7 +196,7 @@ pub fn objective_score(
     }
 }
 
-fn compute(
+pub(crate) fn compute(
     cache: &DataCache,
     task: &TaskMessage,
     model: Option<(StoredModel, FittedModel)>,
@@ -207,48 +216,22 @@ fn compute(
             far,
         } => {
             let started = Instant::now();
-            let loaded = cache.load(data, None)?;
-            let labels = cache.labels(data, &loaded, annotations)?;
-            let train = select_rows(&labels, loaded.timestamps.as_deref(), rows)?;
-            let shuffle = folds.shuffle.then_some(folds.seed);
-            let fold_of = split::stratified_kfold(&train.labels, folds.num_folds as usize, shuffle)
-                .map_err(|e| {
+            let split = cache.fold(data, annotations, rows, folds, *fold, hyper.standardises())?;
+            let fitted = fit_prepared(hyper, split.x_fit.view(), &split.y_fit, folds.seed)?;
+            let proba = fitted.scores(split.x_score.view());
+            let score =
+                objective_score(*objective, *far, &split.y_score, &proba).ok_or_else(|| {
                     TaskFailure::permanent(
-                        ErrorCode::BadRequest,
-                        format!("cannot build folds: {e}"),
+                        ErrorCode::BadData,
+                        format!("fold {fold} holds a single class: no {objective:?} score"),
                     )
                 })?;
-            let (mut fit_rows, mut fit_y, mut score_rows, mut score_y) =
-                (vec![], vec![], vec![], vec![]);
-            for ((row, label), f) in train.rows.iter().zip(&train.labels).zip(&fold_of) {
-                if *f == *fold as usize {
-                    score_rows.push(*row);
-                    score_y.push(*label);
-                } else {
-                    fit_rows.push(*row);
-                    fit_y.push(*label);
-                }
-            }
-            let x_fit = take_rows(&loaded.x, &fit_rows);
-            let mut x_score = take_rows(&loaded.x, &score_rows);
-            let fit_y: Vec<Option<bool>> = fit_y.into_iter().map(Some).collect();
-            let (fitted, scaler, _) = fit_model(hyper, x_fit, &fit_y, folds.seed)?;
-            if let Some(scaler) = &scaler {
-                scaler.transform_inplace(&mut x_score);
-            }
-            let proba = fitted.scores(x_score.view());
-            let score = objective_score(*objective, *far, &score_y, &proba).ok_or_else(|| {
-                TaskFailure::permanent(
-                    ErrorCode::BadData,
-                    format!("fold {fold} holds a single class: no {objective:?} score"),
-                )
-            })?;
             let result = FitScoreResult {
                 hyper: *hyper,
                 fold: *fold,
                 score,
-                n_train: fit_rows.len() as u64,
-                n_test: score_rows.len() as u64,
+                n_train: split.y_fit.len() as u64,
+                n_test: split.y_score.len() as u64,
                 fit_seconds: started.elapsed().as_secs_f64(),
                 iterations: fitted.iterations() as u32,
             };
@@ -267,6 +250,7 @@ fn compute(
             fold,
             seed,
         } => {
+            cache.forget_folds(data, annotations, rows);
             let loaded = cache.load(data, None)?;
             let labels = cache.labels(data, &loaded, annotations)?;
             let (train_rows, train_y) = training_rows(hyper, &labels, &loaded, rows)?;
