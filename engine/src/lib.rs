@@ -25,6 +25,7 @@ pub mod dataset;
 pub mod envelope;
 pub mod forest;
 pub mod iforest;
+pub(crate) mod lbfgs;
 pub mod linear;
 pub mod lof;
 pub mod metrics;
