@@ -11,14 +11,11 @@
 //! `OMP_NUM_THREADS=1 python3 tests/bench/sklearn_decision_tree.py --time`.
 #![allow(clippy::print_stdout)]
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use ndarray::Array2;
-use secuml_engine::dataset::{ingest, read_frame, Encoder, IngestOptions};
 use secuml_engine::metrics::roc_auc;
-use secuml_engine::preprocess::StandardScaler;
-use secuml_engine::{forest, tree};
+use secuml_engine::{forest, sample, tree};
 use secuml_proto::hyper::{
     Criterion, DecisionTreeHyper, MaxFeatures, RandomForestHyper, Splitter, TreeLimits,
 };
@@ -34,36 +31,9 @@ fn cpu_s() -> f64 {
 
 /// NSL-KDD train20 and test, encoded with train20's encoder, standardised on train20.
 fn nsl_kdd() -> (Array2<f64>, Vec<bool>, Array2<f64>, Vec<bool>) {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/NSL-KDD");
-    let tmp = std::env::temp_dir().join(format!("secuml-trees-timing-{}", std::process::id()));
-    let load = |name: &str| {
-        let out = tmp.join(name);
-        let manifest =
-            ingest(&root.join(name), &out, &IngestOptions::new("NSL-KDD", name)).expect("ingest");
-        let frame = read_frame(&out, &manifest).expect("frame");
-        (manifest, frame)
-    };
-    let (train_manifest, train_frame) = load("train20");
-    let (test_manifest, test_frame) = load("test");
-    let encoder = Encoder::fit(&train_manifest);
-    let labels = |frame: &secuml_engine::dataset::Frame| -> Vec<bool> {
-        let labels = frame.labels.as_ref().expect("labels");
-        labels.iter().map(|l| l.expect("labelled")).collect()
-    };
-    let x_train = encoder
-        .transform(&train_manifest, &train_frame, None)
-        .expect("encode");
-    let x_test = encoder
-        .transform(&test_manifest, &test_frame, None)
-        .expect("encode");
-    let _ = std::fs::remove_dir_all(&tmp);
-    let scaler = StandardScaler::fit(x_train.view());
-    (
-        scaler.transform(x_train.view()),
-        labels(&train_frame),
-        scaler.transform(x_test.view()),
-        labels(&test_frame),
-    )
+    let data = sample::repository_nsl_kdd().expect("NSL-KDD sample");
+    let (train, test) = data.standardised();
+    (train, data.train.y, test, data.test.y)
 }
 
 /// SecuML's decision-tree grid, in scikit-learn's `ParameterGrid` order of the reference.
