@@ -73,8 +73,16 @@ fn main() {
     if which == "all" || which == "ocsvm" {
         let every_tenth: Vec<usize> = (0..train.0.nrows()).step_by(10).collect();
         let sub = train.0.select(Axis(0), &every_tenth);
-        let start = Instant::now();
+        let (start, cpu) = (Instant::now(), sample::cpu_seconds());
         let model = svm::one_class::fit(&OneClassSvmHyper::default(), sub.view(), 0).expect("fit");
+        let fit_cpu = sample::cpu_seconds() - cpu;
+        let cpu = sample::cpu_seconds();
+        let scores = model.scores(test.0.view());
+        println!(
+            "{{\"model\": \"OneClassSvm every 10th row\", \"fit_cpu_seconds\": {fit_cpu:.3}, \"predict_cpu_seconds\": {:.3}, \"test_auc\": {:.6}}}",
+            sample::cpu_seconds() - cpu,
+            roc_auc(&test.1, &scores).unwrap_or(f64::NAN)
+        );
         report(
             "OneClassSvm every 10th row",
             start.elapsed().as_secs_f64(),

@@ -20,15 +20,6 @@ use secuml_proto::hyper::{
     Criterion, DecisionTreeHyper, MaxFeatures, RandomForestHyper, Splitter, TreeLimits,
 };
 
-/// CPU time of this process so far, in seconds (Linux: `/proc/self/schedstat`), beside the
-/// wall time, which other work on the machine inflates.
-fn cpu_s() -> f64 {
-    std::fs::read_to_string("/proc/self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
-        .map_or(f64::NAN, |ns| ns * 1e-9)
-}
-
 /// NSL-KDD train20 and test, encoded with train20's encoder, standardised on train20.
 fn nsl_kdd() -> (Array2<f64>, Vec<bool>, Array2<f64>, Vec<bool>) {
     let data = sample::repository_nsl_kdd().expect("NSL-KDD sample");
@@ -64,9 +55,9 @@ fn main() {
     let mut out = serde_json::Map::new();
     if what == "forest" || what == "all" {
         let hyper = RandomForestHyper::default();
-        let (t, c) = (Instant::now(), cpu_s());
+        let (t, c) = (Instant::now(), sample::cpu_seconds());
         let model = forest::fit(&hyper, x_train.view(), &y_train, 0).expect("forest fit");
-        let (fit_s, fit_cpu_s) = (t.elapsed().as_secs_f64(), cpu_s() - c);
+        let (fit_s, fit_cpu_s) = (t.elapsed().as_secs_f64(), sample::cpu_seconds() - c);
         let t = Instant::now();
         let proba = model.predict_proba(x_test.view());
         let predict_s = t.elapsed().as_secs_f64();
@@ -83,9 +74,9 @@ fn main() {
         let mut points = Vec::new();
         let (mut total, mut total_cpu) = (0.0, 0.0);
         for hyper in grid() {
-            let (t, c) = (Instant::now(), cpu_s());
+            let (t, c) = (Instant::now(), sample::cpu_seconds());
             let model = tree::fit(&hyper, x_train.view(), &y_train, 0).expect("tree fit");
-            let (fit_s, fit_cpu_s) = (t.elapsed().as_secs_f64(), cpu_s() - c);
+            let (fit_s, fit_cpu_s) = (t.elapsed().as_secs_f64(), sample::cpu_seconds() - c);
             total += fit_s;
             total_cpu += fit_cpu_s;
             let auc = roc_auc(&y_test, &model.predict_proba(x_test.view()));
