@@ -9,8 +9,8 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use secuml_proto::hyper::{
     Criterion, EllipticEnvelopeHyper, Gamma, GaussianNbHyper, IsolationForestHyper,
-    LabelPropagationHyper, LofHyper, MaxFeatures, MaxSamples, OneClassSvmHyper, PropagationKernel,
-    Splitter, SssvddHyper, WeightedIsolationForestHyper,
+    LabelPropagationHyper, LofHyper, MaxFeatures, MaxSamples, OneClassSvmHyper, OptimAlgo,
+    PropagationKernel, Splitter, SssvddHyper, WeightedIsolationForestHyper,
 };
 use secuml_proto::job::TreeLimitsGrid;
 use secuml_proto::{
@@ -363,6 +363,23 @@ pub enum ObjectiveArg {
     DrAtFar,
 }
 
+/// Solvers of the logistic regression, as SecuML and scikit-learn spell them.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OptimAlgoArg {
+    /// liblinear's objectives, solved to the optimum by (proximal) Newton methods.
+    #[value(name = "liblinear")]
+    Liblinear,
+    /// L-BFGS (l2 only: pass `--penalty l2`).
+    #[value(name = "lbfgs")]
+    Lbfgs,
+    /// Stochastic average gradient (l2 only: pass `--penalty l2`).
+    #[value(name = "sag")]
+    Sag,
+    /// SAGA (l1 and l2).
+    #[value(name = "saga")]
+    Saga,
+}
+
 /// Penalties, as SecuML spells them.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum PenaltyArg {
@@ -386,6 +403,9 @@ pub enum ModelCommand {
         /// Grid of penalties.
         #[arg(long, num_args = 1.., value_enum, default_values = ["l1", "l2"])]
         penalty: Vec<PenaltyArg>,
+        /// Solver of every candidate (lbfgs and sag need `--penalty l2`).
+        #[arg(long, value_enum, default_value = "liblinear")]
+        optim_algo: OptimAlgoArg,
     },
     /// Linear support vector classifier with probabilities (Platt scaling), tuned by grid search.
     #[command(name = "Svc")]
@@ -709,6 +729,7 @@ impl ModelCommand {
             ModelCommand::LogisticRegression {
                 regularization,
                 penalty,
+                optim_algo,
             } => ModelSpec::LogisticRegression {
                 c: regularization.clone(),
                 penalty: penalty
@@ -718,6 +739,12 @@ impl ModelCommand {
                         PenaltyArg::L2 => Penalty::L2,
                     })
                     .collect(),
+                optim_algo: match optim_algo {
+                    OptimAlgoArg::Liblinear => OptimAlgo::Liblinear,
+                    OptimAlgoArg::Lbfgs => OptimAlgo::Lbfgs,
+                    OptimAlgoArg::Sag => OptimAlgo::Sag,
+                    OptimAlgoArg::Saga => OptimAlgo::Saga,
+                },
             },
             ModelCommand::Svc { regularization } => ModelSpec::Svc {
                 c: regularization.clone(),
@@ -1616,7 +1643,8 @@ mod tests {
             spec.model,
             ModelSpec::LogisticRegression {
                 c: vec![1.0, 10.0],
-                penalty: vec![Penalty::L1, Penalty::L2]
+                penalty: vec![Penalty::L1, Penalty::L2],
+                optim_algo: Default::default(),
             }
         );
         assert_eq!(spec.annotations, AnnotationsSource::GroundTruth);
@@ -1693,6 +1721,27 @@ mod tests {
             error.unwrap_err().to_string().contains("`far`"),
             "a bad --far is refused by name"
         );
+    }
+
+    #[test]
+    fn optim_algo_reaches_the_spec_and_l2_only_solvers_refuse_l1() {
+        let args = diadem_args(&["--optim-algo", "lbfgs"]).unwrap();
+        let error = diadem_job(&args).and_then(|job| Ok(job.validate()?));
+        let message = error.unwrap_err().to_string();
+        assert!(
+            message.contains("`optim-algo`") && message.contains("--penalty l2"),
+            "{message}"
+        );
+        let args = diadem_args(&["--optim-algo", "sag", "--penalty", "l2"]).unwrap();
+        let spec = args.to_spec().unwrap();
+        spec.validate().unwrap();
+        assert!(matches!(
+            spec.model,
+            ModelSpec::LogisticRegression {
+                optim_algo: OptimAlgo::Sag,
+                ..
+            }
+        ));
     }
 
     fn diadem_args(options: &[&str]) -> Result<DiademArgs, clap::Error> {

@@ -588,21 +588,24 @@ mod tests {
             hypers[0],
             Hyper::LogisticRegression {
                 c: 0.01,
-                penalty: Penalty::L1
+                penalty: Penalty::L1,
+                optim_algo: Default::default(),
             }
         );
         assert_eq!(
             hypers[1],
             Hyper::LogisticRegression {
                 c: 0.01,
-                penalty: Penalty::L2
+                penalty: Penalty::L2,
+                optim_algo: Default::default(),
             }
         );
         assert_eq!(
             hypers[7],
             Hyper::LogisticRegression {
                 c: 10.0,
-                penalty: Penalty::L2
+                penalty: Penalty::L2,
+                optim_algo: Default::default(),
             }
         );
     }
@@ -624,10 +627,12 @@ mod tests {
         let a = Hyper::LogisticRegression {
             c: 1.0,
             penalty: Penalty::L1,
+            optim_algo: Default::default(),
         };
         let b = Hyper::LogisticRegression {
             c: 1.0,
             penalty: Penalty::L2,
+            optim_algo: Default::default(),
         };
         let mut results = vec![
             fit(a, 0, 0.8),

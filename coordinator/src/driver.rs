@@ -502,6 +502,7 @@ mod tests {
             hyper: secuml_proto::Hyper::LogisticRegression {
                 c: 1.0,
                 penalty: secuml_proto::Penalty::L2,
+                optim_algo: Default::default(),
             },
             fold: None,
             seed: 0,

@@ -8,7 +8,11 @@ use crate::embedded::{ClusteringOutcome, DiademOutcome};
 
 fn hyper_json(h: &Hyper) -> Value {
     match h {
-        Hyper::LogisticRegression { c, penalty } => json!({ "C": c, "penalty": penalty }),
+        Hyper::LogisticRegression {
+            c,
+            penalty,
+            optim_algo,
+        } => json!({ "C": c, "penalty": penalty, "optim_algo": optim_algo }),
         other => other.params_json(),
     }
 }

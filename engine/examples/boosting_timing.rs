@@ -6,20 +6,17 @@
 //! target/release/examples/boosting_timing [REPEATS] [SUBSAMPLE]
 //! OMP_NUM_THREADS=1 python3 tests/bench/sklearn_gradient_boosting.py --time
 //! ```
-//! Run from the repository root. Ingests both sets into a temporary folder, encodes them with
-//! train20's vocabulary, standardises them with train20's scaler (SecuML's pipeline), then for
+//! Reads both sets (`secuml_engine::sample`), standardises them with train20's scaler (SecuML's
+//! pipeline), then for
 //! SecuML's grid (learning rate 0.1, 100 stages, subsample 0.1 unless given, max_depth 3 and
 //! 5) prints the best of `REPEATS` (default 3) fit and predict times and the test ROC AUC.
 #![allow(clippy::print_stdout)]
 
-use std::path::Path;
 use std::time::Instant;
 
-use secuml_engine::boosting;
-use secuml_engine::dataset::{self, Encoder, IngestOptions};
 use secuml_engine::metrics::roc_auc;
 use secuml_engine::model::Detector;
-use secuml_engine::preprocess::StandardScaler;
+use secuml_engine::{boosting, sample};
 use secuml_proto::hyper::{GradientBoostingHyper, TreeLimits};
 
 fn main() {
@@ -27,38 +24,9 @@ fn main() {
     let repeats: usize = args.first().map_or(3, |s| s.parse().expect("REPEATS"));
     let subsample: f64 = args.get(1).map_or(0.1, |s| s.parse().expect("SUBSAMPLE"));
 
-    let tmp = std::env::temp_dir().join(format!("secuml-boosting-{}", std::process::id()));
-    let load = |name: &str| {
-        let out = tmp.join(name);
-        let manifest = dataset::ingest(
-            &Path::new("data/NSL-KDD").join(name),
-            &out,
-            &IngestOptions::new("NSL-KDD", name),
-        )
-        .expect("ingest (run from the repository root)");
-        let frame = dataset::read_frame(&out, &manifest).expect("read shards");
-        (manifest, frame)
-    };
-    let (train_manifest, train_frame) = load("train20");
-    let (test_manifest, test_frame) = load("test");
-    let _ = std::fs::remove_dir_all(&tmp);
-    let encoder = Encoder::fit(&train_manifest);
-    let labels = |frame: &dataset::Frame| -> Vec<bool> {
-        let labels = frame.labels.as_ref().expect("labels");
-        labels.iter().map(|l| l.expect("labelled")).collect()
-    };
-    let x_train = encoder
-        .transform(&train_manifest, &train_frame, None)
-        .expect("encode");
-    let x_test = encoder
-        .transform(&test_manifest, &test_frame, None)
-        .expect("encode");
-    let scaler = StandardScaler::fit(x_train.view());
-    let (x_train, x_test) = (
-        scaler.transform(x_train.view()),
-        scaler.transform(x_test.view()),
-    );
-    let (y_train, y_test) = (labels(&train_frame), labels(&test_frame));
+    let data = sample::repository_nsl_kdd().expect("NSL-KDD sample");
+    let (x_train, x_test) = data.standardised();
+    let (y_train, y_test) = (data.train.y, data.test.y);
 
     for depth in [3, 5] {
         let hyper = GradientBoostingHyper {

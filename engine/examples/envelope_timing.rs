@@ -5,32 +5,31 @@
 //! beside it: `OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python3 tests/bench/sklearn_elliptic_envelope.py --time`.
 #![allow(clippy::print_stdout)]
 
-#[path = "common/nsl_kdd.rs"]
-mod nsl_kdd;
-
 use std::time::Instant;
 
 use secuml_engine::envelope;
 use secuml_engine::metrics::roc_auc;
 use secuml_engine::model::Detector;
+use secuml_engine::sample;
 use secuml_proto::hyper::EllipticEnvelopeHyper;
 
 fn main() {
     let seeds: u64 = std::env::args()
         .nth(1)
         .map_or(1, |s| s.parse().expect("SEEDS is a number"));
-    let data = nsl_kdd::load();
+    let data = sample::repository_nsl_kdd().expect("NSL-KDD sample");
+    let (train, test) = data.standardised();
     for seed in 0..seeds {
-        let t0 = Instant::now();
+        let (t0, c0) = (Instant::now(), sample::cpu_seconds());
         let model =
-            envelope::fit(&EllipticEnvelopeHyper::default(), data.train.view(), seed).expect("fit");
-        let fit_s = t0.elapsed().as_secs_f64();
-        let t1 = Instant::now();
-        let scores = model.scores(data.test.view());
-        let score_s = t1.elapsed().as_secs_f64();
+            envelope::fit(&EllipticEnvelopeHyper::default(), train.view(), seed).expect("fit");
+        let (fit_s, fit_cpu_s) = (t0.elapsed().as_secs_f64(), sample::cpu_seconds() - c0);
+        let (t1, c1) = (Instant::now(), sample::cpu_seconds());
+        let scores = model.scores(test.view());
+        let (score_s, score_cpu_s) = (t1.elapsed().as_secs_f64(), sample::cpu_seconds() - c1);
         let json = serde_json::json!({
-            "seed": seed, "test_auc": roc_auc(&data.test_y, &scores),
-            "fit_s": fit_s, "score_s": score_s, "total_s": fit_s + score_s,
+            "seed": seed, "test_auc": roc_auc(&data.test.y, &scores),
+            "fit_s": fit_s, "score_s": score_s, "fit_cpu_s": fit_cpu_s, "score_cpu_s": score_cpu_s, "total_s": fit_s + score_s,
         });
         println!("{json}");
     }

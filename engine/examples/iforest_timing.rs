@@ -13,19 +13,18 @@
 //! `OMP_NUM_THREADS=1 python3 tests/bench/sklearn_iforest.py --time`
 #![allow(clippy::print_stdout)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
-use ndarray::Array2;
-use secuml_engine::dataset::{self, Encoder, IngestOptions};
 use secuml_engine::iforest::{self, weighted};
 use secuml_engine::metrics::roc_auc;
 use secuml_engine::model::Detector;
+use secuml_engine::sample;
 use secuml_proto::hyper::{IsolationForestHyper, WeightedIsolationForestHyper};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/NSL-KDD");
+    let data = sample::repository_dir();
     let (train_dir, test_dir) = match args.as_slice() {
         [a, b, ..] => (PathBuf::from(a), PathBuf::from(b)),
         _ => (data.join("train20"), data.join("test")),
@@ -35,33 +34,11 @@ fn main() {
         .map_or(5, |r| r.parse().expect("REPEAT is a number"));
 
     let tmp = std::env::temp_dir().join(format!("secuml-iforest-bench-{}", std::process::id()));
-    let load = |dir: &Path, name: &str| {
-        let out = tmp.join(name);
-        let manifest =
-            dataset::ingest(dir, &out, &IngestOptions::new("bench", name)).expect("ingest");
-        let frame = dataset::read_frame(&out, &manifest).expect("read shards");
-        (manifest, frame)
-    };
-    let (train_manifest, train_frame) = load(&train_dir, "train");
-    let (test_manifest, test_frame) = load(&test_dir, "test");
-    let encoder = Encoder::fit(&train_manifest);
-    let x_train: Array2<f64> = encoder
-        .transform(&train_manifest, &train_frame, None)
-        .expect("encode train");
-    let x_test: Array2<f64> = encoder
-        .transform(&test_manifest, &test_frame, None)
-        .expect("encode test");
-    let labels = |frame: &dataset::Frame| -> Vec<bool> {
-        frame
-            .labels
-            .as_ref()
-            .expect("labels")
-            .iter()
-            .map(|l| l.expect("labelled"))
-            .collect()
-    };
-    let (y_train, y_test) = (labels(&train_frame), labels(&test_frame));
+    let data = sample::read_pair(&train_dir, &test_dir, &tmp).expect("read both datasets");
     let _ = std::fs::remove_dir_all(&tmp);
+    // Isolation forests do not standardise.
+    let (x_train, y_train) = (data.train.x, data.train.y);
+    let (x_test, y_test) = (data.test.x, data.test.y);
 
     let hyper = IsolationForestHyper::default();
     let mut plain = Phases::default();

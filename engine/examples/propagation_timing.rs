@@ -6,30 +6,27 @@
 //! `OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python3 tests/bench/sklearn_label_propagation.py --time`.
 #![allow(clippy::print_stdout)]
 
-#[path = "common/nsl_kdd.rs"]
-mod nsl_kdd;
-
 use std::time::Instant;
 
 use secuml_engine::metrics::roc_auc;
 use secuml_engine::model::Detector;
 use secuml_engine::propagation;
+use secuml_engine::sample;
 use secuml_proto::hyper::{LabelPropagationHyper, PropagationKernel};
 
 fn main() {
-    let data = nsl_kdd::load();
-    let (train, test) = (
-        nsl_kdd::every(&data.train, 10),
-        nsl_kdd::every(&data.test, 5),
-    );
+    let data = sample::repository_nsl_kdd().expect("NSL-KDD sample");
+    let (train, test) = data.standardised();
+    let (train, test) = (sample::every(&train, 10), sample::every(&test, 5));
     let labels: Vec<Option<bool>> = data
-        .train_y
+        .train
+        .y
         .iter()
         .step_by(10)
         .enumerate()
         .map(|(i, &l)| (i % 4 == 0).then_some(l))
         .collect();
-    let y: Vec<bool> = data.test_y.iter().step_by(5).copied().collect();
+    let y: Vec<bool> = data.test.y.iter().step_by(5).copied().collect();
     for (kernel, name) in [
         (PropagationKernel::Rbf, "rbf"),
         (PropagationKernel::Knn, "knn"),

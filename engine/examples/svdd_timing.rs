@@ -7,26 +7,25 @@
 //! `OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python3 tests/bench/sklearn_sssvdd.py /tmp/sssvdd.py --time`.
 #![allow(clippy::print_stdout)]
 
-#[path = "common/nsl_kdd.rs"]
-mod nsl_kdd;
-
 use std::time::Instant;
 
 use secuml_engine::metrics::roc_auc;
 use secuml_engine::model::Detector;
+use secuml_engine::sample;
 use secuml_engine::svdd;
 use secuml_proto::hyper::SssvddHyper;
 
 fn main() {
     let full = std::env::args().any(|a| a == "--full");
-    let data = nsl_kdd::load();
+    let data = sample::repository_nsl_kdd().expect("NSL-KDD sample");
+    let (train, test) = data.standardised();
     let (step_train, step_test) = if full { (1, 1) } else { (10, 5) };
     let (train, test) = (
-        nsl_kdd::every(&data.train, step_train),
-        nsl_kdd::every(&data.test, step_test),
+        sample::every(&train, step_train),
+        sample::every(&test, step_test),
     );
-    let truth: Vec<bool> = data.train_y.iter().step_by(step_train).copied().collect();
-    let y: Vec<bool> = data.test_y.iter().step_by(step_test).copied().collect();
+    let truth: Vec<bool> = data.train.y.iter().step_by(step_train).copied().collect();
+    let y: Vec<bool> = data.test.y.iter().step_by(step_test).copied().collect();
     let semi: Vec<Option<bool>> = truth
         .iter()
         .enumerate()

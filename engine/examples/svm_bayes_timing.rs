@@ -11,50 +11,21 @@
 //! `OMP_NUM_THREADS=1 python3 tests/bench/sklearn_one_class_svm.py --time`.
 #![allow(clippy::print_stdout)]
 
-use std::path::Path;
 use std::time::Instant;
 
 use ndarray::{Array2, Axis};
-use secuml_engine::dataset::{self, Encoder, IngestOptions};
 use secuml_engine::metrics::roc_auc;
 use secuml_engine::model::Detector;
-use secuml_engine::preprocess::StandardScaler;
-use secuml_engine::{bayes, svm};
+use secuml_engine::{bayes, sample, svm};
 use secuml_proto::hyper::{GaussianNbHyper, OneClassSvmHyper, SvcHyper};
 
 /// Standardised rows and their labels (true = malicious).
 type Labelled = (Array2<f64>, Vec<bool>);
 
 fn load() -> (Labelled, Labelled) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/NSL-KDD");
-    let tmp = std::env::temp_dir().join(format!("secuml-svm-timing-{}", std::process::id()));
-    let read = |name: &str| {
-        let out = tmp.join(name);
-        let manifest =
-            dataset::ingest(&root.join(name), &out, &IngestOptions::new("NSL-KDD", name))
-                .expect("ingest");
-        let frame = dataset::read_frame(&out, &manifest).expect("read shards");
-        (manifest, frame)
-    };
-    let (train_manifest, train_frame) = read("train20");
-    let (test_manifest, test_frame) = read("test");
-    let encoder = Encoder::fit(&train_manifest);
-    let labels = |frame: &dataset::Frame| -> Vec<bool> {
-        let labels = frame.labels.as_ref().expect("labels");
-        labels.iter().map(|l| l.expect("labelled")).collect()
-    };
-    let x_train = encoder
-        .transform(&train_manifest, &train_frame, None)
-        .expect("encode");
-    let x_test = encoder
-        .transform(&test_manifest, &test_frame, None)
-        .expect("encode");
-    let _ = std::fs::remove_dir_all(&tmp);
-    let scaler = StandardScaler::fit(x_train.view());
-    (
-        (scaler.transform(x_train.view()), labels(&train_frame)),
-        (scaler.transform(x_test.view()), labels(&test_frame)),
-    )
+    let data = sample::repository_nsl_kdd().expect("NSL-KDD sample");
+    let (train, test) = data.standardised();
+    ((train, data.train.y), (test, data.test.y))
 }
 
 fn report(model: &str, fit_seconds: f64, detector: &dyn Detector, test: &Labelled) {
@@ -102,8 +73,16 @@ fn main() {
     if which == "all" || which == "ocsvm" {
         let every_tenth: Vec<usize> = (0..train.0.nrows()).step_by(10).collect();
         let sub = train.0.select(Axis(0), &every_tenth);
-        let start = Instant::now();
+        let (start, cpu) = (Instant::now(), sample::cpu_seconds());
         let model = svm::one_class::fit(&OneClassSvmHyper::default(), sub.view(), 0).expect("fit");
+        let fit_cpu = sample::cpu_seconds() - cpu;
+        let cpu = sample::cpu_seconds();
+        let scores = model.scores(test.0.view());
+        println!(
+            "{{\"model\": \"OneClassSvm every 10th row\", \"fit_cpu_seconds\": {fit_cpu:.3}, \"predict_cpu_seconds\": {:.3}, \"test_auc\": {:.6}}}",
+            sample::cpu_seconds() - cpu,
+            roc_auc(&test.1, &scores).unwrap_or(f64::NAN)
+        );
         report(
             "OneClassSvm every 10th row",
             start.elapsed().as_secs_f64(),

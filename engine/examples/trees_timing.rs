@@ -11,59 +11,20 @@
 //! `OMP_NUM_THREADS=1 python3 tests/bench/sklearn_decision_tree.py --time`.
 #![allow(clippy::print_stdout)]
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use ndarray::Array2;
-use secuml_engine::dataset::{ingest, read_frame, Encoder, IngestOptions};
 use secuml_engine::metrics::roc_auc;
-use secuml_engine::preprocess::StandardScaler;
-use secuml_engine::{forest, tree};
+use secuml_engine::{forest, sample, tree};
 use secuml_proto::hyper::{
     Criterion, DecisionTreeHyper, MaxFeatures, RandomForestHyper, Splitter, TreeLimits,
 };
 
-/// CPU time of this process so far, in seconds (Linux: `/proc/self/schedstat`), beside the
-/// wall time, which other work on the machine inflates.
-fn cpu_s() -> f64 {
-    std::fs::read_to_string("/proc/self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
-        .map_or(f64::NAN, |ns| ns * 1e-9)
-}
-
 /// NSL-KDD train20 and test, encoded with train20's encoder, standardised on train20.
 fn nsl_kdd() -> (Array2<f64>, Vec<bool>, Array2<f64>, Vec<bool>) {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/NSL-KDD");
-    let tmp = std::env::temp_dir().join(format!("secuml-trees-timing-{}", std::process::id()));
-    let load = |name: &str| {
-        let out = tmp.join(name);
-        let manifest =
-            ingest(&root.join(name), &out, &IngestOptions::new("NSL-KDD", name)).expect("ingest");
-        let frame = read_frame(&out, &manifest).expect("frame");
-        (manifest, frame)
-    };
-    let (train_manifest, train_frame) = load("train20");
-    let (test_manifest, test_frame) = load("test");
-    let encoder = Encoder::fit(&train_manifest);
-    let labels = |frame: &secuml_engine::dataset::Frame| -> Vec<bool> {
-        let labels = frame.labels.as_ref().expect("labels");
-        labels.iter().map(|l| l.expect("labelled")).collect()
-    };
-    let x_train = encoder
-        .transform(&train_manifest, &train_frame, None)
-        .expect("encode");
-    let x_test = encoder
-        .transform(&test_manifest, &test_frame, None)
-        .expect("encode");
-    let _ = std::fs::remove_dir_all(&tmp);
-    let scaler = StandardScaler::fit(x_train.view());
-    (
-        scaler.transform(x_train.view()),
-        labels(&train_frame),
-        scaler.transform(x_test.view()),
-        labels(&test_frame),
-    )
+    let data = sample::repository_nsl_kdd().expect("NSL-KDD sample");
+    let (train, test) = data.standardised();
+    (train, data.train.y, test, data.test.y)
 }
 
 /// SecuML's decision-tree grid, in scikit-learn's `ParameterGrid` order of the reference.
@@ -94,9 +55,9 @@ fn main() {
     let mut out = serde_json::Map::new();
     if what == "forest" || what == "all" {
         let hyper = RandomForestHyper::default();
-        let (t, c) = (Instant::now(), cpu_s());
+        let (t, c) = (Instant::now(), sample::cpu_seconds());
         let model = forest::fit(&hyper, x_train.view(), &y_train, 0).expect("forest fit");
-        let (fit_s, fit_cpu_s) = (t.elapsed().as_secs_f64(), cpu_s() - c);
+        let (fit_s, fit_cpu_s) = (t.elapsed().as_secs_f64(), sample::cpu_seconds() - c);
         let t = Instant::now();
         let proba = model.predict_proba(x_test.view());
         let predict_s = t.elapsed().as_secs_f64();
@@ -113,9 +74,9 @@ fn main() {
         let mut points = Vec::new();
         let (mut total, mut total_cpu) = (0.0, 0.0);
         for hyper in grid() {
-            let (t, c) = (Instant::now(), cpu_s());
+            let (t, c) = (Instant::now(), sample::cpu_seconds());
             let model = tree::fit(&hyper, x_train.view(), &y_train, 0).expect("tree fit");
-            let (fit_s, fit_cpu_s) = (t.elapsed().as_secs_f64(), cpu_s() - c);
+            let (fit_s, fit_cpu_s) = (t.elapsed().as_secs_f64(), sample::cpu_seconds() - c);
             total += fit_s;
             total_cpu += fit_cpu_s;
             let auc = roc_auc(&y_test, &model.predict_proba(x_test.view()));

@@ -15,6 +15,8 @@
 //!   (label propagation), [`svdd`] (semi-supervised support vector data description);
 //!   [`neighbours`] holds their exact k-nearest-neighbour search by blocked matrix products.
 //! - [`cluster`] holds k-means (greedy k-means++, Lloyd partial steps and their reduction).
+//! - [`sample`] reads the NSL-KDD sample the repository ships, as the tests and timing examples
+//!   use it.
 //! - [`predictions`] writes a detection's predictions as Parquet ([`parquet_file`]: atomic writes).
 #![warn(missing_docs)]
 
@@ -25,6 +27,7 @@ pub mod dataset;
 pub mod envelope;
 pub mod forest;
 pub mod iforest;
+pub(crate) mod lbfgs;
 pub mod linear;
 pub mod lof;
 pub mod metrics;
@@ -34,6 +37,7 @@ pub mod parquet_file;
 pub mod predictions;
 pub mod preprocess;
 pub mod propagation;
+pub mod sample;
 pub mod split;
 pub mod svdd;
 pub mod svm;

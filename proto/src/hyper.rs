@@ -1,10 +1,43 @@
-//! Hyperparameters of every model class but logistic regression (whose two live in
-//! [`crate::Hyper::LogisticRegression`]): one point of a grid, as a task carries it and a stored
+//! Hyperparameters of every model class but logistic regression (whose C and penalty live in
+//! [`crate::Hyper::LogisticRegression`], with its [`OptimAlgo`]): one point of a grid, as a task carries it and a stored
 //! model records it. Defaults are SecuML's (not always scikit-learn's: see each field).
 //!
 //! The engine's model implementations take these structs as their parameters.
 
 use serde::{Deserialize, Serialize};
+
+/// The solver of a logistic regression (SecuML's `--optim-algo`, scikit-learn's `solver`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimAlgo {
+    /// liblinear's objectives, solved to the optimum (SecuML's default).
+    #[default]
+    Liblinear,
+    /// L-BFGS (l2 only).
+    Lbfgs,
+    /// Stochastic average gradient (l2 only).
+    Sag,
+    /// SAGA (l1 or l2).
+    Saga,
+}
+
+impl OptimAlgo {
+    /// The option's value for this solver.
+    pub fn name(self) -> &'static str {
+        match self {
+            OptimAlgo::Liblinear => "liblinear",
+            OptimAlgo::Lbfgs => "lbfgs",
+            OptimAlgo::Sag => "sag",
+            OptimAlgo::Saga => "saga",
+        }
+    }
+}
+
+impl std::fmt::Display for OptimAlgo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// Impurity measure of a classification tree's splits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -334,6 +334,9 @@ pub enum ModelSpec {
         c: Vec<f64>,
         /// Grid of penalties.
         penalty: Vec<Penalty>,
+        /// Solver of every candidate (not a grid; absent in specs of earlier versions: liblinear).
+        #[serde(default)]
+        optim_algo: hyper::OptimAlgo,
     },
     /// Linear SVC with probabilities.
     Svc {
@@ -431,6 +434,7 @@ impl ModelSpec {
         ModelSpec::LogisticRegression {
             c: vec![0.01, 0.1, 1.0, 10.0],
             penalty: vec![Penalty::L1, Penalty::L2],
+            optim_algo: hyper::OptimAlgo::Liblinear,
         }
     }
 
@@ -528,7 +532,11 @@ impl ModelSpec {
                     if name == "class" {
                         continue;
                     }
-                    let values = values.as_array().cloned().unwrap_or_default();
+                    // A scalar field is one value shared by every candidate.
+                    let values = match values.as_array() {
+                        Some(values) => values.clone(),
+                        None => vec![values.clone()],
+                    };
                     names.insert(name.clone(), values);
                 }
                 let empty = names
@@ -642,7 +650,12 @@ impl DiademSpec {
         if let AnnotationsSource::File(file) = &self.annotations {
             check_name("annotations", file)?;
         }
-        if let ModelSpec::LogisticRegression { c, penalty } = &self.model {
+        if let ModelSpec::LogisticRegression {
+            c,
+            penalty,
+            optim_algo,
+        } = &self.model
+        {
             if c.is_empty() {
                 return Err(SpecError::new(
                     "regularization",
@@ -657,6 +670,17 @@ impl DiademSpec {
             }
             if penalty.is_empty() {
                 return Err(SpecError::new("penalty", "expected at least one of l1, l2"));
+            }
+            let l2_only = matches!(optim_algo, hyper::OptimAlgo::Lbfgs | hyper::OptimAlgo::Sag);
+            if l2_only && penalty.contains(&Penalty::L1) {
+                return Err(SpecError::new(
+                    "optim-algo",
+                    format!(
+                        "{optim_algo} supports only the l2 penalty, but the penalty grid holds l1 \
+                         (SecuML's default grid is l1 l2): pass --penalty l2, or use liblinear \
+                         or saga for l1"
+                    ),
+                ));
             }
         }
         let candidates = self.model.candidates()?;
@@ -970,8 +994,27 @@ mod tests {
         s.model = ModelSpec::LogisticRegression {
             c: vec![0.0],
             penalty: vec![Penalty::L1],
+            optim_algo: hyper::OptimAlgo::Liblinear,
         };
         assert_eq!(s.validate().unwrap_err().param, "regularization");
+        for algo in [hyper::OptimAlgo::Lbfgs, hyper::OptimAlgo::Sag] {
+            let mut s = spec();
+            s.model = ModelSpec::LogisticRegression {
+                c: vec![1.0],
+                penalty: vec![Penalty::L1, Penalty::L2],
+                optim_algo: algo,
+            };
+            let err = s.validate().unwrap_err();
+            assert_eq!(err.param, "optim-algo");
+            assert!(err.reason.contains("l1") && err.reason.contains("--penalty l2"));
+        }
+        let mut s = spec();
+        s.model = ModelSpec::LogisticRegression {
+            c: vec![1.0],
+            penalty: vec![Penalty::L1, Penalty::L2],
+            optim_algo: hyper::OptimAlgo::Saga,
+        };
+        s.validate().unwrap();
         for (validation, param) in [
             (
                 ValidationSpec::TemporalSplit { test_size: 0.0 },
@@ -1092,8 +1135,35 @@ mod grid_tests {
             lr[1],
             Hyper::LogisticRegression {
                 c: 0.01,
-                penalty: Penalty::L2
+                penalty: Penalty::L2,
+                optim_algo: hyper::OptimAlgo::Liblinear,
             }
+        );
+        let saga = ModelSpec::LogisticRegression {
+            c: vec![0.1, 1.0],
+            penalty: vec![Penalty::L2],
+            optim_algo: hyper::OptimAlgo::Saga,
+        };
+        let points = saga.candidates().unwrap();
+        assert_eq!(points.len(), 2);
+        assert!(points.iter().all(|h| matches!(
+            h,
+            Hyper::LogisticRegression {
+                optim_algo: hyper::OptimAlgo::Saga,
+                ..
+            }
+        )));
+        // Specs and tasks written before the option parse as liblinear.
+        let old: ModelSpec =
+            serde_json::from_str(r#"{"class":"LogisticRegression","c":[1.0],"penalty":["l1"]}"#)
+                .unwrap();
+        assert_eq!(
+            old.candidates().unwrap(),
+            vec![Hyper::LogisticRegression {
+                c: 1.0,
+                penalty: Penalty::L1,
+                optim_algo: hyper::OptimAlgo::Liblinear,
+            }]
         );
         // Names sorted: criterion, max_depth, max_features, ..., splitter (fastest).
         let dt = ModelSpec::secuml_default("DecisionTree")

@@ -129,6 +129,9 @@ pub enum Hyper {
         c: f64,
         /// Penalty.
         penalty: Penalty,
+        /// Solver (absent in tasks and models of earlier versions: liblinear).
+        #[serde(default)]
+        optim_algo: hyper::OptimAlgo,
     },
     /// Linear support vector classifier with probabilities.
     Svc(hyper::SvcHyper),
@@ -224,7 +227,16 @@ impl Hyper {
 impl std::fmt::Display for Hyper {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Hyper::LogisticRegression { c, penalty } => write!(f, "C={c} {penalty}"),
+            Hyper::LogisticRegression {
+                c,
+                penalty,
+                optim_algo: hyper::OptimAlgo::Liblinear,
+            } => write!(f, "C={c} {penalty}"),
+            Hyper::LogisticRegression {
+                c,
+                penalty,
+                optim_algo,
+            } => write!(f, "C={c} {penalty} {optim_algo}"),
             other => {
                 let params = other.params_json();
                 let mut first = true;
@@ -533,6 +545,7 @@ mod tests {
                 hyper: Hyper::LogisticRegression {
                     c: 0.1,
                     penalty: Penalty::L1,
+                    optim_algo: Default::default(),
                 },
                 objective: Objective::Ndcg,
                 far: 0.05,

@@ -5,7 +5,8 @@ Usage (from the repository root; needs scikit-learn, pandas):
     python3 tests/bench/sklearn_gaussian_nb.py > tests/fixtures/sklearn_gaussian_nb.json
     OMP_NUM_THREADS=1 python3 tests/bench/sklearn_gaussian_nb.py --time
 
-SecuML's pipeline: one-hot encoding with train20's categories, StandardScaler fitted on train20,
+SecuML's pipeline (`sklearn_nslkdd.standardised`): one-hot encoding with train20's categories,
+StandardScaler fitted on train20,
 GaussianNB() (var_smoothing 1e-9), fitted on train20, probabilities of the malicious class on
 test. Prints one JSON line: the test ROC AUC, the class priors, the smoothing added to every
 variance, the probabilities of the first test rows, and the fit and predict times (best of 5
@@ -18,32 +19,18 @@ import os
 import sys
 import time
 
-import numpy as np
 from sklearn.metrics import roc_auc_score
 from sklearn.naive_bayes import GaussianNB
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sklearn_logreg_converged import ROOT, load  # noqa: E402
-
-
-def standardised_nslkdd():
-    """(x_train, y_train, x_test, y_test), encoded and standardised as SecuML's pipeline does."""
-    tr, y_tr, cats = load(os.path.join(ROOT, "data", "NSL-KDD", "train20"))
-    te, y_te, _ = load(os.path.join(ROOT, "data", "NSL-KDD", "test"))
-    nums = [c for c in tr.columns if c not in cats]
-    enc = OneHotEncoder(handle_unknown="ignore", sparse_output=False).fit(tr[cats])
-    x_tr = np.hstack([tr[nums].to_numpy(float), enc.transform(tr[cats])])
-    x_te = np.hstack([te[nums].to_numpy(float), enc.transform(te[cats])])
-    scaler = StandardScaler().fit(x_tr)
-    return scaler.transform(x_tr), y_tr, scaler.transform(x_te), y_te
+from sklearn_nslkdd import standardised  # noqa: E402
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--time", action="store_true", help="best of 5 fits and predictions")
     args = ap.parse_args()
-    x_tr, y_tr, x_te, y_te = standardised_nslkdd()
+    x_tr, y_tr, x_te, y_te = standardised()
     fits, predicts = [], []
     for _ in range(5 if args.time else 1):
         start = time.perf_counter()

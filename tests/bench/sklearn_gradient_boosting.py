@@ -6,7 +6,7 @@ Usage (from the repository root; needs scikit-learn, pandas):
     OMP_NUM_THREADS=1 python3 tests/bench/sklearn_gradient_boosting.py --time
     python3 tests/bench/sklearn_gradient_boosting.py --seeds 5 > /tmp/gb.json
 
-Same data and preprocessing as SecuML's pipeline: one-hot encoding with train20's categories
+Same data and preprocessing as SecuML's pipeline (`sklearn_nslkdd`): one-hot encoding with train20's categories
 (a test category never seen in training encodes as all zeros), StandardScaler fitted on
 train20. SecuML's configuration: loss log_loss (deviance), learning_rate 0.1, n_estimators 100,
 criterion friedman_mse, max_depth 3 or 5, min_samples_split 2, min_samples_leaf 1,
@@ -33,39 +33,17 @@ import sys
 import time
 
 import numpy as np
-import pandas as pd
 from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sklearn_nslkdd import standardised_with_names  # noqa: E402
 
 CONFIGS = [("d3_sub0.1", 3, 0.1), ("d5_sub0.1", 5, 0.1), ("d3_sub1.0", 3, 1.0), ("d5_sub1.0", 5, 1.0)]
 
 
-def load(path):
-    idents = pd.read_csv(os.path.join(path, "idents.csv"))
-    desc = pd.read_csv(os.path.join(path, "features", "features_description.csv"), index_col=0)
-    types = dict(zip(desc.index.astype(str), desc["type"].astype(str)))
-    cats = [k for k, v in types.items() if v == "categorical"]
-    feats = pd.read_csv(os.path.join(path, "features", "features.csv"), dtype={c: str for c in cats})
-    feats = feats.drop(columns=["instance_id"])
-    feats.columns = [str(c) for c in feats.columns]
-    return feats, idents["label"].to_numpy(dtype=int), cats
-
-
 def data():
-    tr, y_tr, cats = load(os.path.join(ROOT, "data", "NSL-KDD", "train20"))
-    te, y_te, _ = load(os.path.join(ROOT, "data", "NSL-KDD", "test"))
-    nums = [c for c in tr.columns if c not in cats]
-    enc = OneHotEncoder(handle_unknown="ignore", sparse_output=False).fit(tr[cats])
-    x_tr = np.hstack([tr[nums].to_numpy(float), enc.transform(tr[cats])])
-    x_te = np.hstack([te[nums].to_numpy(float), enc.transform(te[cats])])
-    names = list(nums)
-    for c, values in zip(cats, enc.categories_):
-        names += ["%s=%s" % (c, v) for v in values]
-    scaler = StandardScaler().fit(x_tr)
-    return scaler.transform(x_tr), y_tr, scaler.transform(x_te), y_te, names
+    return standardised_with_names()
 
 
 def model(depth, subsample, seed=0):

@@ -21,25 +21,41 @@ def _load(path):
     cats = [k for k, v in types.items() if v == "categorical"]
     feats = pd.read_csv(os.path.join(path, "features", "features.csv"), dtype={c: str for c in cats})
     feats = feats.drop(columns=["instance_id"])
+    feats.columns = [str(c) for c in feats.columns]
     return feats, idents["label"].to_numpy(dtype=int), cats
 
 
-def encoded():
-    """(x_train, y_train, x_test, y_test): train20 and test, encoded (not standardised)."""
+def encoded_with_names():
+    """(x_train, y_train, x_test, y_test, names): train20 and test, encoded (not standardised),
+    with the encoded column names (numeric columns, then `column=category`)."""
     tr, y_tr, cats = _load(os.path.join(ROOT, "data", "NSL-KDD", "train20"))
     te, y_te, _ = _load(os.path.join(ROOT, "data", "NSL-KDD", "test"))
     nums = [c for c in tr.columns if c not in cats]
     enc = OneHotEncoder(handle_unknown="ignore", sparse_output=False).fit(tr[cats])
     x_tr = np.hstack([tr[nums].to_numpy(float), enc.transform(tr[cats])])
     x_te = np.hstack([te[nums].to_numpy(float), enc.transform(te[cats])])
-    return x_tr, y_tr, x_te, y_te
+    names = list(nums)
+    for c, values in zip(cats, enc.categories_):
+        names += ["%s=%s" % (c, v) for v in values]
+    return x_tr, y_tr, x_te, y_te, names
+
+
+def encoded():
+    """(x_train, y_train, x_test, y_test): train20 and test, encoded (not standardised)."""
+    return encoded_with_names()[:4]
+
+
+def standardised_with_names():
+    """(x_train, y_train, x_test, y_test, names): train20 and test, encoded and standardised,
+    with the encoded column names (numeric columns, then `column=category`)."""
+    x_tr, y_tr, x_te, y_te, names = encoded_with_names()
+    scaler = StandardScaler().fit(x_tr)
+    return scaler.transform(x_tr), y_tr, scaler.transform(x_te), y_te, names
 
 
 def standardised():
     """(x_train, y_train, x_test, y_test): train20 and test, encoded and standardised."""
-    x_tr, y_tr, x_te, y_te = encoded()
-    scaler = StandardScaler().fit(x_tr)
-    return scaler.transform(x_tr), y_tr, scaler.transform(x_te), y_te
+    return standardised_with_names()[:4]
 
 
 def auc(y, scores):

@@ -24,7 +24,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.svm import OneClassSVM
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sklearn_gaussian_nb import standardised_nslkdd  # noqa: E402
+from sklearn_nslkdd import standardised as standardised_nslkdd  # noqa: E402
 
 STEP = 10
 

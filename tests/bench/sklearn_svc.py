@@ -25,7 +25,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.svm import SVC
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sklearn_gaussian_nb import standardised_nslkdd  # noqa: E402
+from sklearn_nslkdd import standardised as standardised_nslkdd  # noqa: E402
 
 
 def main():

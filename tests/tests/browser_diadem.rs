@@ -25,6 +25,7 @@ fn nsl_kdd_spec() -> DiademSpec {
         ModelSpec::LogisticRegression {
             c: vec![1.0],
             penalty: vec![Penalty::L2],
+            optim_algo: Default::default(),
         },
         ValidationSpec::RandomSplit { test_size: 0.2 },
     )

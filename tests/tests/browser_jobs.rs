@@ -29,6 +29,7 @@ fn nsl_kdd_spec() -> DiademSpec {
         ModelSpec::LogisticRegression {
             c: vec![0.01, 0.1, 1.0],
             penalty: vec![Penalty::L1, Penalty::L2],
+            optim_algo: Default::default(),
         },
         ValidationSpec::RandomSplit { test_size: 0.2 },
     )

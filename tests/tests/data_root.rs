@@ -62,6 +62,7 @@ fn diadem_spec() -> DiademSpec {
         ModelSpec::LogisticRegression {
             c: vec![1.0],
             penalty: vec![Penalty::L2],
+            optim_algo: Default::default(),
         },
         ValidationSpec::ValidationDatasets {
             datasets: vec!["test".into()],

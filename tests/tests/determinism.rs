@@ -12,6 +12,7 @@ fn spec(seed: u64) -> DiademSpec {
         model: ModelSpec::LogisticRegression {
             c: vec![0.1, 1.0],
             penalty: vec![Penalty::L1, Penalty::L2],
+            optim_algo: Default::default(),
         },
         annotations: AnnotationsSource::GroundTruth,
         validation: ValidationSpec::RandomSplit { test_size: 0.2 },
@@ -88,6 +89,7 @@ async fn cross_validation_folds_do_not_depend_on_the_number_of_workers() {
             ModelSpec::LogisticRegression {
                 c: vec![0.1, 1.0],
                 penalty: vec![Penalty::L1, Penalty::L2],
+                optim_algo: Default::default(),
             },
             validation.clone(),
         );

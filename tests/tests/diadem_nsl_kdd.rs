@@ -116,7 +116,8 @@ async fn logistic_regression_matches_scikit_learn_on_nsl_kdd() {
         train.best,
         Hyper::LogisticRegression {
             c: 10.0,
-            penalty: Penalty::L1
+            penalty: Penalty::L1,
+            optim_algo: Default::default(),
         },
         "best candidate"
     );

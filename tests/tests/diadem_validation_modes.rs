@@ -42,6 +42,7 @@ fn spec(dataset: &str, validation: ValidationSpec) -> DiademSpec {
         ModelSpec::LogisticRegression {
             c: vec![0.1, 1.0],
             penalty: vec![Penalty::L2],
+            optim_algo: Default::default(),
         },
         validation,
     );

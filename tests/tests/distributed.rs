@@ -46,6 +46,7 @@ fn spec() -> DiademSpec {
         ModelSpec::LogisticRegression {
             c: vec![1.0, 10.0],
             penalty: vec![Penalty::L1, Penalty::L2],
+            optim_algo: Default::default(),
         },
         ValidationSpec::ValidationDatasets {
             datasets: vec!["test".into()],

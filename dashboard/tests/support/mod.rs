@@ -112,7 +112,11 @@ pub fn train_summary(features: &[&str]) -> TrainSummary {
         for (j, penalty) in [Penalty::L1, Penalty::L2].into_iter().enumerate() {
             let mean = 0.90 + 0.01 * i as f64 + 0.003 * j as f64;
             candidates.push(CvCandidate {
-                hyper: Hyper::LogisticRegression { c, penalty },
+                hyper: Hyper::LogisticRegression {
+                    c,
+                    penalty,
+                    optim_algo: Default::default(),
+                },
                 mean,
                 std: 0.004 + 0.001 * j as f64,
                 per_fold: vec![mean - 0.004, mean + 0.002, mean + 0.001, mean + 0.001],
@@ -133,6 +137,7 @@ pub fn train_summary(features: &[&str]) -> TrainSummary {
         best: Hyper::LogisticRegression {
             c: 10.0,
             penalty: Penalty::L2,
+            optim_algo: Default::default(),
         },
         best_score: 0.933,
         candidates,

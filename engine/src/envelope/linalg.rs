@@ -59,6 +59,9 @@ pub fn log_det(a: &Array2<f64>) -> f64 {
     }
 }
 
+/// Rows per block of [`PseudoInverse::mahalanobis`].
+const MAHALANOBIS_BLOCK: usize = 1024;
+
 /// The pseudo-inverse of a symmetric matrix as its retained eigenpairs: precision =
 /// Σₖ vₖ vₖᵀ / λₖ over the eigenvalues with |λₖ| above `d × ε × max|λ|` (scipy's `pinvh`).
 #[derive(Debug, Clone, PartialEq)]
@@ -84,19 +87,28 @@ impl PseudoInverse {
         }
     }
 
-    /// (x − location)ᵀ precision (x − location) of each row of `x`.
+    /// (x − location)ᵀ precision (x − location) of each row of `x`, by blocks of
+    /// [`MAHALANOBIS_BLOCK`] rows (centred, then projected by one matrix product each).
     pub fn mahalanobis(&self, x: ArrayView2<f64>, location: &Array1<f64>) -> Vec<f64> {
-        let centred = &x - location;
-        let projected = centred.dot(&self.components.t());
-        projected
-            .outer_iter()
-            .map(|z| {
+        let mut out = Vec::with_capacity(x.nrows());
+        let rows = MAHALANOBIS_BLOCK.min(x.nrows());
+        let mut centred = Array2::<f64>::zeros((rows, x.ncols()));
+        let mut projected = Array2::<f64>::zeros((rows, self.components.nrows()));
+        for block in x.axis_chunks_iter(Axis(0), MAHALANOBIS_BLOCK) {
+            let b = block.nrows();
+            let mut c = centred.slice_axis_mut(Axis(0), (0..b).into());
+            c.zip_mut_with(&block, |c, &v| *c = v);
+            c -= location;
+            let mut p = projected.slice_axis_mut(Axis(0), (0..b).into());
+            general_mat_mul(1.0, &c, &self.components.t(), 0.0, &mut p);
+            out.extend(p.outer_iter().map(|z| {
                 z.iter()
                     .zip(&self.inverse_eigenvalues)
                     .map(|(v, w)| v * v * w)
-                    .sum()
-            })
-            .collect()
+                    .sum::<f64>()
+            }));
+        }
+        out
     }
 }
 
@@ -111,8 +123,22 @@ pub fn symmetric_eigen(a: &Array2<f64>) -> (Vec<f64>, Vec<f64>) {
         return (d, v);
     }
     tridiagonalise(n, &mut v, &mut d, &mut e);
-    diagonalise(n, &mut v, &mut d, &mut e);
-    (d, v)
+    // The QL rotations combine two columns of the eigenvector matrix: on its transpose they
+    // combine two contiguous rows (the same operations, in the same order).
+    let mut vt = transpose(n, &v);
+    diagonalise(n, &mut vt, &mut d, &mut e);
+    (d, transpose(n, &vt))
+}
+
+/// The transpose of a row-major n × n matrix.
+fn transpose(n: usize, m: &[f64]) -> Vec<f64> {
+    let mut t = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..n {
+            t[j * n + i] = m[i * n + j];
+        }
+    }
+    t
 }
 
 fn tridiagonalise(n: usize, v: &mut [f64], d: &mut [f64], e: &mut [f64]) {
@@ -201,8 +227,9 @@ fn tridiagonalise(n: usize, v: &mut [f64], d: &mut [f64], e: &mut [f64]) {
     e[0] = 0.0;
 }
 
-fn diagonalise(n: usize, v: &mut [f64], d: &mut [f64], e: &mut [f64]) {
-    let at = |i: usize, j: usize| i * n + j;
+/// tql2 on the tridiagonal (d, e), accumulating the rotations into `vt`, the transposed
+/// eigenvector matrix (eigenvector k in row k).
+fn diagonalise(n: usize, vt: &mut [f64], d: &mut [f64], e: &mut [f64]) {
     for i in 1..n {
         e[i - 1] = e[i];
     }
@@ -248,10 +275,12 @@ fn diagonalise(n: usize, v: &mut [f64], d: &mut [f64], e: &mut [f64]) {
                     c = p / r;
                     p = c * d[i] - s * g;
                     d[i + 1] = h + s * (c * g + s * d[i]);
-                    for k in 0..n {
-                        let h = v[at(k, i + 1)];
-                        v[at(k, i + 1)] = s * v[at(k, i)] + c * h;
-                        v[at(k, i)] = c * v[at(k, i)] - s * h;
+                    let (low, high) = vt.split_at_mut((i + 1) * n);
+                    let (column_i, column_next) = (&mut low[i * n..], &mut high[..n]);
+                    for (a, b) in column_i.iter_mut().zip(column_next.iter_mut()) {
+                        let h = *b;
+                        *b = s * *a + c * h;
+                        *a = c * *a - s * h;
                     }
                 }
                 p = -s * s2 * c3 * el1 * e[l] / dl1;

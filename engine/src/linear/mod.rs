@@ -1,18 +1,22 @@
 //! Logistic regression without intercept, L1 or L2 penalised, as SecuML configures it
-//! (scikit-learn's liblinear solver with `fit_intercept=False`).
+//! (scikit-learn's `LogisticRegression` with `fit_intercept=False`), with its solvers
+//! `liblinear` (the objectives solved to the optimum), `lbfgs`, `sag` and `saga`.
 //!
 #![doc = include_str!("README.md")]
 
 mod descent;
 mod hessian_free;
+mod lbfgs;
 mod newton;
 mod objective;
 mod params;
+mod sag;
 #[cfg(test)]
 mod tests;
 
 pub use params::{
-    LinearError, LogisticRegressionParams, ParamsError, Penalty, ValidLogisticRegressionParams,
+    LinearError, LogisticRegressionParams, OptimAlgo, ParamsError, Penalty,
+    ValidLogisticRegressionParams, SKLEARN_TOL,
 };
 
 use linfa::dataset::DatasetBase;
@@ -31,7 +35,7 @@ pub const DENSE_HESSIAN_MAX_FEATURES: usize = 2000;
 pub struct LogisticRegression {
     /// One weight per feature; positive weights push towards the malicious class.
     pub coefficients: Array1<f64>,
-    /// Outer (Newton) iterations the solver ran.
+    /// Outer (Newton) iterations, L-BFGS iterations or SAG/SAGA epochs the solver ran.
     pub iterations: usize,
     /// Whether the optimality tolerance was reached.
     pub converged: bool,
@@ -53,7 +57,8 @@ pub(crate) enum Solver {
 
 impl ValidLogisticRegressionParams {
     /// Fits the model on features `x` (n × d, typically standardised) and labels `y`
-    /// (true = malicious = +1).
+    /// (true = malicious = +1) with the chosen solver; `liblinear` picks its Newton solver
+    /// family by the number of features.
     pub fn fit(&self, x: ArrayView2<f64>, y: &[bool]) -> Result<LogisticRegression, LinearError> {
         let solver = if x.ncols() <= DENSE_HESSIAN_MAX_FEATURES {
             Solver::DenseHessian
@@ -72,11 +77,30 @@ impl ValidLogisticRegressionParams {
         check_training_set(x, y)?;
         let loss = LogLoss::new(x, y, self.c());
         let (tol, max_iter) = (self.tol(), self.max_iter());
-        let solution = match (self.penalty(), solver) {
-            (Penalty::L2, Solver::DenseHessian) => newton::newton_l2(&loss, tol, max_iter),
-            (Penalty::L1, Solver::DenseHessian) => newton::proximal_newton_l1(&loss, tol, max_iter),
-            (Penalty::L2, Solver::HessianFree) => hessian_free::newton_cg_l2(&loss, tol, max_iter),
-            (Penalty::L1, Solver::HessianFree) => {
+        let stochastic = |variant| {
+            sag::stochastic_average_gradient(
+                x,
+                &loss.y,
+                self.c(),
+                self.penalty(),
+                variant,
+                tol,
+                max_iter,
+                self.seed(),
+            )
+        };
+        let solution = match (self.penalty(), self.solver(), solver) {
+            (_, OptimAlgo::Lbfgs, _) => lbfgs::lbfgs_l2(&loss, tol, max_iter),
+            (_, OptimAlgo::Sag, _) => stochastic(sag::Variant::Sag),
+            (_, OptimAlgo::Saga, _) => stochastic(sag::Variant::Saga),
+            (Penalty::L2, _, Solver::DenseHessian) => newton::newton_l2(&loss, tol, max_iter),
+            (Penalty::L1, _, Solver::DenseHessian) => {
+                newton::proximal_newton_l1(&loss, tol, max_iter)
+            }
+            (Penalty::L2, _, Solver::HessianFree) => {
+                hessian_free::newton_cg_l2(&loss, tol, max_iter)
+            }
+            (Penalty::L1, _, Solver::HessianFree) => {
                 hessian_free::proximal_newton_cd_l1(&loss, tol, max_iter)
             }
         };
@@ -87,6 +111,7 @@ impl ValidLogisticRegressionParams {
             iterations = solution.iterations,
             converged = solution.converged,
             c = self.c(),
+            solver = self.solver().name(),
             "logistic regression fitted"
         );
         Ok(LogisticRegression {

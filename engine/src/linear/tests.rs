@@ -220,3 +220,112 @@ fn shifted_sparse_hessian_equals_the_dense_product() {
         }
     }
 }
+
+#[test]
+fn lbfgs_sag_and_saga_reach_the_liblinear_optimum() {
+    // Run to tight tolerances, every solver minimises the same objective: scikit-learn's
+    // liblinear coefficients (to 1e-5 at tol 1e-10) within 1e-4.
+    let (x, y) = fixture();
+    for (penalty, c, expected) in sklearn_coefficients() {
+        for solver in [OptimAlgo::Lbfgs, OptimAlgo::Sag, OptimAlgo::Saga] {
+            if !solver.supports(penalty) {
+                continue;
+            }
+            let params = LogisticRegressionParams {
+                tol: 1e-10,
+                max_iter: 100_000,
+                ..LogisticRegressionParams::with_solver(c, penalty, solver)
+            };
+            let model = params.fit(x.view(), &y).unwrap();
+            assert!(model.converged, "{solver:?} {penalty:?} C={c}");
+            let expected = Array1::from(expected.to_vec());
+            let gap = (&model.coefficients - &expected)
+                .iter()
+                .fold(0.0f64, |m, v| m.max(v.abs()));
+            assert!(gap < 1e-4, "{solver:?} {penalty:?} C={c}: {gap}");
+        }
+    }
+}
+
+#[test]
+fn l2_only_solvers_refuse_l1_by_name() {
+    for solver in [OptimAlgo::Lbfgs, OptimAlgo::Sag] {
+        let err = LogisticRegressionParams::with_solver(1.0, Penalty::L1, solver)
+            .check()
+            .unwrap_err();
+        assert_eq!(
+            err,
+            ParamsError::Unsupported {
+                solver,
+                penalty: Penalty::L1
+            }
+        );
+        assert!(err.to_string().contains(solver.name()), "{err}");
+    }
+    for solver in [OptimAlgo::Liblinear, OptimAlgo::Saga] {
+        LogisticRegressionParams::with_solver(1.0, Penalty::L1, solver)
+            .check()
+            .unwrap();
+    }
+    // Parameters serialised before the solver existed read as liblinear.
+    let old: LogisticRegressionParams =
+        serde_json::from_str(r#"{"c":1.0,"penalty":"l1","tol":1e-8,"max_iter":100}"#).unwrap();
+    assert_eq!(old.solver, OptimAlgo::Liblinear);
+}
+
+/// scikit-learn's lbfgs, sag and saga on NSL-KDD train20 → test
+/// (`tests/fixtures/sklearn_logreg_solvers.json`, from `tests/bench/sklearn_logreg_solvers.py`),
+/// with scikit-learn's defaults (tol 1e-4, max_iter 100) on both sides: test ROC AUC within
+/// 0.005 of scikit-learn's for every solver, penalty and C of SecuML's grid. Only lbfgs at
+/// C = 0.01 and 0.1 converges within 100 iterations; the other runs stop at the cap on both
+/// sides, where the same algorithm with the same step sizes leaves both at nearly the same
+/// objective (checked within 0.5 %), so their AUCs agree too.
+#[test]
+fn solvers_match_sklearn_on_nsl_kdd() {
+    let data = crate::test_data::nsl_kdd();
+    let (train, test) = data.standardised();
+    let fixture = crate::neighbours::parity::fixture("sklearn_logreg_solvers.json");
+    let fits = fixture["fits"].as_array().expect("fits");
+    assert_eq!(fits.len(), 16, "4 solver and penalty pairs x 4 values of C");
+    for fit in fits {
+        let solver = match fit["solver"].as_str().unwrap() {
+            "lbfgs" => OptimAlgo::Lbfgs,
+            "sag" => OptimAlgo::Sag,
+            "saga" => OptimAlgo::Saga,
+            other => panic!("solver {other}"),
+        };
+        let penalty = match fit["penalty"].as_str().unwrap() {
+            "l1" => Penalty::L1,
+            _ => Penalty::L2,
+        };
+        let c = fit["C"].as_f64().unwrap();
+        let model = LogisticRegressionParams::with_solver(c, penalty, solver)
+            .fit(train.view(), &data.train.y)
+            .unwrap();
+        let scores = model.decision_function(test.view()).to_vec();
+        let auc = crate::metrics::roc_auc(&data.test.y, &scores).unwrap();
+        let theirs = fit["test_auc"].as_f64().unwrap();
+        let loss = objective::LogLoss::new(train.view(), &data.train.y, c);
+        let z = loss.scores(model.coefficients.view());
+        let regulariser = match penalty {
+            Penalty::L1 => model.coefficients.iter().map(|v| v.abs()).sum::<f64>(),
+            Penalty::L2 => 0.5 * model.coefficients.dot(&model.coefficients),
+        };
+        let value = regulariser + loss.value_along(&z, &z, 0.0);
+        let their_value = fit["objective"].as_f64().unwrap();
+        let case = format!("{solver:?} {penalty:?} C={c}");
+        assert!(
+            (auc - theirs).abs() <= 0.005,
+            "{case}: test AUC {auc} vs {theirs}"
+        );
+        assert!(
+            (value / their_value - 1.0).abs() <= 0.005,
+            "{case}: objective {value} vs {their_value}"
+        );
+        assert_eq!(
+            model.converged,
+            fit["converged"].as_bool().unwrap(),
+            "{case}: converged"
+        );
+    }
+}

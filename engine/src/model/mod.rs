@@ -14,10 +14,12 @@
 //! but the isolation forests, as SecuML's pipelines do).
 
 use ndarray::ArrayView2;
-use secuml_proto::{Hyper, Penalty};
+use secuml_proto::{hyper, Hyper, Penalty};
 use serde::{Deserialize, Serialize};
 
-use crate::linear::{LogisticRegression, LogisticRegressionParams, Penalty as LinearPenalty};
+use crate::linear::{
+    LogisticRegression, LogisticRegressionParams, OptimAlgo, ParamsError, Penalty as LinearPenalty,
+};
 
 /// What [`Detector::scores`] returns: [`Output::Probability`] (of the malicious class, in
 /// [0, 1]) or [`Output::Score`] (an anomaly score, unbounded: the higher, the more likely
@@ -198,15 +200,31 @@ pub fn fit(
     seed: u64,
 ) -> Result<FittedModel, ModelError> {
     match hyper {
-        Hyper::LogisticRegression { c, penalty } => {
+        Hyper::LogisticRegression {
+            c,
+            penalty,
+            optim_algo,
+        } => {
             let labels = labelled(x, y)?;
             let penalty = match penalty {
                 Penalty::L1 => LinearPenalty::L1,
                 Penalty::L2 => LinearPenalty::L2,
             };
-            let params = LogisticRegressionParams::new(*c, penalty)
-                .check()
-                .map_err(|e| ModelError::param("regularization", e.to_string()))?;
+            let solver = match optim_algo {
+                hyper::OptimAlgo::Liblinear => OptimAlgo::Liblinear,
+                hyper::OptimAlgo::Lbfgs => OptimAlgo::Lbfgs,
+                hyper::OptimAlgo::Sag => OptimAlgo::Sag,
+                hyper::OptimAlgo::Saga => OptimAlgo::Saga,
+            };
+            let params = LogisticRegressionParams {
+                seed,
+                ..LogisticRegressionParams::with_solver(*c, penalty, solver)
+            }
+            .check()
+            .map_err(|e| match e {
+                ParamsError::Unsupported { .. } => ModelError::param("optim-algo", e.to_string()),
+                _ => ModelError::param("regularization", e.to_string()),
+            })?;
             let fitted = params
                 .fit(x, &labels)
                 .map_err(|e| ModelError::Data(e.to_string()))?;

@@ -236,13 +236,7 @@ mod tests {
 /// Helpers of the parity tests of the neighbour-based and covariance models.
 #[cfg(test)]
 pub(crate) mod parity {
-    use ndarray::{Array2, Axis};
-
-    /// Every `step`-th row of `x` (rows 0, step, 2 step, ...), as the reference scripts take.
-    pub fn every(x: &Array2<f64>, step: usize) -> Array2<f64> {
-        let rows: Vec<usize> = (0..x.nrows()).step_by(step).collect();
-        x.select(Axis(0), &rows)
-    }
+    pub use crate::sample::every;
 
     /// Every `step`-th label.
     pub fn every_label(y: &[bool], step: usize) -> Vec<bool> {

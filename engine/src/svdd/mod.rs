@@ -10,7 +10,7 @@
 //! with ℓ the hinge max(0, −t) smoothed on |t| ≤ ε = 0.5 (ℓ(t) = (ε − t)² / 4ε there), so that
 //! f is continuously differentiable. As SecuML, the start is c = the mean of the unlabelled
 //! and benign rows, R = their mean distance to it, γ = 1; SecuML minimises with scipy's BFGS
-//! (`fmin_bfgs`, gtol 10⁻⁵ on ‖∇f‖∞), this module with its own L-BFGS (`lbfgs.rs`, 10
+//! (`fmin_bfgs`, gtol 10⁻⁵ on ‖∇f‖∞), this module with the engine's own L-BFGS (`crate::lbfgs`, 10
 //! correction pairs, the same stopping rule, at most 200 × (d + 2) iterations, SecuML's
 //! `maxiter`). `scores` is the decision function ‖x − c‖² − R² (positive outside the sphere:
 //! higher = more anomalous).
@@ -18,7 +18,6 @@
 //! Difference from SecuML: without labelled rows, γ only enters f as −κγ (unbounded below, so
 //! BFGS drifts along it); it is then left at its start, which changes neither c nor R.
 
-mod lbfgs;
 #[cfg(test)]
 mod tests;
 
@@ -26,6 +25,7 @@ use ndarray::{Array1, Array2, ArrayView2, Axis};
 use secuml_proto::hyper::SssvddHyper;
 use serde::{Deserialize, Serialize};
 
+use crate::lbfgs;
 use crate::lof::check_rows;
 use crate::model::{Detector, ModelError, Output};
 
@@ -96,6 +96,7 @@ pub fn fit(
         gtol: GTOL,
         max_iter: 200 * theta.len(),
         memory: 10,
+        ftol: None,
     };
     let min = lbfgs::minimise(|t, g| problem.value_and_gradient(t, g), theta, settings);
     if !min.x.iter().all(|v| v.is_finite()) {

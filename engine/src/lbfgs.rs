@@ -1,6 +1,7 @@
 //! Limited-memory BFGS (Nocedal, 1980; Liu and Nocedal, 1989) with a line search for the
 //! strong Wolfe conditions (Nocedal and Wright, algorithms 3.5 and 3.6, bisection in the zoom
-//! phase), for smooth unconstrained minimisation.
+//! phase), for smooth unconstrained minimisation: the semi-supervised SVDD's primal and the
+//! logistic regression's `lbfgs` solver.
 
 use std::collections::VecDeque;
 
@@ -13,6 +14,9 @@ pub struct Settings {
     pub max_iter: usize,
     /// Correction pairs kept.
     pub memory: usize,
+    /// Also stop when an iteration's relative decrease (f_k − f_{k+1}) / max(|f_k|, |f_{k+1}|, 1)
+    /// is at most this (scipy's L-BFGS-B `ftol` rule); `None`: no such rule.
+    pub ftol: Option<f64>,
 }
 
 /// Where the solver stopped.
@@ -21,7 +25,7 @@ pub struct Minimum {
     pub x: Vec<f64>,
     pub value: f64,
     pub iterations: usize,
-    /// Whether ‖∇f‖∞ < gtol.
+    /// Whether ‖∇f‖∞ < gtol, or the `ftol` rule stopped the solver.
     pub converged: bool,
 }
 
@@ -40,6 +44,7 @@ pub fn minimise(
     let mut direction = vec![0.0; n];
     let (mut x_new, mut g_new) = (vec![0.0; n], vec![0.0; n]);
     let mut iterations = 0;
+    let mut stalled = false;
     while iterations < settings.max_iter {
         if inf_norm(&g) < settings.gtol {
             return Minimum {
@@ -79,10 +84,16 @@ pub fn minimise(
         }
         std::mem::swap(&mut x, &mut x_new);
         std::mem::swap(&mut g, &mut g_new);
-        value = new_value;
+        let previous = std::mem::replace(&mut value, new_value);
         iterations += 1;
+        if let Some(ftol) = settings.ftol {
+            if previous - value <= ftol * previous.abs().max(value.abs()).max(1.0) {
+                stalled = true;
+                break;
+            }
+        }
     }
-    let converged = inf_norm(&g) < settings.gtol;
+    let converged = stalled || inf_norm(&g) < settings.gtol;
     Minimum {
         x,
         value,
@@ -190,6 +201,7 @@ mod tests {
             gtol: 1e-8,
             max_iter: 1000,
             memory: 10,
+            ftol: None,
         };
         let m = minimise(rosenbrock, vec![-1.2, 1.0], settings);
         assert!(m.converged, "{m:?}");
