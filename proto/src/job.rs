@@ -581,6 +581,10 @@ pub struct DiademSpec {
     /// Skip the detection on the training set.
     #[serde(default)]
     pub no_training_detection: bool,
+    /// Train on the instances' families instead of their binary labels (SecuML's
+    /// `--multiclass`): supervised classes and LabelPropagation only, selected by Accuracy.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub multiclass: bool,
 }
 
 /// Checks that `value` can name a project, dataset or file: letters, digits, `-`, `_`, `.`, and not `.` or `..`.
@@ -624,6 +628,7 @@ impl DiademSpec {
             shuffle_folds: false,
             detection_threshold: 0.5,
             no_training_detection: false,
+            multiclass: false,
         }
     }
 
@@ -665,6 +670,9 @@ impl DiademSpec {
             ));
         }
         self.validation.validate()?;
+        if self.multiclass {
+            self.validate_multiclass()?;
+        }
         if self.num_folds < 2 {
             return Err(SpecError::new(
                 "num-folds",
@@ -690,6 +698,39 @@ impl DiademSpec {
             if name.trim().is_empty() || name.len() > 200 {
                 return Err(SpecError::new("exp-name", "expected 1 to 200 characters"));
             }
+        }
+        Ok(())
+    }
+
+    /// `--multiclass`: a class that learns from families, the Accuracy objective.
+    fn validate_multiclass(&self) -> Result<(), SpecError> {
+        let class = self.model.class_name();
+        let multiclass_class = match &self.model {
+            ModelSpec::LabelPropagation(_) => true,
+            ModelSpec::AlreadyTrained { .. } => false,
+            _ => self
+                .model
+                .candidates()?
+                .first()
+                .is_some_and(|h| h.supervision() == crate::Supervision::Supervised),
+        };
+        if !multiclass_class {
+            return Err(SpecError::new(
+                "multiclass",
+                format!(
+                    "{class} cannot be trained on families: --multiclass applies to the \
+                     supervised classes and LabelPropagation"
+                ),
+            ));
+        }
+        if self.objective != Objective::Accuracy {
+            return Err(SpecError::new(
+                "objective-func",
+                format!(
+                    "a multiclass model is selected by Accuracy (as in SecuML), not {:?}",
+                    self.objective
+                ),
+            ));
         }
         Ok(())
     }
