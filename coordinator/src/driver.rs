@@ -505,6 +505,7 @@ mod tests {
             },
             fold: None,
             seed: 0,
+            multiclass: false,
         }
     }
 

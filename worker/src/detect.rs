@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use secuml_engine::dataset::Encoder;
 use secuml_engine::metrics;
+use secuml_engine::model::multiclass::MulticlassModel;
 use secuml_engine::model::FittedModel;
 use secuml_engine::predictions::{write_predictions, Predictions};
 use secuml_proto::result::{Confusion, FamilyDetection, Histogram, ThresholdIndicators};
@@ -28,17 +29,39 @@ pub fn model_scores(
     x: &ndarray::Array2<f64>,
 ) -> Vec<f64> {
     match &model.scaling {
-        Some(scaling) => {
-            let mut x = x.clone();
-            for mut row in x.rows_mut() {
-                for (j, v) in row.iter_mut().enumerate() {
-                    *v = (*v - scaling.mean[j]) / scaling.scale[j];
-                }
-            }
-            fitted.scores(x.view())
-        }
+        Some(_) => fitted.scores(standardised(model, x).view()),
         None => fitted.scores(x.view()),
     }
+}
+
+/// `x` (encoded) as the model takes it: standardised with the model's scaling, if it has one.
+pub fn standardised(model: &StoredModel, x: &ndarray::Array2<f64>) -> ndarray::Array2<f64> {
+    let mut x = x.clone();
+    if let Some(scaling) = &model.scaling {
+        for mut row in x.rows_mut() {
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = (*v - scaling.mean[j]) / scaling.scale[j];
+            }
+        }
+    }
+    x
+}
+
+/// A multiclass model's scores (the probability of the predicted family) and predicted
+/// family of every row of `x` (encoded).
+fn multiclass_predictions(
+    model: &StoredModel,
+    fitted: &MulticlassModel,
+    x: &ndarray::Array2<f64>,
+) -> (Vec<f64>, Vec<String>) {
+    fitted
+        .predict_proba(standardised(model, x).view())
+        .into_iter()
+        .map(|p| {
+            let k = fitted.best(&p);
+            (p[k], fitted.classes[k].clone())
+        })
+        .unzip()
 }
 
 /// The predictions file of a detection, relative to the datasets folder.
@@ -162,7 +185,15 @@ pub fn run(
     let x = take_rows(&loaded.x, &row_ids);
     // Rankings (AUC, curves) use the raw scores; thresholds apply to probabilities, or for
     // anomaly scores to the share of training rows scoring lower.
-    let raw = model_scores(model, fitted, &x);
+    let (raw, predicted_families) = match fitted.multiclass() {
+        Some(m) => {
+            let (scores, predicted) = multiclass_predictions(model, m, &x);
+            (scores, Some(predicted))
+        }
+        None => (model_scores(model, fitted, &x), None),
+    };
+    // A multiclass model has no binary indicators: its own are on families.
+    let binary = predicted_families.is_none();
     let proba: Vec<f64> = match model.output {
         ModelOutput::Probability => raw.clone(),
         ModelOutput::Score => raw.iter().map(|s| model.threshold_value(*s)).collect(),
@@ -177,6 +208,11 @@ pub fn run(
     let (known_labels, known_proba) = known(&proba);
     let (_, known_raw) = known(&raw);
     let n_malicious = known_labels.iter().filter(|l| **l).count() as u64;
+    let n_labeled = known_labels.len() as u64;
+    let (known_labels, known_proba, known_raw) = match binary {
+        true => (known_labels, known_proba, known_raw),
+        false => Default::default(),
+    };
     let has_truth = !known_labels.is_empty();
     let thresholds: Vec<ThresholdIndicators> = if has_truth {
         metrics::indicators_at_percent_thresholds(&known_labels, &known_proba)
@@ -204,7 +240,26 @@ pub fn run(
         .iter()
         .map(|&r| loaded.families.as_ref().and_then(|f| f[r].clone()))
         .collect();
-    let family_detection = family_detection(&row_labels, &families, &proba, threshold);
+    let family_detection = match binary {
+        true => family_detection(&row_labels, &families, &proba, threshold),
+        false => BTreeMap::new(),
+    };
+    let multiclass = match &predicted_families {
+        Some(predicted) => {
+            let truth = cache.families(data, &loaded, annotations)?;
+            let (truth, predicted): (Vec<&str>, Vec<&str>) = row_ids
+                .iter()
+                .zip(&row_labels)
+                .zip(predicted)
+                .filter_map(|((&r, l), p)| {
+                    let family = truth.as_ref()?.get(r)?.as_deref()?;
+                    l.map(|_| (family, p.as_str()))
+                })
+                .unzip();
+            metrics::multiclass_indicators(&truth, &predicted)
+        }
+        None => None,
+    };
     let file = predictions_file(data, experiment_id, name);
     let predictions = Predictions {
         instance_ids: row_ids.iter().map(|&r| loaded.instance_ids[r]).collect(),
@@ -214,6 +269,7 @@ pub fn run(
         threshold,
         labels: row_labels,
         families,
+        predicted_families,
     };
     cache
         .root()
@@ -225,7 +281,7 @@ pub fn run(
         name: name.to_string(),
         dataset: data.dataset.clone(),
         n_instances: row_ids.len() as u64,
-        n_labeled: known_labels.len() as u64,
+        n_labeled,
         n_malicious,
         detection_threshold: threshold,
         auc,
@@ -242,6 +298,7 @@ pub fn run(
         },
         predictions_file: Some(file),
         family_detection,
+        multiclass,
         seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -18,6 +18,7 @@ use secuml_runtime::Store;
 use crate::cluster;
 use crate::data::{select_rows, take_rows, DataCache};
 use crate::detect;
+use crate::multiclass::{self, Target};
 
 /// What a task needs besides its message.
 #[derive(Clone)]
@@ -145,12 +146,12 @@ fn decode_model(
     Ok((stored, fitted))
 }
 
-/// Fits `hyper` on the rows `x` (raw features; standardised here when the class standardises),
-/// labels `y` (`None` for unlabelled rows of semi- and unsupervised classes).
+/// Fits `hyper` on the rows `x` (raw features; standardised here when the class standardises)
+/// and their labels or families (`None` for unlabelled rows of semi- and unsupervised classes).
 fn fit_model(
     hyper: &Hyper,
     mut x: ndarray::Array2<f64>,
-    y: &[Option<bool>],
+    y: Target,
     seed: u64,
 ) -> Result<(FittedModel, Option<StandardScaler>, ndarray::Array2<f64>), TaskFailure> {
     let scaler = hyper.standardises().then(|| {
@@ -158,7 +159,7 @@ fn fit_model(
         scaler.transform_inplace(&mut x);
         scaler
     });
-    let fitted = engine_model::fit(hyper, x.view(), y, seed).map_err(|e| match e {
+    let fitted = multiclass::fit(hyper, x.view(), y, seed).map_err(|e| match e {
         ModelError::Param { .. } => TaskFailure::permanent(ErrorCode::BadRequest, e.to_string()),
         ModelError::Data(m) => {
             TaskFailure::permanent(ErrorCode::BadData, format!("fit failed: {m}"))
@@ -205,39 +206,90 @@ fn compute(
             hyper,
             objective,
             far,
+            multiclass: on_families,
         } => {
             let started = Instant::now();
             let loaded = cache.load(data, None)?;
             let labels = cache.labels(data, &loaded, annotations)?;
-            let train = select_rows(&labels, loaded.timestamps.as_deref(), rows)?;
-            let shuffle = folds.shuffle.then_some(folds.seed);
-            let fold_of = split::stratified_kfold(&train.labels, folds.num_folds as usize, shuffle)
-                .map_err(|e| {
-                    TaskFailure::permanent(
-                        ErrorCode::BadRequest,
-                        format!("cannot build folds: {e}"),
+            let mut train = select_rows(&labels, loaded.timestamps.as_deref(), rows)?;
+            // Multiclass: the rows of the training side with a family, folds stratified by it.
+            let families = match on_families {
+                true => {
+                    let all = cache.required_families(data, &loaded, annotations)?;
+                    let (rows, labels) = train
+                        .rows
+                        .iter()
+                        .zip(&train.labels)
+                        .filter(|(r, _)| all[**r].is_some())
+                        .unzip();
+                    (train.rows, train.labels) = (rows, labels);
+                    Some(
+                        train
+                            .rows
+                            .iter()
+                            .map(|&r| all[r].clone())
+                            .collect::<Vec<_>>(),
                     )
-                })?;
+                }
+                false => None,
+            };
+            let shuffle = folds.shuffle.then_some(folds.seed);
+            let k = folds.num_folds as usize;
+            let fold_of = match &families {
+                Some(f) => {
+                    let strata: Vec<usize> = multiclass::class_indices(f)
+                        .1
+                        .into_iter()
+                        .flatten()
+                        .collect();
+                    split::stratified_kfold_multiclass(&strata, k, shuffle)
+                }
+                None => split::stratified_kfold(&train.labels, k, shuffle),
+            }
+            .map_err(|e| {
+                TaskFailure::permanent(ErrorCode::BadRequest, format!("cannot build folds: {e}"))
+            })?;
             let (mut fit_rows, mut fit_y, mut score_rows, mut score_y) =
                 (vec![], vec![], vec![], vec![]);
-            for ((row, label), f) in train.rows.iter().zip(&train.labels).zip(&fold_of) {
+            let (mut fit_families, mut score_families) = (vec![], vec![]);
+            for (i, ((row, label), f)) in train
+                .rows
+                .iter()
+                .zip(&train.labels)
+                .zip(&fold_of)
+                .enumerate()
+            {
+                let family = families.as_ref().and_then(|v| v[i].clone());
                 if *f == *fold as usize {
                     score_rows.push(*row);
                     score_y.push(*label);
+                    score_families.extend(family);
                 } else {
                     fit_rows.push(*row);
-                    fit_y.push(*label);
+                    fit_y.push(Some(*label));
+                    fit_families.push(family);
                 }
             }
             let x_fit = take_rows(&loaded.x, &fit_rows);
             let mut x_score = take_rows(&loaded.x, &score_rows);
-            let fit_y: Vec<Option<bool>> = fit_y.into_iter().map(Some).collect();
-            let (fitted, scaler, _) = fit_model(hyper, x_fit, &fit_y, folds.seed)?;
+            let target = match on_families {
+                true => Target::Families(&fit_families),
+                false => Target::Labels(&fit_y),
+            };
+            let (fitted, scaler, _) = fit_model(hyper, x_fit, target, folds.seed)?;
             if let Some(scaler) = &scaler {
                 scaler.transform_inplace(&mut x_score);
             }
-            let proba = fitted.scores(x_score.view());
-            let score = objective_score(*objective, *far, &score_y, &proba).ok_or_else(|| {
+            let score = match fitted.multiclass() {
+                Some(m) => {
+                    multiclass::accuracy(&score_families, &multiclass::predict(m, x_score.view()))
+                }
+                None => {
+                    let proba = fitted.scores(x_score.view());
+                    objective_score(*objective, *far, &score_y, &proba)
+                }
+            }
+            .ok_or_else(|| {
                 TaskFailure::permanent(
                     ErrorCode::BadData,
                     format!("fold {fold} holds a single class: no {objective:?} score"),
@@ -266,12 +318,35 @@ fn compute(
             hyper,
             fold,
             seed,
+            multiclass: on_families,
         } => {
             let loaded = cache.load(data, None)?;
             let labels = cache.labels(data, &loaded, annotations)?;
-            let (train_rows, train_y) = training_rows(hyper, &labels, &loaded, rows)?;
+            let (mut train_rows, mut train_y) = training_rows(hyper, &labels, &loaded, rows)?;
+            let mut families = Vec::new();
+            if *on_families {
+                // A labelled row's family; a supervised class trains on the rows with one.
+                let all = cache.required_families(data, &loaded, annotations)?;
+                let family = |r: usize, l: &Option<bool>| l.and(all[r].clone());
+                if hyper.supervision() == Supervision::Supervised {
+                    (train_rows, train_y) = train_rows
+                        .into_iter()
+                        .zip(train_y)
+                        .filter(|(r, l)| family(*r, l).is_some())
+                        .unzip();
+                }
+                families = train_rows
+                    .iter()
+                    .zip(&train_y)
+                    .map(|(&r, l)| family(r, l))
+                    .collect();
+            }
             let x = take_rows(&loaded.x, &train_rows);
-            let (fitted, scaler, x) = fit_model(hyper, x, &train_y, *seed)?;
+            let target = match on_families {
+                true => Target::Families(&families),
+                false => Target::Labels(&train_y),
+            };
+            let (fitted, scaler, x) = fit_model(hyper, x, target, *seed)?;
             let columns = loaded
                 .encoder
                 .columns()
@@ -299,6 +374,7 @@ fn compute(
                 importances: fitted.importances(),
                 n_train: train_rows.len() as u64,
                 iterations: fitted.iterations() as u32,
+                classes: fitted.multiclass().map(|m| m.classes.clone()),
                 model: serde_json::to_value(&fitted)
                     .map_err(|e| internal(format!("cannot serialise the model: {e}")))?,
             };

@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod data;
 pub mod detect;
 pub mod execute;
+pub mod multiclass;
 pub mod outer;
 pub mod run;
 
