@@ -891,9 +891,15 @@ pub struct DiademArgs {
     /// Folds of the hyperparameter search.
     #[arg(long, global = true, default_value_t = 4)]
     pub num_folds: u32,
-    /// Objective of the hyperparameter search, computed on each fold.
-    #[arg(long, global = true, value_enum, default_value = "RocAuc")]
-    pub objective_func: ObjectiveArg,
+    /// Objective of the hyperparameter search, computed on each fold [default: RocAuc;
+    /// Accuracy with --multiclass, which refuses any other].
+    #[arg(long, global = true, value_enum)]
+    pub objective_func: Option<ObjectiveArg>,
+    /// Train on the instances' families instead of their binary labels (supervised classes
+    /// and LabelPropagation; the search objective is Accuracy); the detections report the
+    /// accuracy, F1 micro and F1 macro on families and a family confusion matrix.
+    #[arg(long, global = true)]
+    pub multiclass: bool,
     /// False alarm rate of DrAtFar: the highest detection rate among the thresholds whose false
     /// alarm rate is at most this. As in SecuML the false alarm rate is the false discovery rate
     /// FP / (FP + TP) (1 - precision), not the false positive rate.
@@ -990,10 +996,11 @@ impl DiademArgs {
             validation,
             num_folds: self.num_folds,
             objective: match self.objective_func {
-                ObjectiveArg::RocAuc => Objective::RocAuc,
-                ObjectiveArg::Accuracy => Objective::Accuracy,
-                ObjectiveArg::Ndcg => Objective::Ndcg,
-                ObjectiveArg::DrAtFar => Objective::DrAtFar,
+                None if self.multiclass => Objective::Accuracy,
+                None | Some(ObjectiveArg::RocAuc) => Objective::RocAuc,
+                Some(ObjectiveArg::Accuracy) => Objective::Accuracy,
+                Some(ObjectiveArg::Ndcg) => Objective::Ndcg,
+                Some(ObjectiveArg::DrAtFar) => Objective::DrAtFar,
             },
             far: self.far,
             seed: self.seed,
@@ -1003,6 +1010,7 @@ impl DiademArgs {
             stream_batch: self
                 .streaming
                 .then_some(self.stream_batch.unwrap_or(DEFAULT_STREAM_BATCH)),
+            multiclass: self.multiclass,
         })
     }
 }
@@ -1742,6 +1750,35 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn multiclass_selects_by_accuracy_and_refuses_another_objective_or_class() {
+        let spec = diadem_args(&["--multiclass"]).unwrap().to_spec().unwrap();
+        assert!(spec.multiclass);
+        assert_eq!(spec.objective, Objective::Accuracy, "forced for multiclass");
+        spec.validate().unwrap();
+        let refused = |args: DiademArgs| {
+            diadem_job(&args)
+                .and_then(|job| Ok(job.validate()?))
+                .unwrap_err()
+                .to_string()
+        };
+        let error = refused(diadem_args(&["--multiclass", "--objective-func", "RocAuc"]).unwrap());
+        assert!(
+            error.contains("objective-func") && error.contains("Accuracy"),
+            "{error}"
+        );
+        let cli =
+            Cli::try_parse_from(["secuml", "diadem", "p", "d", "--multiclass", "Lof"]).unwrap();
+        let Command::Diadem(args) = cli.command else {
+            panic!("not diadem")
+        };
+        let error = refused(args);
+        assert!(
+            error.contains("multiclass") && error.contains("Lof"),
+            "{error}"
+        );
     }
 
     fn diadem_args(options: &[&str]) -> Result<DiademArgs, clap::Error> {

@@ -135,8 +135,9 @@ pub fn outer_splits(spec: &DiademSpec) -> Vec<Outer> {
     }
 }
 
-/// The indicators averaged across folds, by name, as [`detection_indicators`] lists them.
-pub const FOLD_INDICATORS: [&str; 7] = [
+/// The indicators averaged across folds, by name, as [`detection_indicators`] lists them; a
+/// multiclass detection has the accuracy and F1 scores on families only.
+pub const FOLD_INDICATORS: [&str; 9] = [
     "auc",
     "detection_rate",
     "false_alarm_rate",
@@ -144,11 +145,14 @@ pub const FOLD_INDICATORS: [&str; 7] = [
     "f_score",
     "false_positive_rate",
     "accuracy",
+    "f1_micro",
+    "f1_macro",
 ];
 
 /// The indicators of a detection at its threshold, in [`FOLD_INDICATORS`] order.
-pub fn detection_indicators(d: &DetectionResult) -> [Option<f64>; 7] {
+pub fn detection_indicators(d: &DetectionResult) -> [Option<f64>; 9] {
     let i = d.indicators.as_ref();
+    let m = d.multiclass.as_ref();
     [
         d.auc,
         i.map(|i| i.detection_rate),
@@ -156,7 +160,9 @@ pub fn detection_indicators(d: &DetectionResult) -> [Option<f64>; 7] {
         i.map(|i| i.precision),
         i.map(|i| i.f_score),
         i.map(|i| i.false_positive_rate),
-        i.map(|i| i.accuracy),
+        i.map(|i| i.accuracy).or(m.map(|m| m.accuracy)),
+        m.map(|m| m.f1_micro),
+        m.map(|m| m.f1_macro),
     ]
 }
 
@@ -169,7 +175,7 @@ pub fn fold_statistics(
 ) -> BTreeMap<String, BTreeMap<String, FoldStatistic>> {
     let mut out = BTreeMap::new();
     for side in ["train", "test"] {
-        let per_fold: Vec<Option<[Option<f64>; 7]>> = (0..num_folds)
+        let per_fold: Vec<Option<[Option<f64>; 9]>> = (0..num_folds)
             .map(|f| {
                 let name = format!("{side}-fold-{f}");
                 detections
@@ -305,6 +311,7 @@ pub async fn run(
                         hyper: *hyper,
                         objective: spec.objective,
                         far: spec.far,
+                        multiclass: spec.multiclass,
                     },
                 ));
             }
@@ -350,6 +357,7 @@ pub async fn run(
                     hyper: hypers[*best],
                     fold: outer.fold,
                     seed: spec.seed,
+                    multiclass: spec.multiclass,
                 },
             )
         })

@@ -506,6 +506,7 @@ mod tests {
             },
             fold: None,
             seed: 0,
+            multiclass: false,
         }
     }
 

@@ -18,7 +18,8 @@ pub fn random_mode_warning(spec: &DiademSpec) -> String {
 }
 
 /// Checks, before any task or experiment exists, what would otherwise fail inside every task:
-/// timestamps for the temporal modes, labels to train on, enough of each class for the folds
+/// timestamps for the temporal modes, labels (and families for a multiclass model) to train
+/// on, enough of each class for the folds
 /// of every outer split, instances to validate on, validation datasets with the training
 /// features. Loads the training data into `cache`, which the workers then reuse.
 pub fn diadem(cache: &DataCache, spec: &DiademSpec, data: &DiademData) -> anyhow::Result<()> {
@@ -41,6 +42,14 @@ pub fn diadem(cache: &DataCache, spec: &DiademSpec, data: &DiademData) -> anyhow
     let labels = cache
         .labels(&data.train, &loaded, &spec.annotations)
         .map_err(|f| anyhow::anyhow!(f.message))?;
+    let families = match spec.multiclass {
+        true => Some(
+            cache
+                .required_families(&data.train, &loaded, &spec.annotations)
+                .map_err(|f| anyhow::anyhow!(f.message))?,
+        ),
+        false => None,
+    };
     let timestamps = loaded.timestamps.as_deref();
     let name = format!("{}/{}", spec.project, spec.dataset);
     for outer in outer_splits(spec) {
@@ -66,6 +75,19 @@ pub fn diadem(cache: &DataCache, spec: &DiademSpec, data: &DiademData) -> anyhow
                 count >= spec.num_folds as usize,
                 "{which} trains on {count} {label} instance(s) of {name}, fewer than the {} folds of the search",
                 spec.num_folds
+            );
+        }
+        if let Some(families) = &families {
+            let distinct: std::collections::BTreeSet<&str> = train
+                .rows
+                .iter()
+                .filter_map(|&r| families[r].as_deref())
+                .collect();
+            anyhow::ensure!(
+                distinct.len() >= 2,
+                "{which} trains on {} famil{} of {name}: a multiclass model needs at least 2",
+                distinct.len(),
+                if distinct.len() == 1 { "y" } else { "ies" }
             );
         }
         match &spec.validation {

@@ -20,6 +20,20 @@ fn hyper_json(h: &Hyper) -> Value {
 /// The metrics of one detection, flat, at its detection threshold.
 pub fn detection_metrics(d: &DetectionResult) -> Value {
     let i = d.indicators.as_ref();
+    if let Some(m) = &d.multiclass {
+        return json!({
+            "name": d.name,
+            "dataset": d.dataset,
+            "n_instances": d.n_instances,
+            "n_labeled": d.n_labeled,
+            "multiclass": true,
+            "accuracy": m.accuracy,
+            "f1_micro": m.f1_micro,
+            "f1_macro": m.f1_macro,
+            "families": m.labels,
+            "family_confusion_matrix": m.confusion,
+        });
+    }
     json!({
         "name": d.name,
         "dataset": d.dataset,
@@ -142,6 +156,17 @@ pub fn diadem_text(outcome: &DiademOutcome, experiment_url: &str) -> String {
     );
     for d in &outcome.results.detections {
         let i = d.indicators.as_ref();
+        if let Some(m) = &d.multiclass {
+            out.push_str(&format!(
+                "{:<20} accuracy {:.4}  F1 micro {:.4}  F1 macro {:.4}  ({} families)\n",
+                d.name,
+                m.accuracy,
+                m.f1_micro,
+                m.f1_macro,
+                m.labels.len()
+            ));
+            continue;
+        }
         out.push_str(&format!(
             "{:<20} AUC {}  detection rate {}  false alarm rate {}  F-score {}  (threshold {})\n",
             d.name,
@@ -160,6 +185,15 @@ pub fn diadem_text(outcome: &DiademOutcome, experiment_url: &str) -> String {
                 .map(|s| format!("{:.4} ± {:.4}", s.mean, s.std))
                 .unwrap_or_else(|| "n/a".into())
         };
+        if stats.contains_key("f1_macro") {
+            out.push_str(&format!(
+                "{side} over {folds} folds: accuracy {}  F1 micro {}  F1 macro {}\n",
+                at("accuracy"),
+                at("f1_micro"),
+                at("f1_macro")
+            ));
+            continue;
+        }
         out.push_str(&format!(
             "{side} over {folds} folds: AUC {}  detection rate {}  false alarm rate {}  F-score {}\n",
             at("auc"),

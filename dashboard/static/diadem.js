@@ -198,7 +198,10 @@
       el("div", {}, el("h3", {}, "FAR-DR Curve"), el("div", { className: "chart-box" }, el("canvas", { id: "fardr-chart" }))));
     const predictions = el("div", {}, el("h3", {}, "Predictions"),
       el("div", { className: "chart-box" }, el("canvas", { id: "pred-chart" })));
-    if (d.thresholds.length === 0) {
+    if (d.multiclass) {
+      perf.append(multiclassPerformance(d.multiclass));
+      root.append(perf, predictions);
+    } else if (d.thresholds.length === 0) {
       perf.append(el("p", { className: "empty", id: "no-ground-truth" },
         "No labelled instance with both labels: the performance indicators are not available."));
       root.append(perf, predictions);
@@ -225,6 +228,24 @@
       }
       secumlCharts.predictions("pred-chart", d.histogram);
     });
+  }
+
+  // A multiclass detection (a model trained on families): accuracy, F1 micro and macro, and the
+  // family confusion matrix (true families as rows, predicted ones as columns).
+  function multiclassPerformance(m) {
+    const rows = [["mc-accuracy", "Accuracy", m.accuracy, "Share of instances whose family is predicted"],
+      ["mc-f1-micro", "F1 micro", m.f1_micro, "F1 score from the total counts of every family"],
+      ["mc-f1-macro", "F1 macro", m.f1_macro, "Unweighted mean of the F1 score of each family"]]
+      .map(([id, name, v, tip]) => el("tr", {}, el("th", { title: tip }, name),
+        el("td", { id, dataset: { value: String(v) } }, percent(v))));
+    const table = el("table", { className: "table kv", id: "multiclass-table" },
+      el("tbody", {}, ...rows, el("tr", {}, el("th", {}, "Instances with a family"), el("td", {}, String(m.n)))));
+    const head = el("tr", {}, el("th", {}, "True \\ Predicted"), ...m.labels.map((l) => el("th", {}, l)));
+    const body = m.labels.map((l, i) => el("tr", {}, el("th", {}, l),
+      ...m.confusion[i].map((c, j) => el("td", { className: c === 0 ? "" : (i === j ? "ok" : "bad") }, String(c)))));
+    const cm = el("table", { className: "table confusion", id: "family-confusion" },
+      el("thead", {}, head), el("tbody", {}, ...body));
+    return el("div", {}, table, el("h4", {}, "Family Confusion Matrix"), el("div", { className: "scroll-x" }, cm));
   }
 
   function performance(d) {

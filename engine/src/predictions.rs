@@ -5,7 +5,8 @@
 //! its anomaly score), `value` (float64: the probability, or for an anomaly score the share of
 //! training rows scoring lower; what the detection threshold applies to), `alert` (bool:
 //! `value` above the threshold), `label` (int8: 1 malicious, 0 benign, null unknown),
-//! `family` (utf8, nullable).
+//! `family` (utf8, nullable); for a multiclass model, `predicted_family` (utf8: the most
+//! probable family; `score` and `value` are then its probability).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -34,10 +35,12 @@ pub struct Predictions {
     pub labels: Vec<Option<bool>>,
     /// Family of each row, when known.
     pub families: Vec<Option<String>>,
+    /// A multiclass model's predicted family of each row.
+    pub predicted_families: Option<Vec<String>>,
 }
 
-fn schema() -> Schema {
-    Schema::new(vec![
+fn schema(multiclass: bool) -> Schema {
+    let mut fields = vec![
         Field::new("instance_id", DataType::Int64, false),
         Field::new("ident", DataType::Utf8, false),
         Field::new("score", DataType::Float64, false),
@@ -45,12 +48,16 @@ fn schema() -> Schema {
         Field::new("alert", DataType::Boolean, false),
         Field::new("label", DataType::Int8, true),
         Field::new("family", DataType::Utf8, true),
-    ])
+    ];
+    if multiclass {
+        fields.push(Field::new("predicted_family", DataType::Utf8, false));
+    }
+    Schema::new(fields)
 }
 
 /// Writes `rows` to `path` atomically.
 pub fn write_predictions(path: &Path, rows: &Predictions) -> Result<(), WriteError> {
-    let columns: Vec<Arc<dyn Array>> = vec![
+    let mut columns: Vec<Arc<dyn Array>> = vec![
         Arc::new(Int64Array::from(rows.instance_ids.clone())),
         Arc::new(StringArray::from_iter_values(rows.idents.iter())),
         Arc::new(Float64Array::from(rows.scores.clone())),
@@ -65,8 +72,12 @@ pub fn write_predictions(path: &Path, rows: &Predictions) -> Result<(), WriteErr
             rows.families.iter().map(|f| f.as_deref()),
         )),
     ];
+    if let Some(predicted) = &rows.predicted_families {
+        columns.push(Arc::new(StringArray::from_iter_values(predicted.iter())));
+    }
+    let schema = schema(rows.predicted_families.is_some());
     let batch =
-        RecordBatch::try_new(Arc::new(schema()), columns).map_err(|e| WriteError::Parquet {
+        RecordBatch::try_new(Arc::new(schema), columns).map_err(|e| WriteError::Parquet {
             file: path.to_path_buf(),
             message: e.to_string(),
         })?;
@@ -90,6 +101,7 @@ mod tests {
             threshold: 0.5,
             labels: vec![Some(false), Some(true), None],
             families: vec![None, Some("dos".into()), None],
+            predicted_families: Some(vec!["normal".into(), "dos".into(), "dos".into()]),
         };
         write_predictions(&path, &rows).unwrap();
         let file = std::fs::File::open(&path).unwrap();
@@ -112,6 +124,13 @@ mod tests {
             "0.5 is not above a threshold of 0.5"
         );
         assert_eq!(batch.column_by_name("label").unwrap().null_count(), 1);
+        let predicted = batch
+            .column_by_name("predicted_family")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        assert_eq!(predicted.value(0), "normal");
         assert!(std::fs::read_dir(path.parent().unwrap())
             .unwrap()
             .all(|e| !e.unwrap().file_name().to_string_lossy().contains(".tmp")));

@@ -35,6 +35,14 @@ pub enum SplitError {
     /// The held-out fraction is not in (0, 1).
     #[error("test_size must be in (0, 1), got {0}")]
     InvalidTestSize(f64),
+    /// Every class has fewer members than there are folds (multiclass folds).
+    #[error("the largest class has {largest} members, fewer than the {k} folds")]
+    EveryClassTooSmall {
+        /// Members of the largest class.
+        largest: usize,
+        /// The requested number of folds.
+        k: usize,
+    },
     /// There are no rows.
     #[error("no rows to split")]
     Empty,
@@ -73,11 +81,56 @@ pub fn stratified_kfold(
             k,
         });
     }
+    Ok(assign_folds(labels, &classes, k, shuffle_seed))
+}
+
+/// Returns the fold index (in `0..k`) of every row, stratified by class (`classes[i]` is row
+/// `i`'s class, any numbering): the multiclass case of [`stratified_kfold`], with
+/// scikit-learn's tolerance of small classes (a class with fewer than `k` members leaves some
+/// folds without it). Errors when `k < 2`, there are fewer rows than folds, or every class has
+/// fewer than `k` members, as scikit-learn's `StratifiedKFold`.
+pub fn stratified_kfold_multiclass(
+    classes: &[usize],
+    k: usize,
+    shuffle_seed: Option<u64>,
+) -> Result<Vec<usize>, SplitError> {
+    if k < 2 {
+        return Err(SplitError::TooFewFolds(k));
+    }
+    if classes.is_empty() {
+        return Err(SplitError::Empty);
+    }
+    let mut order = Vec::new();
+    for &c in classes {
+        if !order.contains(&c) {
+            order.push(c);
+        }
+    }
+    let largest = order
+        .iter()
+        .map(|&c| classes.iter().filter(|&&x| x == c).count())
+        .max()
+        .unwrap_or(0);
+    if classes.len() < k || largest < k {
+        return Err(SplitError::EveryClassTooSmall { largest, k });
+    }
+    Ok(assign_folds(classes, &order, k, shuffle_seed))
+}
+
+/// Deals the rows of each class (in `classes` order, the order of first appearance) to the
+/// folds as scikit-learn's `StratifiedKFold` does, each class's fold sequence permuted when
+/// seeded.
+fn assign_folds<T: Copy + PartialEq>(
+    labels: &[T],
+    classes: &[T],
+    k: usize,
+    shuffle_seed: Option<u64>,
+) -> Vec<usize> {
     let mut rng = shuffle_seed.map(ChaCha8Rng::seed_from_u64);
     let mut folds = vec![0usize; labels.len()];
     // Start of each class's block in the sorted label vector.
     let mut start = 0usize;
-    for &class in &classes {
+    for &class in classes {
         let count = labels.iter().filter(|&&l| l == class).count();
         let mut sequence = Vec::with_capacity(count);
         for fold in 0..k {
@@ -99,7 +152,7 @@ pub fn stratified_kfold(
         }
         start += count;
     }
-    Ok(folds)
+    folds
 }
 
 /// Returns a held-out mask (true = test row), stratified by label.
@@ -220,6 +273,32 @@ mod tests {
             (c3.clone(), 4, vec![0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 3, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3]),
             (c3, 5, vec![0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 2, 1, 2, 1, 2, 3, 2, 2, 3, 2, 2, 4, 3, 3, 3, 3, 4, 3, 4, 4, 4, 4, 4]),
         ]
+    }
+
+    #[test]
+    fn multiclass_folds_of_two_classes_are_the_binary_ones() {
+        for (labels, k, expected) in sklearn_cases() {
+            let classes: Vec<usize> = labels.iter().map(|&l| 7 + usize::from(l)).collect();
+            assert_eq!(
+                stratified_kfold_multiclass(&classes, k, None).unwrap(),
+                expected
+            );
+        }
+    }
+
+    #[test]
+    fn multiclass_folds_match_sklearn_with_a_small_class() {
+        // StratifiedKFold(3).split(X, [2, 0, 0, 1, 2, 0, 0, 2, 1, 0, 2, 5]) (class 5 has one
+        // member: scikit-learn warns and puts it in fold 0).
+        let classes = [2, 0, 0, 1, 2, 0, 0, 2, 1, 0, 2, 5];
+        assert_eq!(
+            stratified_kfold_multiclass(&classes, 3, None).unwrap(),
+            vec![0, 0, 1, 0, 0, 1, 2, 1, 1, 2, 2, 2]
+        );
+        assert!(matches!(
+            stratified_kfold_multiclass(&[0, 1, 2], 2, None),
+            Err(SplitError::EveryClassTooSmall { largest: 1, k: 2 })
+        ));
     }
 
     #[test]

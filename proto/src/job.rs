@@ -596,6 +596,10 @@ pub struct DiademSpec {
     /// shard and predicted this many rows at a time, never whole in memory. ValidationDatasets only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream_batch: Option<u32>,
+    /// Train on the instances' families instead of their binary labels (SecuML's
+    /// `--multiclass`): supervised classes and LabelPropagation only, selected by Accuracy.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub multiclass: bool,
 }
 
 /// Checks that `value` can name a project, dataset or file: letters, digits, `-`, `_`, `.`, and not `.` or `..`.
@@ -640,6 +644,7 @@ impl DiademSpec {
             detection_threshold: 0.5,
             no_training_detection: false,
             stream_batch: None,
+            multiclass: false,
         }
     }
 
@@ -697,6 +702,9 @@ impl DiademSpec {
             ));
         }
         self.validation.validate()?;
+        if self.multiclass {
+            self.validate_multiclass()?;
+        }
         if self.num_folds < 2 {
             return Err(SpecError::new(
                 "num-folds",
@@ -737,6 +745,39 @@ impl DiademSpec {
             if name.trim().is_empty() || name.len() > 200 {
                 return Err(SpecError::new("exp-name", "expected 1 to 200 characters"));
             }
+        }
+        Ok(())
+    }
+
+    /// `--multiclass`: a class that learns from families, the Accuracy objective.
+    fn validate_multiclass(&self) -> Result<(), SpecError> {
+        let class = self.model.class_name();
+        let multiclass_class = match &self.model {
+            ModelSpec::LabelPropagation(_) => true,
+            ModelSpec::AlreadyTrained { .. } => false,
+            _ => self
+                .model
+                .candidates()?
+                .first()
+                .is_some_and(|h| h.supervision() == crate::Supervision::Supervised),
+        };
+        if !multiclass_class {
+            return Err(SpecError::new(
+                "multiclass",
+                format!(
+                    "{class} cannot be trained on families: --multiclass applies to the \
+                     supervised classes and LabelPropagation"
+                ),
+            ));
+        }
+        if self.objective != Objective::Accuracy {
+            return Err(SpecError::new(
+                "objective-func",
+                format!(
+                    "a multiclass model is selected by Accuracy (as in SecuML), not {:?}",
+                    self.objective
+                ),
+            ));
         }
         Ok(())
     }

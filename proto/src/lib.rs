@@ -37,8 +37,8 @@ pub use result::{
     ClusterMix, ClusterStatsResult, ClusterSummary, ClusteringResult, Coefficient,
     ColumnMomentsResult, Confusion, CvCandidate, DetectionResult, EncodedColumn, FamilyDetection,
     FitScoreResult, Histogram, KmeansAssignResult, KmeansCentroidSets, KmeansInitResult,
-    KmeansPartial, KmeansStepResult, ModelOutput, StandardScaling, StoredModel,
-    ThresholdIndicators, TrainSummary, TrainTimes, MODEL_FORMAT_VERSION,
+    KmeansPartial, KmeansStepResult, ModelOutput, MulticlassIndicators, StandardScaling,
+    StoredModel, ThresholdIndicators, TrainSummary, TrainTimes, MODEL_FORMAT_VERSION,
 };
 pub use service::{
     new_job_id, DeadLetterRecord, JobRecord, JobStatus, JobSubmission, RunningTask, WorkerBeat,

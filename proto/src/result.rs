@@ -8,7 +8,8 @@ use crate::job::Objective;
 use crate::task::{DataRef, Hyper};
 
 /// Version of the stored model format ([`StoredModel`]). Version 2: every model class (the
-/// fitted model in `model`), optional standardisation, score quantiles, importances.
+/// fitted model in `model`), optional standardisation, score quantiles, importances, and for a
+/// multiclass model its class labels (`classes`; absent for a binary model).
 pub const MODEL_FORMAT_VERSION: u32 = 2;
 
 /// The score of one candidate on one fold.
@@ -107,6 +108,10 @@ pub struct StoredModel {
     pub n_train: u64,
     /// Solver iterations (0 where the class has none).
     pub iterations: u32,
+    /// A multiclass model's class labels (the training families, sorted), in the order of its
+    /// class probabilities; `None` for a binary model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classes: Option<Vec<String>>,
     /// The fitted model itself.
     pub model: serde_json::Value,
 }
@@ -294,8 +299,32 @@ pub struct DetectionResult {
     /// family name (known when the dataset has families).
     #[serde(default)]
     pub family_detection: BTreeMap<String, FamilyDetection>,
+    /// A multiclass model's indicators on the rows with a known family; `None` for a binary
+    /// model (whose indicators are the fields above, empty for a multiclass one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multiclass: Option<MulticlassIndicators>,
     /// Prediction time in seconds.
     pub seconds: f64,
+}
+
+/// A multiclass detection's indicators, scikit-learn's definitions: the accuracy, and the F1
+/// score averaged over the families of the rows and of the predictions, micro (from the total
+/// counts; equal to the accuracy) and macro (the unweighted mean of each family's F1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MulticlassIndicators {
+    /// Rows with a known family.
+    pub n: u64,
+    /// Share of them whose family is predicted.
+    pub accuracy: f64,
+    /// Micro-averaged F1.
+    pub f1_micro: f64,
+    /// Macro-averaged F1.
+    pub f1_macro: f64,
+    /// The families of the rows and of the predictions, sorted: the confusion matrix's rows
+    /// and columns.
+    pub labels: Vec<String>,
+    /// `confusion[i][j]`: rows of family `labels[i]` predicted `labels[j]`.
+    pub confusion: Vec<Vec<u64>>,
 }
 
 /// Column moments of a block of encoded rows (a `ClusterStats` task's result).

@@ -296,6 +296,9 @@ pub enum TaskKind {
         /// The false discovery rate of [`Objective::DrAtFar`].
         #[serde(default = "default_far")]
         far: f64,
+        /// Train on families (the score is then the accuracy on families).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        multiclass: bool,
     },
     /// Fit the chosen candidate on the whole training side; store the model.
     Refit {
@@ -315,6 +318,9 @@ pub enum TaskKind {
         /// Seed of the model's random choices (the spec's).
         #[serde(default)]
         seed: u64,
+        /// Train on families.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        multiclass: bool,
     },
     /// Apply the experiment's model to some rows; store predictions and metrics.
     Detect {
@@ -549,6 +555,7 @@ mod tests {
                 },
                 objective: Objective::Ndcg,
                 far: 0.05,
+                multiclass: false,
             },
         }
     }

@@ -64,6 +64,27 @@ pub struct DiademPageReading {
     pub charts: Vec<String>,
 }
 
+/// What `multiclass_page.mjs` read on the DIADEM page of a multiclass experiment.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct MulticlassPageReading {
+    /// Detection shown.
+    pub detection: String,
+    /// Accuracy behind the displayed value (`data-value`).
+    pub accuracy: f64,
+    /// Accuracy as displayed, e.g. "97.12%".
+    pub accuracy_text: String,
+    /// F1 micro (`data-value`).
+    pub f1_micro: f64,
+    /// F1 macro (`data-value`).
+    pub f1_macro: f64,
+    /// F1 macro as displayed.
+    pub f1_macro_text: String,
+    /// The confusion matrix's families (column headers).
+    pub families: Vec<String>,
+    /// Its counts, true families as rows.
+    pub confusion: Vec<Vec<u64>>,
+}
+
 /// A row of a clustering page's cluster table, as `clustering_page.mjs` read it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct ClusterRowReading {
@@ -293,6 +314,17 @@ impl BrowserTools {
             screenshot,
         )
         .await
+    }
+
+    /// Opens the DIADEM page of a multiclass experiment and reads the indicators and the family
+    /// confusion matrix of the detection it shows; writes a full-page screenshot to `screenshot`.
+    pub async fn read_multiclass_page(
+        &self,
+        url: &str,
+        screenshot: &Path,
+    ) -> anyhow::Result<MulticlassPageReading> {
+        self.run_script("multiclass_page.mjs", &[url], screenshot)
+            .await
     }
 
     /// Opens the experiments menu at `menu_url`, follows the link of clustering `experiment`, and shows

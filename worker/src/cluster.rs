@@ -182,20 +182,9 @@ fn annotations_of(
         (AnnotationsSource::GroundTruth, None) => vec![None; loaded.instance_ids.len()],
         _ => cache.labels(data, loaded, source)?,
     };
-    let families = match source {
-        AnnotationsSource::GroundTruth => loaded
-            .families
-            .clone()
-            .unwrap_or_else(|| vec![None; labels.len()]),
-        AnnotationsSource::File(name) => {
-            let annotations = cache.annotations(data, &loaded.manifest, name)?;
-            let mut families = vec![None; labels.len()];
-            for a in annotations {
-                families[a.row] = a.family;
-            }
-            families
-        }
-    };
+    let families = cache
+        .families(data, loaded, source)?
+        .unwrap_or_else(|| vec![None; labels.len()]);
     Ok((labels, families))
 }
 

@@ -380,6 +380,48 @@ impl DataCache {
         })
     }
 
+    /// Per-row families of a dataset from `source` (idents.csv's `family` column, or the
+    /// annotation file's), `None` for a row without one; `Ok(None)` when the ground truth has
+    /// no `family` column.
+    pub fn families(
+        &self,
+        data: &DataRef,
+        loaded: &LoadedData,
+        source: &AnnotationsSource,
+    ) -> Result<Option<Vec<Option<String>>>, TaskFailure> {
+        match source {
+            AnnotationsSource::GroundTruth => Ok(loaded.families.clone()),
+            AnnotationsSource::File(name) => {
+                let annotations = self.annotations(data, &loaded.manifest, name)?;
+                let mut families = vec![None; loaded.instance_ids.len()];
+                for a in annotations {
+                    families[a.row] = a.family;
+                }
+                Ok(Some(families))
+            }
+        }
+    }
+
+    /// [`DataCache::families`] for a multiclass model, which needs them: an error names the
+    /// dataset and the file without a `family` column.
+    pub fn required_families(
+        &self,
+        data: &DataRef,
+        loaded: &LoadedData,
+        source: &AnnotationsSource,
+    ) -> Result<Vec<Option<String>>, TaskFailure> {
+        self.families(data, loaded, source)?.ok_or_else(|| {
+            TaskFailure::permanent(
+                ErrorCode::BadRequest,
+                format!(
+                    "dataset {}/{} has no family column in idents.csv: --multiclass trains on \
+                     families (give them in idents.csv or in an annotations file with -a)",
+                    data.project, data.dataset
+                ),
+            )
+        })
+    }
+
     /// Per-row labels of a dataset from `source`, `None` for unlabelled rows.
     pub fn labels(
         &self,

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use secuml_engine::dataset::Encoder;
 use secuml_engine::metrics;
+use secuml_engine::model::multiclass::MulticlassModel;
 use secuml_engine::model::FittedModel;
 use secuml_engine::predictions::{write_predictions, Predictions};
 use secuml_proto::result::{Confusion, FamilyDetection, Histogram, ThresholdIndicators};
@@ -55,6 +56,36 @@ fn block_scores(
         }
     }
     fitted.scores(x.view())
+}
+
+/// `x` (encoded) as the model takes it: standardised with the model's scaling, if it has one.
+pub fn standardised(model: &StoredModel, x: &ndarray::Array2<f64>) -> ndarray::Array2<f64> {
+    let mut x = x.clone();
+    if let Some(scaling) = &model.scaling {
+        for mut row in x.rows_mut() {
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = (*v - scaling.mean[j]) / scaling.scale[j];
+            }
+        }
+    }
+    x
+}
+
+/// A multiclass model's scores (the probability of the predicted family) and predicted
+/// family of every row of `x` (encoded).
+fn multiclass_predictions(
+    model: &StoredModel,
+    fitted: &MulticlassModel,
+    x: &ndarray::Array2<f64>,
+) -> (Vec<f64>, Vec<String>) {
+    fitted
+        .predict_proba(standardised(model, x).view())
+        .into_iter()
+        .map(|p| {
+            let k = fitted.best(&p);
+            (p[k], fitted.classes[k].clone())
+        })
+        .unzip()
 }
 
 /// The predictions file of a detection, relative to the datasets folder.
@@ -146,8 +177,12 @@ struct Scored {
     idents: Vec<String>,
     labels: Vec<Option<bool>>,
     families: Vec<Option<String>>,
-    /// The model's raw scores.
+    /// The model's raw scores (for a multiclass model, the probability of the predicted family).
     raw: Vec<f64>,
+    /// A multiclass model's predicted family of each row.
+    predicted_families: Option<Vec<String>>,
+    /// Each row's family in the detection's annotations (multiclass models).
+    truth_families: Vec<Option<String>>,
 }
 
 /// Scores the rows `rows` of `data`, loaded whole (through the cache).
@@ -181,8 +216,26 @@ fn score_loaded(
             )
         }
     };
-    let raw = model_scores(model, fitted, &loaded.x, &row_ids);
+    let (raw, predicted_families, truth_families) = match fitted.multiclass() {
+        Some(m) => {
+            let (scores, predicted) =
+                multiclass_predictions(model, m, &take_rows(&loaded.x, &row_ids));
+            let truth = cache.families(data, &loaded, annotations)?;
+            let truth = row_ids
+                .iter()
+                .map(|&r| truth.as_ref().and_then(|t| t.get(r).cloned().flatten()))
+                .collect();
+            (scores, Some(predicted), truth)
+        }
+        None => (
+            model_scores(model, fitted, &loaded.x, &row_ids),
+            None,
+            Vec::new(),
+        ),
+    };
     Ok(Scored {
+        predicted_families,
+        truth_families,
         instance_ids: row_ids.iter().map(|&r| loaded.instance_ids[r]).collect(),
         idents: row_ids.iter().map(|&r| loaded.idents[r].clone()).collect(),
         families: row_ids
@@ -228,7 +281,24 @@ fn score_streamed(
                         format!("cannot encode {}/{}: {e}", data.project, data.dataset),
                     )
                 })?;
-            scored.raw.extend(block_scores(model, fitted, x));
+            match fitted.multiclass() {
+                Some(m) => {
+                    let (scores, predicted) = multiclass_predictions(model, m, &x);
+                    scored.raw.extend(scores);
+                    scored
+                        .predicted_families
+                        .get_or_insert_with(Vec::new)
+                        .extend(predicted);
+                }
+                None => scored.raw.extend(block_scores(model, fitted, x)),
+            }
+        }
+        if fitted.multiclass().is_some() {
+            // Streaming reads the ground truth: the families of idents.csv.
+            scored.truth_families.extend(match &frame.families {
+                Some(families) => families.clone(),
+                None => vec![None; n],
+            });
         }
         scored.labels.extend(match &frame.labels {
             Some(labels) => labels.clone(),
@@ -268,6 +338,8 @@ pub fn run(
         labels: row_labels,
         families,
         raw,
+        predicted_families,
+        truth_families,
     } = match stream_batch {
         Some(batch) if rows.side == Side::All => score_streamed(
             cache,
@@ -282,6 +354,8 @@ pub fn run(
     };
     // Rankings (AUC, curves) use the raw scores; thresholds apply to probabilities, or for
     // anomaly scores to the share of training rows scoring lower.
+    // A multiclass model has no binary indicators: its own are on families.
+    let binary = predicted_families.is_none();
     let proba: Vec<f64> = match model.output {
         ModelOutput::Probability => raw.clone(),
         ModelOutput::Score => raw.iter().map(|s| model.threshold_value(*s)).collect(),
@@ -296,6 +370,11 @@ pub fn run(
     let (known_labels, known_proba) = known(&proba);
     let (_, known_raw) = known(&raw);
     let n_malicious = known_labels.iter().filter(|l| **l).count() as u64;
+    let n_labeled = known_labels.len() as u64;
+    let (known_labels, known_proba, known_raw) = match binary {
+        true => (known_labels, known_proba, known_raw),
+        false => Default::default(),
+    };
     let has_truth = !known_labels.is_empty();
     let thresholds: Vec<ThresholdIndicators> = if has_truth {
         metrics::indicators_at_percent_thresholds(&known_labels, &known_proba)
@@ -320,7 +399,25 @@ pub fn run(
     let far_dr = thin(metrics::far_dr_curve(&known_labels, &known_raw));
     let h = metrics::histogram(&proba, &row_labels, HISTOGRAM_BINS);
     let n_instances = instance_ids.len() as u64;
-    let family_detection = family_detection(&row_labels, &families, &proba, threshold);
+    let family_detection = match binary {
+        true => family_detection(&row_labels, &families, &proba, threshold),
+        false => BTreeMap::new(),
+    };
+    let multiclass = match &predicted_families {
+        Some(predicted) => {
+            let (truth, predicted): (Vec<&str>, Vec<&str>) = truth_families
+                .iter()
+                .zip(&row_labels)
+                .zip(predicted)
+                .filter_map(|((family, l), p)| {
+                    let family = family.as_deref()?;
+                    l.map(|_| (family, p.as_str()))
+                })
+                .unzip();
+            metrics::multiclass_indicators(&truth, &predicted)
+        }
+        None => None,
+    };
     let file = predictions_file(data, experiment_id, name);
     let predictions = Predictions {
         instance_ids,
@@ -330,6 +427,7 @@ pub fn run(
         threshold,
         labels: row_labels,
         families,
+        predicted_families,
     };
     cache
         .root()
@@ -341,7 +439,7 @@ pub fn run(
         name: name.to_string(),
         dataset: data.dataset.clone(),
         n_instances,
-        n_labeled: known_labels.len() as u64,
+        n_labeled,
         n_malicious,
         detection_threshold: threshold,
         auc,
@@ -358,6 +456,7 @@ pub fn run(
         },
         predictions_file: Some(file),
         family_detection,
+        multiclass,
         seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -17,6 +17,7 @@ use secuml_runtime::Store;
 use crate::cluster;
 use crate::data::{select_rows, take_rows, DataCache};
 use crate::detect;
+use crate::multiclass::{self, Target};
 
 /// What a task needs besides its message.
 #[derive(Clone)]
@@ -144,12 +145,12 @@ fn decode_model(
     Ok((stored, fitted))
 }
 
-/// Fits `hyper` on the rows `x` (raw features; standardised here when the class standardises),
-/// labels `y` (`None` for unlabelled rows of semi- and unsupervised classes).
+/// Fits `hyper` on the rows `x` (raw features; standardised here when the class standardises)
+/// and their labels or families (`None` for unlabelled rows of semi- and unsupervised classes).
 fn fit_model(
     hyper: &Hyper,
     mut x: ndarray::Array2<f64>,
-    y: &[Option<bool>],
+    y: Target,
     seed: u64,
 ) -> Result<(FittedModel, Option<StandardScaler>, ndarray::Array2<f64>), TaskFailure> {
     let scaler = hyper.standardises().then(|| {
@@ -165,10 +166,10 @@ fn fit_model(
 fn fit_prepared(
     hyper: &Hyper,
     x: ndarray::ArrayView2<f64>,
-    y: &[Option<bool>],
+    y: Target,
     seed: u64,
 ) -> Result<FittedModel, TaskFailure> {
-    engine_model::fit(hyper, x, y, seed).map_err(|e| match e {
+    multiclass::fit(hyper, x, y, seed).map_err(|e| match e {
         ModelError::Param { .. } => TaskFailure::permanent(ErrorCode::BadRequest, e.to_string()),
         ModelError::Data(m) => {
             TaskFailure::permanent(ErrorCode::BadData, format!("fit failed: {m}"))
@@ -214,26 +215,140 @@ pub(crate) fn compute(
             hyper,
             objective,
             far,
+            multiclass: on_families,
         } => {
             let started = Instant::now();
-            let split = cache.fold(data, annotations, rows, folds, *fold, hyper.standardises())?;
-            let fitted = fit_prepared(hyper, split.x_fit.view(), &split.y_fit, folds.seed)?;
-            let proba = fitted.scores(split.x_score.view());
-            let score =
-                objective_score(*objective, *far, &split.y_score, &proba).ok_or_else(|| {
+            let (score, n_train, n_test, iterations) = if *on_families {
+                // Multiclass: the rows of the training side with a family, folds stratified by
+                // it (not cached: the shared folds are the binary ones).
+                let loaded = cache.load(data, None)?;
+                let labels = cache.labels(data, &loaded, annotations)?;
+                let mut train = select_rows(&labels, loaded.timestamps.as_deref(), rows)?;
+                // Multiclass: the rows of the training side with a family, folds stratified by it.
+                let families = match on_families {
+                    true => {
+                        let all = cache.required_families(data, &loaded, annotations)?;
+                        let (rows, labels) = train
+                            .rows
+                            .iter()
+                            .zip(&train.labels)
+                            .filter(|(r, _)| all[**r].is_some())
+                            .unzip();
+                        (train.rows, train.labels) = (rows, labels);
+                        Some(
+                            train
+                                .rows
+                                .iter()
+                                .map(|&r| all[r].clone())
+                                .collect::<Vec<_>>(),
+                        )
+                    }
+                    false => None,
+                };
+                let shuffle = folds.shuffle.then_some(folds.seed);
+                let k = folds.num_folds as usize;
+                let fold_of = match &families {
+                    Some(f) => {
+                        let strata: Vec<usize> = multiclass::class_indices(f)
+                            .1
+                            .into_iter()
+                            .flatten()
+                            .collect();
+                        split::stratified_kfold_multiclass(&strata, k, shuffle)
+                    }
+                    None => split::stratified_kfold(&train.labels, k, shuffle),
+                }
+                .map_err(|e| {
+                    TaskFailure::permanent(
+                        ErrorCode::BadRequest,
+                        format!("cannot build folds: {e}"),
+                    )
+                })?;
+                let (mut fit_rows, mut fit_y, mut score_rows, mut score_y) =
+                    (vec![], vec![], vec![], vec![]);
+                let (mut fit_families, mut score_families) = (vec![], vec![]);
+                for (i, ((row, label), f)) in train
+                    .rows
+                    .iter()
+                    .zip(&train.labels)
+                    .zip(&fold_of)
+                    .enumerate()
+                {
+                    let family = families.as_ref().and_then(|v| v[i].clone());
+                    if *f == *fold as usize {
+                        score_rows.push(*row);
+                        score_y.push(*label);
+                        score_families.extend(family);
+                    } else {
+                        fit_rows.push(*row);
+                        fit_y.push(Some(*label));
+                        fit_families.push(family);
+                    }
+                }
+                let x_fit = take_rows(&loaded.x, &fit_rows);
+                let mut x_score = take_rows(&loaded.x, &score_rows);
+                let target = match on_families {
+                    true => Target::Families(&fit_families),
+                    false => Target::Labels(&fit_y),
+                };
+                let (fitted, scaler, _) = fit_model(hyper, x_fit, target, folds.seed)?;
+                if let Some(scaler) = &scaler {
+                    scaler.transform_inplace(&mut x_score);
+                }
+                let score = match fitted.multiclass() {
+                    Some(m) => multiclass::accuracy(
+                        &score_families,
+                        &multiclass::predict(m, x_score.view()),
+                    ),
+                    None => {
+                        let proba = fitted.scores(x_score.view());
+                        objective_score(*objective, *far, &score_y, &proba)
+                    }
+                }
+                .ok_or_else(|| {
                     TaskFailure::permanent(
                         ErrorCode::BadData,
                         format!("fold {fold} holds a single class: no {objective:?} score"),
                     )
                 })?;
+                (
+                    score,
+                    fit_rows.len() as u64,
+                    score_rows.len() as u64,
+                    fitted.iterations() as u32,
+                )
+            } else {
+                let split =
+                    cache.fold(data, annotations, rows, folds, *fold, hyper.standardises())?;
+                let fitted = fit_prepared(
+                    hyper,
+                    split.x_fit.view(),
+                    Target::Labels(&split.y_fit),
+                    folds.seed,
+                )?;
+                let proba = fitted.scores(split.x_score.view());
+                let score =
+                    objective_score(*objective, *far, &split.y_score, &proba).ok_or_else(|| {
+                        TaskFailure::permanent(
+                            ErrorCode::BadData,
+                            format!("fold {fold} holds a single class: no {objective:?} score"),
+                        )
+                    })?;
+                (
+                    score,
+                    split.y_fit.len() as u64,
+                    split.y_score.len() as u64,
+                    fitted.iterations() as u32,
+                )
+            };
             let result = FitScoreResult {
                 hyper: *hyper,
                 fold: *fold,
                 score,
-                n_train: split.y_fit.len() as u64,
-                n_test: split.y_score.len() as u64,
+                n_train,
+                n_test,
                 fit_seconds: started.elapsed().as_secs_f64(),
-                iterations: fitted.iterations() as u32,
+                iterations,
             };
             Ok(vec![Write::HSet {
                 key: result_key,
@@ -249,13 +364,36 @@ pub(crate) fn compute(
             hyper,
             fold,
             seed,
+            multiclass: on_families,
         } => {
             cache.forget_folds(data, annotations, rows);
             let loaded = cache.load(data, None)?;
             let labels = cache.labels(data, &loaded, annotations)?;
-            let (train_rows, train_y) = training_rows(hyper, &labels, &loaded, rows)?;
+            let (mut train_rows, mut train_y) = training_rows(hyper, &labels, &loaded, rows)?;
+            let mut families = Vec::new();
+            if *on_families {
+                // A labelled row's family; a supervised class trains on the rows with one.
+                let all = cache.required_families(data, &loaded, annotations)?;
+                let family = |r: usize, l: &Option<bool>| l.and(all[r].clone());
+                if hyper.supervision() == Supervision::Supervised {
+                    (train_rows, train_y) = train_rows
+                        .into_iter()
+                        .zip(train_y)
+                        .filter(|(r, l)| family(*r, l).is_some())
+                        .unzip();
+                }
+                families = train_rows
+                    .iter()
+                    .zip(&train_y)
+                    .map(|(&r, l)| family(r, l))
+                    .collect();
+            }
             let x = take_rows(&loaded.x, &train_rows);
-            let (fitted, scaler, x) = fit_model(hyper, x, &train_y, *seed)?;
+            let target = match on_families {
+                true => Target::Families(&families),
+                false => Target::Labels(&train_y),
+            };
+            let (fitted, scaler, x) = fit_model(hyper, x, target, *seed)?;
             let columns = loaded
                 .encoder
                 .columns()
@@ -283,6 +421,7 @@ pub(crate) fn compute(
                 importances: fitted.importances(),
                 n_train: train_rows.len() as u64,
                 iterations: fitted.iterations() as u32,
+                classes: fitted.multiclass().map(|m| m.classes.clone()),
                 model: serde_json::to_value(&fitted)
                     .map_err(|e| internal(format!("cannot serialise the model: {e}")))?,
             };

@@ -11,6 +11,7 @@ pub mod data;
 pub mod detect;
 pub mod execute;
 pub mod folds;
+pub mod multiclass;
 pub mod outer;
 pub mod run;
 

@@ -225,6 +225,7 @@ pub fn detection(name: &str, dataset: &str, seed: u64) -> DetectionResult {
         histogram,
         predictions_file: None,
         family_detection: Default::default(),
+        multiclass: None,
         seconds: 0.01,
     }
 }

@@ -29,6 +29,20 @@ pub struct GaussianNb {
     pub epsilon: f64,
 }
 
+/// A fitted Gaussian naive Bayes over any number of classes (multiclass models on families):
+/// class `k` is the `k`-th of the model's sorted class labels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GaussianNbClasses {
+    /// Class frequencies in the training set.
+    pub class_prior: Vec<f64>,
+    /// Per class, the mean of each feature.
+    pub means: Vec<Vec<f64>>,
+    /// Per class, the variance of each feature, smoothing included.
+    pub variances: Vec<Vec<f64>>,
+    /// The smoothing added to every variance (`var_smoothing` × the largest feature variance).
+    pub epsilon: f64,
+}
+
 /// Fits the model on `x` (n × d, standardised) and labels `y` (true = malicious); `seed` is
 /// unused (the fit is deterministic).
 pub fn fit(
@@ -37,6 +51,25 @@ pub fn fit(
     y: &[bool],
     _seed: u64,
 ) -> Result<GaussianNb, ModelError> {
+    let classes: Vec<usize> = y.iter().map(|&l| usize::from(l)).collect();
+    let mut m = fit_classes(hyper, x, &classes, 2)?;
+    let pair = |v: &mut Vec<Vec<f64>>| [std::mem::take(&mut v[0]), std::mem::take(&mut v[1])];
+    Ok(GaussianNb {
+        class_prior: [m.class_prior[0], m.class_prior[1]],
+        means: pair(&mut m.means),
+        variances: pair(&mut m.variances),
+        epsilon: m.epsilon,
+    })
+}
+
+/// Fits the model on `x` (n × d, standardised) and class indices `y` (each below `k`, every
+/// class present: scikit-learn knows only the classes it saw).
+pub fn fit_classes(
+    hyper: &GaussianNbHyper,
+    x: ArrayView2<f64>,
+    y: &[usize],
+    k: usize,
+) -> Result<GaussianNbClasses, ModelError> {
     if !(hyper.var_smoothing.is_finite() && hyper.var_smoothing >= 0.0) {
         return Err(ModelError::param(
             "var-smoothing",
@@ -57,44 +90,48 @@ pub fn fit(
             "the training set has a non-finite value".into(),
         ));
     }
-    let counts = [
-        y.iter().filter(|&&l| !l).count(),
-        y.iter().filter(|&&l| l).count(),
-    ];
+    let mut counts = vec![0usize; k];
+    for &c in y {
+        if c >= k {
+            return Err(ModelError::Data(format!("class {c} is not below {k}")));
+        }
+        counts[c] += 1;
+    }
     if counts.contains(&0) {
-        return Err(ModelError::Data(
-            "the training set has a single class".into(),
-        ));
+        return Err(ModelError::Data(if k == 2 {
+            "the training set has a single class".into()
+        } else {
+            "a class has no training row".into()
+        }));
     }
     // Per class sums, then the centred second moments (two passes, as numpy's var).
-    let mut means = [vec![0.0; d], vec![0.0; d]];
-    for (row, &label) in x.rows().into_iter().zip(y) {
-        for (m, &v) in means[label as usize].iter_mut().zip(row) {
+    let mut means = vec![vec![0.0; d]; k];
+    for (row, &c) in x.rows().into_iter().zip(y) {
+        for (m, &v) in means[c].iter_mut().zip(row) {
             *m += v;
         }
     }
-    for (k, m) in means.iter_mut().enumerate() {
-        m.iter_mut().for_each(|v| *v /= counts[k] as f64);
+    for (c, m) in means.iter_mut().enumerate() {
+        m.iter_mut().for_each(|v| *v /= counts[c] as f64);
     }
-    let mut variances = [vec![0.0; d], vec![0.0; d]];
-    for (row, &label) in x.rows().into_iter().zip(y) {
-        let k = label as usize;
-        for ((s, &v), &m) in variances[k].iter_mut().zip(row).zip(&means[k]) {
+    let mut variances = vec![vec![0.0; d]; k];
+    for (row, &c) in x.rows().into_iter().zip(y) {
+        for ((s, &v), &m) in variances[c].iter_mut().zip(row).zip(&means[c]) {
             *s += (v - m) * (v - m);
         }
     }
-    for (k, s) in variances.iter_mut().enumerate() {
-        s.iter_mut().for_each(|v| *v /= counts[k] as f64);
+    for (c, s) in variances.iter_mut().enumerate() {
+        s.iter_mut().for_each(|v| *v /= counts[c] as f64);
     }
     // The largest variance of a feature over the whole set, from the class moments.
     let total = n as f64;
     let largest = (0..d)
         .map(|j| {
-            let mean = (means[0][j] * counts[0] as f64 + means[1][j] * counts[1] as f64) / total;
-            (0..2)
-                .map(|k| {
-                    counts[k] as f64
-                        * (variances[k][j] + (means[k][j] - mean) * (means[k][j] - mean))
+            let mean = (0..k).map(|c| means[c][j] * counts[c] as f64).sum::<f64>() / total;
+            (0..k)
+                .map(|c| {
+                    counts[c] as f64
+                        * (variances[c][j] + (means[c][j] - mean) * (means[c][j] - mean))
                 })
                 .sum::<f64>()
                 / total
@@ -109,38 +146,80 @@ pub fn fit(
             "a feature is constant within a class and var-smoothing is 0".into(),
         ));
     }
-    Ok(GaussianNb {
-        class_prior: [counts[0] as f64 / total, counts[1] as f64 / total],
+    Ok(GaussianNbClasses {
+        class_prior: counts.iter().map(|&c| c as f64 / total).collect(),
         means,
         variances,
         epsilon,
     })
 }
 
-impl GaussianNb {
-    /// The joint log-likelihood log P(class) + log p(x | class) of each class, for every row.
-    pub fn joint_log_likelihood(&self, x: ArrayView2<f64>) -> Vec<[f64; 2]> {
-        let inv: [Vec<f64>; 2] =
-            [0, 1].map(|k| self.variances[k].iter().map(|v| 1.0 / v).collect());
-        let constant: [f64; 2] = [0, 1].map(|k| {
-            self.class_prior[k].ln()
+/// The joint log-likelihood log P(class) + log p(x | class) of each class, for every row.
+fn joint_log_likelihood(
+    priors: &[f64],
+    means: &[Vec<f64>],
+    variances: &[Vec<f64>],
+    x: ArrayView2<f64>,
+) -> Vec<Vec<f64>> {
+    let inv: Vec<Vec<f64>> = variances
+        .iter()
+        .map(|v| v.iter().map(|v| 1.0 / v).collect())
+        .collect();
+    let constant: Vec<f64> = priors
+        .iter()
+        .zip(variances)
+        .map(|(p, var)| {
+            p.ln()
                 - 0.5
-                    * self.variances[k]
+                    * var
                         .iter()
                         .map(|v| (2.0 * std::f64::consts::PI * v).ln())
                         .sum::<f64>()
-        });
-        x.rows()
-            .into_iter()
-            .map(|row| {
-                [0, 1].map(|k| {
+        })
+        .collect();
+    x.rows()
+        .into_iter()
+        .map(|row| {
+            means
+                .iter()
+                .zip(&inv)
+                .zip(&constant)
+                .map(|((mean, inv), constant)| {
                     let mut s = 0.0;
-                    for ((&v, &m), &iv) in row.iter().zip(&self.means[k]).zip(&inv[k]) {
+                    for ((&v, &m), &iv) in row.iter().zip(mean).zip(inv) {
                         s += (v - m) * (v - m) * iv;
                     }
-                    constant[k] - 0.5 * s
+                    constant - 0.5 * s
                 })
-            })
+                .collect()
+        })
+        .collect()
+}
+
+/// exp(jll − logsumexp(jll)): the class probabilities of one row.
+fn normalised(jll: Vec<f64>) -> Vec<f64> {
+    let top = jll.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let lse = top + jll.iter().map(|j| (j - top).exp()).sum::<f64>().ln();
+    jll.into_iter().map(|j| (j - lse).exp()).collect()
+}
+
+impl GaussianNb {
+    /// The joint log-likelihood log P(class) + log p(x | class) of each class, for every row.
+    pub fn joint_log_likelihood(&self, x: ArrayView2<f64>) -> Vec<[f64; 2]> {
+        joint_log_likelihood(&self.class_prior, &self.means, &self.variances, x)
+            .into_iter()
+            .map(|j| [j[0], j[1]])
+            .collect()
+    }
+}
+
+impl GaussianNbClasses {
+    /// The probability of each class (`n` rows of `k` values), as scikit-learn's
+    /// `predict_proba`.
+    pub fn predict_proba(&self, x: ArrayView2<f64>) -> Vec<Vec<f64>> {
+        joint_log_likelihood(&self.class_prior, &self.means, &self.variances, x)
+            .into_iter()
+            .map(normalised)
             .collect()
     }
 }
@@ -148,13 +227,9 @@ impl GaussianNb {
 impl Detector for GaussianNb {
     /// P(malicious | x) = exp(jll₁ − logsumexp(jll₀, jll₁)).
     fn scores(&self, x: ArrayView2<f64>) -> Vec<f64> {
-        self.joint_log_likelihood(x)
+        joint_log_likelihood(&self.class_prior, &self.means, &self.variances, x)
             .into_iter()
-            .map(|[j0, j1]| {
-                let top = j0.max(j1);
-                let lse = top + ((j0 - top).exp() + (j1 - top).exp()).ln();
-                (j1 - lse).exp()
-            })
+            .map(|j| normalised(j)[1])
             .collect()
     }
 

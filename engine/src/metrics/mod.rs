@@ -1,5 +1,6 @@
 //! Detection metrics with SecuML's conventions: ROC AUC, confusion counts and indicators at
-//! thresholds, ROC and FAR-DR curves, prediction histograms.
+//! thresholds, ROC and FAR-DR curves, prediction histograms; accuracy and F1 of multiclass
+//! models on families.
 //!
 //! Conventions:
 //! - an instance is flagged malicious when its score is **strictly greater** than the threshold;
@@ -8,10 +9,12 @@
 //! - a ratio whose denominator is 0 is 0.
 
 mod curves;
+mod multiclass;
 #[cfg(test)]
 mod tests;
 
 pub use curves::{far_dr_curve, histogram, roc_curve, Curve, Histogram};
+pub use multiclass::multiclass_indicators;
 
 use serde::{Deserialize, Serialize};
 

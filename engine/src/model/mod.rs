@@ -12,6 +12,10 @@
 //!
 //! `x` is n rows × d columns, already standardised when the class standardises (every class
 //! but the isolation forests, as SecuML's pipelines do).
+//!
+//! [`multiclass`] trains a class on families instead of binary labels ([`FittedModel::Multiclass`]).
+
+pub mod multiclass;
 
 use ndarray::ArrayView2;
 use secuml_proto::{hyper, Hyper, Penalty};
@@ -99,6 +103,8 @@ pub enum FittedModel {
     OneClassSvm(crate::svm::OneClassSvm),
     /// EllipticEnvelope.
     EllipticEnvelope(crate::envelope::EllipticEnvelope),
+    /// A class trained on families (its scores: the probability of the predicted family).
+    Multiclass(multiclass::MulticlassModel),
 }
 
 impl FittedModel {
@@ -117,6 +123,7 @@ impl FittedModel {
             FittedModel::Lof(m) => m,
             FittedModel::OneClassSvm(m) => m,
             FittedModel::EllipticEnvelope(m) => m,
+            FittedModel::Multiclass(m) => m,
         }
     }
 
@@ -128,6 +135,14 @@ impl FittedModel {
     /// What [`FittedModel::scores`] are.
     pub fn output(&self) -> Output {
         self.detector().output()
+    }
+
+    /// The multiclass model, when this is one.
+    pub fn multiclass(&self) -> Option<&multiclass::MulticlassModel> {
+        match self {
+            FittedModel::Multiclass(m) => Some(m),
+            _ => None,
+        }
     }
 
     /// Per-column importances (tree classes).

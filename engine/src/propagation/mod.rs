@@ -10,6 +10,9 @@
 //! back to their labels, until Σ|F − F_prev| < tol (checked before each iteration). A new row's
 //! distribution is Σⱼ k(x, xⱼ) Fⱼ over the training rows (its k nearest for knn), normalised.
 //!
+//! [`fit_classes`] propagates distributions over any number of classes (multiclass models on
+//! families), the same iteration with one column per class.
+//!
 //! Differences from scikit-learn: the rbf weights are kept as sparse rows of their nonzero
 //! entries (exp(−γd²) underflows to exactly 0 beyond γd² ≈ 745, which with γ = 20 on
 //! standardised data is most pairs), an exact representation of the same matrix; a row without
@@ -43,9 +46,10 @@ pub struct LabelPropagation {
     pub n_neighbors: usize,
     /// The training rows.
     pub train: Array2<f64>,
-    /// Per training row, its normalised (malicious, benign) label distribution, flat; (0, 0)
-    /// for a row the propagation never reached.
-    pub distributions: Vec<[f64; 2]>,
+    /// Per training row, its normalised label distribution: (malicious, benign) for a binary
+    /// model, one value per class (in the multiclass model's class order) for one fitted by
+    /// [`fit_classes`]; all zeros for a row the propagation never reached.
+    pub distributions: Vec<Vec<f64>>,
     /// Iterations run.
     pub iterations: usize,
     /// Whether Σ|F − F_prev| fell below the tolerance.
@@ -59,6 +63,24 @@ pub fn fit(
     x: ArrayView2<f64>,
     y: &[Option<bool>],
     _seed: u64,
+) -> Result<LabelPropagation, ModelError> {
+    if !(y.contains(&Some(true)) && y.contains(&Some(false))) {
+        return Err(ModelError::Data(
+            "label propagation needs labelled rows of both classes".into(),
+        ));
+    }
+    // Class 0 is malicious, class 1 benign (the distributions' order).
+    let classes: Vec<Option<usize>> = y.iter().map(|l| l.map(|l| usize::from(!l))).collect();
+    fit_classes(hyper, x, &classes, 2)
+}
+
+/// Fits the model on `x` (standardised) with the class of each row (`None`: unlabelled;
+/// classes below `k`): scikit-learn's label distributions over `k` classes.
+pub fn fit_classes(
+    hyper: &LabelPropagationHyper,
+    x: ArrayView2<f64>,
+    y: &[Option<usize>],
+    k: usize,
 ) -> Result<LabelPropagation, ModelError> {
     if !(hyper.gamma.is_finite() && hyper.gamma > 0.0) {
         return Err(ModelError::param("gamma", "expected a positive number"));
@@ -74,17 +96,15 @@ pub fn fit(
             x.nrows()
         )));
     }
-    if !(y.contains(&Some(true)) && y.contains(&Some(false))) {
-        return Err(ModelError::Data(
-            "label propagation needs labelled rows of both classes".into(),
-        ));
+    if let Some(c) = y.iter().flatten().find(|&&c| c >= k) {
+        return Err(ModelError::Data(format!("class {c} is not below {k}")));
     }
     let n_neighbors = (hyper.n_neighbors as usize).min(x.nrows());
     let graph = match hyper.kernel {
         PropagationKernel::Rbf => rbf_graph(x, hyper.gamma),
         PropagationKernel::Knn => knn_graph(x, n_neighbors),
     };
-    let (distributions, iterations, converged) = propagate(&graph, y);
+    let (distributions, iterations, converged) = propagate(&graph, y, k);
     Ok(LabelPropagation {
         kernel: hyper.kernel,
         gamma: hyper.gamma,
@@ -96,13 +116,20 @@ pub fn fit(
     })
 }
 
-impl Detector for LabelPropagation {
-    /// The probability that each row is malicious (0.5 for a row out of reach of the graph).
-    fn scores(&self, x: ArrayView2<f64>) -> Vec<f64> {
-        let mut sums = vec![[0.0; 2]; x.nrows()];
+impl LabelPropagation {
+    /// Each row's label distribution Σⱼ k(x, xⱼ) Fⱼ over the training rows (its nearest for
+    /// knn), normalised; uniform for a row out of reach of the graph.
+    pub fn predict_proba(&self, x: ArrayView2<f64>) -> Vec<Vec<f64>> {
+        let k = self.distributions.first().map_or(2, Vec::len);
+        let mut sums = vec![vec![0.0; k]; x.nrows()];
         if x.nrows() == 0 {
             return Vec::new();
         }
+        let add = |s: &mut [f64], w: f64, f: &[f64]| {
+            for (s, f) in s.iter_mut().zip(f) {
+                *s += w * f;
+            }
+        };
         match self.kernel {
             PropagationKernel::Rbf => {
                 let norms = squared_norms(self.train.view());
@@ -112,9 +139,7 @@ impl Detector for LabelPropagation {
                         for (j, &d) in row.iter().enumerate() {
                             let w = (-self.gamma * d).exp();
                             if w > 0.0 {
-                                let f = self.distributions[t0 + j];
-                                s[0] += w * f[0];
-                                s[1] += w * f[1];
+                                add(s, w, &self.distributions[t0 + j]);
                             }
                         }
                     }
@@ -124,22 +149,27 @@ impl Detector for LabelPropagation {
                 let nb = kneighbors(self.train.view(), x, self.n_neighbors, false);
                 for (i, s) in sums.iter_mut().enumerate() {
                     for &j in nb.of(i).0 {
-                        s[0] += self.distributions[j][0];
-                        s[1] += self.distributions[j][1];
+                        add(s, 1.0, &self.distributions[j]);
                     }
                 }
             }
         }
-        sums.iter()
-            .map(|s| {
-                let total = s[0] + s[1];
-                if total > 0.0 {
-                    s[0] / total
-                } else {
-                    0.5
-                }
-            })
-            .collect()
+        for s in &mut sums {
+            let total: f64 = s.iter().sum();
+            if total > 0.0 {
+                s.iter_mut().for_each(|v| *v /= total);
+            } else {
+                s.iter_mut().for_each(|v| *v = 1.0 / k as f64);
+            }
+        }
+        sums
+    }
+}
+
+impl Detector for LabelPropagation {
+    /// The probability that each row is malicious (0.5 for a row out of reach of the graph).
+    fn scores(&self, x: ArrayView2<f64>) -> Vec<f64> {
+        self.predict_proba(x).into_iter().map(|p| p[0]).collect()
     }
 
     fn output(&self) -> Output {
@@ -200,19 +230,25 @@ fn knn_graph(x: ArrayView2<f64>, k: usize) -> Graph {
     Graph::from_rows((0..x.nrows()).map(|i| nb.of(i).0.iter().map(|&j| (j as u32, 1.0)).collect()))
 }
 
-/// Iterates F ← P F with the labelled rows clamped; returns the normalised distributions,
-/// the iterations and whether they converged.
-fn propagate(graph: &Graph, y: &[Option<bool>]) -> (Vec<[f64; 2]>, usize, bool) {
-    let clamp = |label: bool| if label { [1.0, 0.0] } else { [0.0, 1.0] };
-    let mut f: Vec<[f64; 2]> = y.iter().map(|l| l.map_or([0.0; 2], clamp)).collect();
-    let mut previous = vec![[0.0; 2]; y.len()];
+/// Iterates F ← P F with the labelled rows clamped (`k` classes); returns the normalised
+/// distributions, the iterations and whether they converged.
+fn propagate(graph: &Graph, y: &[Option<usize>], k: usize) -> (Vec<Vec<f64>>, usize, bool) {
+    let clamp = |c: Option<usize>| {
+        let mut row = vec![0.0; k];
+        if let Some(c) = c {
+            row[c] = 1.0;
+        }
+        row
+    };
+    let mut f: Vec<Vec<f64>> = y.iter().map(|&c| clamp(c)).collect();
+    let mut previous = vec![vec![0.0; k]; y.len()];
     let mut iterations = 0;
     let mut converged = false;
     while iterations < MAX_ITER {
         let change: f64 = f
             .iter()
             .zip(&previous)
-            .map(|(a, b)| (a[0] - b[0]).abs() + (a[1] - b[1]).abs())
+            .map(|(a, b)| a.iter().zip(b).map(|(a, b)| (a - b).abs()).sum::<f64>())
             .sum();
         if change < TOL {
             converged = true;
@@ -220,29 +256,29 @@ fn propagate(graph: &Graph, y: &[Option<bool>]) -> (Vec<[f64; 2]>, usize, bool) 
         }
         std::mem::swap(&mut f, &mut previous);
         for (i, out) in f.iter_mut().enumerate() {
-            if let Some(label) = y[i] {
-                *out = clamp(label);
+            if let Some(c) = y[i] {
+                out.iter_mut().for_each(|v| *v = 0.0);
+                out[c] = 1.0;
                 continue;
             }
-            let mut s = [0.0; 2];
+            out.iter_mut().for_each(|v| *v = 0.0);
             for e in graph.starts[i]..graph.starts[i + 1] {
-                let (w, from) = (graph.weights[e], previous[graph.columns[e] as usize]);
-                s[0] += w * from[0];
-                s[1] += w * from[1];
+                let (w, from) = (graph.weights[e], &previous[graph.columns[e] as usize]);
+                for (o, v) in out.iter_mut().zip(from) {
+                    *o += w * v;
+                }
             }
-            let total = s[0] + s[1];
-            *out = if total == 0.0 {
-                s
-            } else {
-                [s[0] / total, s[1] / total]
-            };
+            let total: f64 = out.iter().sum();
+            if total != 0.0 {
+                out.iter_mut().for_each(|v| *v /= total);
+            }
         }
         iterations += 1;
     }
     for d in &mut f {
-        let total = d[0] + d[1];
+        let total: f64 = d.iter().sum();
         if total != 0.0 {
-            *d = [d[0] / total, d[1] / total];
+            d.iter_mut().for_each(|v| *v /= total);
         }
     }
     (f, iterations, converged)
