@@ -200,6 +200,7 @@ mod tests {
         Hyper::LogisticRegression {
             c,
             penalty: Penalty::L2,
+            optim_algo: Default::default(),
         }
     }
 

@@ -16,7 +16,7 @@ use secuml_coordinator::embedded::open_store;
 use secuml_coordinator::jobs::{self, JobEnv};
 use secuml_proto::event::now_ms;
 use secuml_proto::{DiademSpec, JobSpec, ModelSpec, Penalty, ValidationSpec};
-use secuml_runtime::{DataRoot, MemoryQueue, Store, TaskQueue};
+use secuml_runtime::{DataRoot, MemoryQueue, TaskQueue};
 use secuml_tests::browser::{serve_dashboard, BrowserTools};
 use secuml_tests::paths_in;
 use secuml_worker::{run_worker, DataCache, TaskContext, WorkerConfig};

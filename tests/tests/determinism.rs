@@ -23,6 +23,7 @@ fn spec(seed: u64) -> DiademSpec {
         shuffle_folds: true,
         detection_threshold: 0.5,
         no_training_detection: false,
+        stream_batch: None,
         multiclass: false,
     }
 }

@@ -83,6 +83,7 @@ async fn logistic_regression_on_families_matches_sklearn_on_the_test_set() {
         ModelSpec::LogisticRegression {
             c: vec![1.0],
             penalty: vec![Penalty::L2],
+            optim_algo: Default::default(),
         },
         ValidationSpec::ValidationDatasets {
             datasets: vec!["test".into()],

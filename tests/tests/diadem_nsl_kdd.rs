@@ -52,7 +52,7 @@ fn objective(paths: &secuml_coordinator::config::Paths, model: &StoredModel) -> 
     );
     let x = encoder.transform(&manifest, &frame, None).unwrap();
     let labels = frame.labels.unwrap();
-    let Hyper::LogisticRegression { c, penalty } = model.hyper else {
+    let Hyper::LogisticRegression { c, penalty, .. } = model.hyper else {
         panic!("not a logistic regression: {:?}", model.hyper)
     };
     let scaling = model.scaling.as_ref().expect("standardised");
@@ -96,7 +96,7 @@ async fn logistic_regression_matches_scikit_learn_on_nsl_kdd() {
         .iter()
         .zip(reference["cv_results"].as_array().unwrap())
     {
-        let Hyper::LogisticRegression { c, penalty } = ours.hyper else {
+        let Hyper::LogisticRegression { c, penalty, .. } = ours.hyper else {
             panic!("not a logistic regression: {:?}", ours.hyper)
         };
         assert_eq!(c, theirs["C"].as_f64().unwrap(), "grid order");

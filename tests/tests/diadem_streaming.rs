@@ -12,7 +12,7 @@ fn spec(stream_batch: Option<u32>) -> DiademSpec {
     let mut spec = DiademSpec::with_defaults(
         "NSL-KDD",
         "train20",
-        ModelSpec::GaussianNaiveBayes,
+        ModelSpec::secuml_default("GaussianNaiveBayes").unwrap(),
         ValidationSpec::ValidationDatasets {
             datasets: vec!["test".into()],
         },

@@ -7,6 +7,7 @@ use secuml_engine::dataset::Encoder;
 use secuml_engine::metrics;
 use secuml_engine::model::{self as engine_model, FittedModel, ModelError, Output};
 use secuml_engine::preprocess::StandardScaler;
+use secuml_engine::split;
 use secuml_proto::result::MODEL_FORMAT_VERSION;
 use secuml_proto::{
     keys, EncodedColumn, ErrorCode, FitScoreResult, Hyper, KmeansCentroidSets, Objective,

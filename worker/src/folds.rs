@@ -210,6 +210,7 @@ mod tests {
                         hyper: Hyper::GaussianNaiveBayes(GaussianNbHyper { var_smoothing }),
                         objective: Objective::RocAuc,
                         far: 0.05,
+                        multiclass: false,
                     },
                 });
             }

@@ -236,6 +236,7 @@ mod tests {
         let hyper = Hyper::LogisticRegression {
             c: 1.0,
             penalty: Penalty::L2,
+            optim_algo: Default::default(),
         };
         let m = fit(&hyper, x.view(), &y, classes(), 0).unwrap();
         let MulticlassFit::OneVsRest { models } = &m.fit else {
@@ -263,6 +264,7 @@ mod tests {
         let hyper = Hyper::LogisticRegression {
             c: 1.0,
             penalty: Penalty::L2,
+            optim_algo: Default::default(),
         };
         let m = fit(&hyper, x.view(), &y, vec!["a".into(), "b".into()], 0).unwrap();
         let MulticlassFit::OneVsRest { models } = &m.fit else {

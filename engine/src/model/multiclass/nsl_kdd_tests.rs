@@ -65,7 +65,7 @@ fn subset_scores(
         .collect();
     let model = fit(hyper, x_train, &y, classes, seed).expect("fit");
     let predicted: Vec<&str> = model
-        .predict(x_test.slice(ndarray::s![..n_test, ..]))
+        .predict(x_test.slice_axis(ndarray::Axis(0), ndarray::Slice::from(..n_test)))
         .into_iter()
         .map(|k| model.classes[k].as_str())
         .collect();
@@ -123,7 +123,11 @@ fn logistic_regression_one_vs_rest_matches_sklearn() {
         (1.0, Penalty::L2, "logistic_regression_c1.0_l2_converged"),
         (0.1, Penalty::L1, "logistic_regression_c0.1_l1_converged"),
     ] {
-        let hyper = Hyper::LogisticRegression { c, penalty };
+        let hyper = Hyper::LogisticRegression {
+            c,
+            penalty,
+            optim_algo: Default::default(),
+        };
         check(name, test_scores(&hyper, 0), 0.005);
     }
 }
@@ -171,7 +175,7 @@ fn label_propagation_distributions_match_sklearn() {
     let ours = subset_scores(
         &hyper,
         0,
-        x_train.slice(ndarray::s![..n, ..]),
+        x_train.slice_axis(ndarray::Axis(0), ndarray::Slice::from(..n)),
         &families,
         x_test.view(),
         n,
