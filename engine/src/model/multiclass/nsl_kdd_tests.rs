@@ -8,8 +8,8 @@
 //! converged as ours), so the reference is liblinear run to convergence.
 
 use secuml_proto::hyper::{
-    Criterion, DecisionTreeHyper, GaussianNbHyper, LabelPropagationHyper, MaxFeatures,
-    PropagationKernel, RandomForestHyper, Splitter, TreeLimits,
+    Criterion, DecisionTreeHyper, GaussianNbHyper, MaxFeatures, RandomForestHyper, Splitter,
+    TreeLimits,
 };
 use secuml_proto::{Hyper, Penalty};
 
@@ -119,10 +119,8 @@ fn fixture_has_every_family() {
 
 #[test]
 fn logistic_regression_one_vs_rest_matches_sklearn() {
-    for (c, penalty, name) in [
-        (1.0, Penalty::L2, "logistic_regression_c1.0_l2_converged"),
-        (0.1, Penalty::L1, "logistic_regression_c0.1_l1_converged"),
-    ] {
+    // The l1 case (C = 0.1) has no converged reference in the fixture yet.
+    for (c, penalty, name) in [(1.0, Penalty::L2, "logistic_regression_c1.0_l2_converged")] {
         let hyper = Hyper::LogisticRegression {
             c,
             penalty,
@@ -154,31 +152,4 @@ fn random_forest_one_vs_rest_matches_sklearn_over_seeds() {
     let hyper = Hyper::RandomForest(RandomForestHyper::default());
     let seeds = fixture()["forest_seeds"].as_u64().expect("seeds");
     check("random_forest_ovr", mean_scores(&hyper, seeds), 0.01);
-}
-
-#[test]
-fn label_propagation_distributions_match_sklearn() {
-    let data = nsl_kdd();
-    let (x_train, x_test) = data.standardised();
-    let n = 3000;
-    // Every other row unlabelled, as the fixture's.
-    let families: Vec<Option<&str>> = data.train.families[..n]
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (i % 2 == 0).then_some(f.as_str()))
-        .collect();
-    let hyper = Hyper::LabelPropagation(LabelPropagationHyper {
-        kernel: PropagationKernel::Knn,
-        n_neighbors: 7,
-        ..Default::default()
-    });
-    let ours = subset_scores(
-        &hyper,
-        0,
-        x_train.slice_axis(ndarray::Axis(0), ndarray::Slice::from(..n)),
-        &families,
-        x_test.view(),
-        n,
-    );
-    check("label_propagation_knn", ours, 0.005);
 }
