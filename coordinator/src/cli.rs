@@ -14,8 +14,8 @@ use secuml_proto::hyper::{
 };
 use secuml_proto::job::TreeLimitsGrid;
 use secuml_proto::{
-    AnnotationsSource, ClusteringSpec, DiademSpec, JobSpec, ModelSpec, Objective, Penalty,
-    ValidationSpec,
+    AlertsAnalysis, AlertsClusteringAlgo, AnnotationsSource, ClusteringSpec, DiademSpec, JobSpec,
+    ModelSpec, Objective, Penalty, ValidationSpec,
 };
 
 use crate::config::{self, Overrides, Settings};
@@ -343,6 +343,20 @@ fn parse_cutoff_time(value: &str) -> Result<i64, String> {
     secuml_engine::dataset::parse_timestamp(value.as_bytes()).ok_or_else(|| {
         format!("`{value}` is not a time YYYY-MM-DD HH:MM:SS (UTC, as idents.csv's timestamps)")
     })
+}
+
+/// Clustering algorithms of the alert analysis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AlertsClusteringArg {
+    /// k-means (k-means++, 10 runs).
+    #[value(name = "Kmeans")]
+    Kmeans,
+    /// Gaussian mixture, diagonal covariances, initialised by k-means.
+    #[value(name = "GaussianMixture")]
+    GaussianMixture,
+    /// DBSCAN (eps 0.5, min_samples 5): finds its number of clusters; noise is a group.
+    #[value(name = "Dbscan")]
+    Dbscan,
 }
 
 /// Objective functions available.
@@ -914,6 +928,19 @@ pub struct DiademArgs {
     /// Probability above which an instance is an alert.
     #[arg(long, global = true, default_value_t = 0.5)]
     pub detection_threshold: f64,
+    /// Cluster the alerts of every detection but the training one (their features
+    /// standardised on the alerts, as SecuML); shown in the dashboard's Alerts Analysis panel.
+    #[arg(long, global = true, value_enum, value_name = "ALGO")]
+    pub alerts_clustering: Option<AlertsClusteringArg>,
+    /// Clusters of `--alerts-clustering` (unused by Dbscan); with fewer alerts, min(alerts, 4).
+    #[arg(long, global = true, default_value_t = secuml_proto::job::DEFAULT_NUM_ALERTS_CLUSTERS)]
+    pub num_alerts_clusters: u32,
+    /// Name the family of each alert (every detection but the training one) with a multiclass
+    /// model of this supervised class (its default grid, chosen by Accuracy over --num-folds
+    /// folds) trained on the training rows' malicious families, as SecuML; skipped with fewer
+    /// than 2 families. Exclusive with --alerts-clustering.
+    #[arg(long, global = true, value_name = "MODEL_CLASS")]
+    pub alerts_classif: Option<String>,
     /// Do not apply the model to the training set.
     #[arg(long, global = true)]
     pub no_training_detection: bool,
@@ -1011,6 +1038,30 @@ impl DiademArgs {
                 .streaming
                 .then_some(self.stream_batch.unwrap_or(DEFAULT_STREAM_BATCH)),
             multiclass: self.multiclass,
+            alerts: match &self.alerts_classif {
+                Some(class) => Some(AlertsAnalysis::Classification {
+                    model: Box::new(ModelSpec::secuml_default(class).ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "invalid parameter `alerts-classif`: unknown model class `{class}`; \
+                             expected one of LogisticRegression, Svc, GaussianNaiveBayes, \
+                             DecisionTree, RandomForest, GradientBoosting"
+                        )
+                    })?),
+                    num_folds: self.num_folds,
+                }),
+                None => self
+                    .alerts_clustering
+                    .map(|algo| AlertsAnalysis::Clustering {
+                        algo: match algo {
+                            AlertsClusteringArg::Kmeans => AlertsClusteringAlgo::Kmeans,
+                            AlertsClusteringArg::GaussianMixture => {
+                                AlertsClusteringAlgo::GaussianMixture
+                            }
+                            AlertsClusteringArg::Dbscan => AlertsClusteringAlgo::Dbscan,
+                        },
+                        num_clusters: self.num_alerts_clusters,
+                    }),
+            },
         })
     }
 }
@@ -1281,6 +1332,12 @@ fn check_diadem_args(args: &DiademArgs) -> anyhow::Result<()> {
     }
     if mode == M::CutoffTime && args.cutoff_time.is_none() {
         anyhow::bail!("invalid parameter `cutoff-time`: `--validation-mode CutoffTime` needs it (YYYY-MM-DD HH:MM:SS)");
+    }
+    if args.alerts_classif.is_some() && args.alerts_clustering.is_some() {
+        anyhow::bail!(
+            "invalid parameter `alerts-classif`: the alerts are analysed by --alerts-classif or \
+             --alerts-clustering, not both"
+        );
     }
     Ok(())
 }
@@ -1789,6 +1846,75 @@ mod tests {
             panic!("not diadem")
         };
         Ok(args)
+    }
+
+    #[test]
+    fn alert_options_parse_and_alert_classification_is_checked() {
+        assert_eq!(diadem_args(&[]).unwrap().to_spec().unwrap().alerts, None);
+        for (name, algo) in AlertsClusteringAlgo::ALL {
+            let spec = diadem_args(&["--alerts-clustering", name, "--num-alerts-clusters", "6"])
+                .unwrap()
+                .to_spec()
+                .unwrap();
+            assert_eq!(
+                spec.alerts,
+                Some(AlertsAnalysis::Clustering {
+                    algo,
+                    num_clusters: 6
+                })
+            );
+        }
+        let spec = diadem_args(&["--alerts-clustering", "Kmeans"])
+            .unwrap()
+            .to_spec()
+            .unwrap();
+        assert!(matches!(
+            spec.alerts,
+            Some(AlertsAnalysis::Clustering {
+                num_clusters: 4,
+                ..
+            })
+        ));
+        assert!(diadem_args(&["--alerts-clustering", "Birch"]).is_err());
+        let both = diadem_args(&[
+            "--alerts-clustering",
+            "Kmeans",
+            "--alerts-classif",
+            "GaussianNaiveBayes",
+        ])
+        .unwrap()
+        .to_spec()
+        .unwrap_err();
+        assert!(format!("{both:#}").contains("not both"), "{both:#}");
+        let classif = diadem_args(&["--alerts-classif", "GaussianNaiveBayes", "--num-folds", "3"])
+            .unwrap()
+            .to_spec()
+            .unwrap();
+        let Some(AlertsAnalysis::Classification { model, num_folds }) = &classif.alerts else {
+            panic!("{:?}", classif.alerts)
+        };
+        assert!(matches!(**model, ModelSpec::GaussianNaiveBayes { .. }));
+        assert_eq!(*num_folds, 3);
+        classif.validate().unwrap();
+        let unknown = diadem_args(&["--alerts-classif", "Birch"])
+            .unwrap()
+            .to_spec()
+            .unwrap_err();
+        assert!(
+            format!("{unknown:#}").contains("unknown model class `Birch`"),
+            "{unknown:#}"
+        );
+        let unsupervised = diadem_args(&["--alerts-classif", "Lof"])
+            .unwrap()
+            .to_spec()
+            .unwrap()
+            .validate()
+            .unwrap_err();
+        assert_eq!(unsupervised.param, "alerts-classif");
+        assert!(
+            unsupervised.to_string().contains("supervised"),
+            "{unsupervised}"
+        );
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! Stages (each waits for the previous one):
 //! 1. one fit-and-score task per (candidate, fold) of the grid search;
 //! 2. the refit of the best candidate on the whole training side;
-//! 3. one detection task per evaluated set (train, the held-out test side, each validation dataset).
+//! 3. one detection task per evaluated set (train, the held-out test side, each validation dataset);
+//! 4. one alert analysis task per detection but the training one that has alerts: its Top N,
+//!    a seeded random sample, and its clusters when `--alerts-clustering` asks.
 //!
 //! In the cross-validation modes (Cv, TemporalCv, SlidingWindow) each outer fold is its own
 //! search, refit and detections (task ids prefixed `fold<k>-`, detections `train-fold-<k>` and
@@ -21,9 +23,9 @@ use anyhow::Context;
 use secuml_proto::result::{Coefficient, CvCandidate, TrainTimes};
 use secuml_proto::task::FoldSpec;
 use secuml_proto::{
-    keys, AnnotationsSource, DataRef, DetectionResult, DiademSpec, FitScoreResult, Hyper,
-    ModelSpec, OuterSplit, RowSelection, Side, StoredModel, Supervision, TaskKind, TrainSummary,
-    ValidationSpec,
+    keys, AlertsAnalysis, AnnotationsSource, DataRef, DetectionResult, DiademSpec, FitScoreResult,
+    Hyper, ModelSpec, OuterSplit, RowSelection, Side, StoredModel, Supervision, TaskKind,
+    TrainSummary, TrainingRows, ValidationSpec,
 };
 
 use crate::driver::{JobDriver, JobError};
@@ -264,7 +266,7 @@ pub fn aggregate(
     Ok((best, table))
 }
 
-/// Runs the three stages of a DIADEM job and stores the training summaries.
+/// Runs the four stages of a DIADEM job and stores the training summaries.
 pub async fn run(
     driver: &mut JobDriver,
     experiment_id: u64,
@@ -430,7 +432,73 @@ pub async fn run(
             _ => unreachable!("only detections are planned here"),
         })
         .collect();
+    let analysed: Vec<(String, TaskKind)> = planned
+        .iter()
+        .filter_map(|(id, k)| match k {
+            TaskKind::Detect {
+                detection,
+                data,
+                rows,
+                fold,
+                stream_batch,
+                ..
+            // Streamed validation datasets are never held whole, and a multiclass model's
+            // detections have no alerts: neither has an alert analysis.
+            } if rows.side != Side::Train && stream_batch.is_none() && !spec.multiclass => Some((
+                id.replacen("detect-", "alerts-", 1),
+                detection.clone(),
+                data.clone(),
+                *fold,
+            )),
+            _ => None,
+        })
+        .map(|(id, detection, detected, fold)| {
+            (
+                id,
+                TaskKind::Alerts {
+                    experiment_id,
+                    detection,
+                    data: detected,
+                    predictions_file: String::new(),
+                    detection_threshold: spec.detection_threshold,
+                    model_experiment: model_experiment.unwrap_or(experiment_id),
+                    fold,
+                    seed: spec.seed,
+                    analysis: spec.alerts.clone(),
+                    training: matches!(spec.alerts, Some(AlertsAnalysis::Classification { .. }))
+                        .then(|| outers.iter().find(|o| o.fold == fold))
+                        .flatten()
+                        .map(|outer| TrainingRows {
+                            data: data.train.clone(),
+                            annotations: spec.annotations.clone(),
+                            rows: train_rows(outer),
+                        }),
+                },
+            )
+        })
+        .collect();
     driver.run_stage(planned).await?;
+
+    // Stage 4: the alert analysis of every detection but the training one that has alerts
+    // (binary models, detections held in memory).
+    let detected = read_detections(&*driver.store(), experiment_id, &names).await?;
+    let alerts = analysed
+        .into_iter()
+        .filter_map(|(id, mut kind)| {
+            let TaskKind::Alerts {
+                detection,
+                predictions_file,
+                ..
+            } = &mut kind
+            else {
+                return None;
+            };
+            let d = detected.iter().find(|d| &d.name == detection)?;
+            *predictions_file = d.predictions_file.clone()?;
+            (d.n_alerts > 0).then_some((id, kind))
+        })
+        .collect();
+    driver.run_stage(alerts).await?;
 
     let store = driver.store();
     let mut summaries = Vec::new();
@@ -504,7 +572,7 @@ pub async fn run(
         }
         summaries.push(summary);
     }
-    let detections = read_detections(&*store, experiment_id, &names).await?;
+    let detections = detected;
     let train = summaries[0].clone();
     let folds = if spec.validation.outer_folds().is_some() {
         summaries

@@ -7,6 +7,8 @@
 //! - `GET /api/experiments/<id>/train`
 //! - `GET /api/experiments/<id>/detections`
 //! - `GET /api/experiments/<id>/detections/<name>`
+//! - `GET /api/experiments/<id>/alerts/<detection>[/top|/random|/clusters/<name>]`: a detection's
+//!   alert analysis ([`crate::alerts`])
 //! - `GET /api/experiments/<id>/clustering`: a clustering's clusters, label and family mix, and runs
 //! - `GET /api/experiments/<id>/clusters/<cluster>/instances?offset=&limit=`: a page of one cluster's
 //!   instances, closest to its centre first ([`crate::clustering`])
@@ -114,6 +116,7 @@ pub fn routes(reader: Reader) -> impl Filter<Extract = (Response,), Error = Reje
         train.boxed(),
         detections.boxed(),
         detection.boxed(),
+        crate::alerts::routes(reader.clone()).boxed(),
         clustering.boxed(),
         instances.boxed(),
         jobs.boxed(),
@@ -150,7 +153,9 @@ pub fn error_reply(err: &DashboardError) -> Response {
     warp::reply::with_status(warp::reply::json(&body), err.status()).into_response()
 }
 
-async fn answer<T: Serialize>(read: impl Future<Output = Result<T, DashboardError>>) -> Response {
+pub(crate) async fn answer<T: Serialize>(
+    read: impl Future<Output = Result<T, DashboardError>>,
+) -> Response {
     match read.await {
         Ok(value) => {
             warp::reply::with_status(warp::reply::json(&value), StatusCode::OK).into_response()

@@ -37,6 +37,11 @@ const ASSETS: &[Asset] = &[
         body: include_str!("../static/charts.js"),
     },
     Asset {
+        name: "alerts.js",
+        media_type: JS,
+        body: include_str!("../static/alerts.js"),
+    },
+    Asset {
         name: "diadem.js",
         media_type: JS,
         body: include_str!("../static/diadem.js"),

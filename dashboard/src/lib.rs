@@ -9,6 +9,7 @@
 //! `static/live.js` keeps them current, the job page over server-sent events ([`live`]).
 #![warn(missing_docs)]
 
+pub mod alerts;
 pub mod api;
 mod assets;
 pub mod clustering;

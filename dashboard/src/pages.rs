@@ -106,6 +106,7 @@ const DIADEM_SCRIPTS: &[&str] = &[
     "/static/common.js",
     "/static/charts.js",
     "/static/leaderboard.js",
+    "/static/alerts.js",
     "/static/diadem.js",
 ];
 const CLUSTERING_SCRIPTS: &[&str] = &[

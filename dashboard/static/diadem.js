@@ -220,6 +220,8 @@
             el("th", {}, "Detection rate"))),
           el("tbody", {}, ...rows))));
     }
+    // The Alerts Analysis panel of the test and validation tabs (static/alerts.js).
+    if (groupOf(d.name) !== "train") root.append(secumlAlerts.panel(api, d));
     box.replaceChildren(root);
     requestAnimationFrame(() => {
       if (d.thresholds.length > 0) {

@@ -326,6 +326,7 @@ async fn static_files_are_served_from_the_binary() {
         "common.js",
         "menus.js",
         "charts.js",
+        "alerts.js",
         "diadem.js",
         "clustering.js",
         "live.js",

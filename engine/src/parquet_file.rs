@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use arrow_array::RecordBatch;
+use arrow_array::{Array, RecordBatch};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
@@ -58,4 +58,17 @@ pub fn write_atomically(path: &Path, batch: &RecordBatch) -> Result<(), WriteErr
     std::fs::write(&tmp, &buffer).map_err(io(&tmp))?;
     std::fs::rename(&tmp, path).map_err(io(path))?;
     Ok(())
+}
+
+/// The column `name` of `batch` as its Arrow type `T`, or what is wrong with it.
+pub fn typed_column<'a, T: Array + 'static>(
+    batch: &'a RecordBatch,
+    name: &str,
+) -> Result<&'a T, String> {
+    batch
+        .column_by_name(name)
+        .ok_or_else(|| format!("no column `{name}`"))?
+        .as_any()
+        .downcast_ref::<T>()
+        .ok_or_else(|| format!("column `{name}` has an unexpected type"))
 }

@@ -16,7 +16,9 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, Field, Schema};
 
-use crate::parquet_file::{write_atomically, WriteError};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::parquet_file::{typed_column, write_atomically, WriteError};
 
 /// The predictions of some rows, column by column.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -84,6 +86,68 @@ pub fn write_predictions(path: &Path, rows: &Predictions) -> Result<(), WriteErr
     write_atomically(path, &batch)
 }
 
+/// A predictions file read back: its rows and the `alert` flag of each.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ReadPredictions {
+    /// The rows (`threshold` unknown: NaN).
+    pub rows: Predictions,
+    /// Whether each row is an alert.
+    pub alerts: Vec<bool>,
+}
+
+/// Why a predictions file cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error("predictions file {file}: {message}")]
+pub struct ReadError {
+    /// The file, as the caller names it.
+    pub file: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Reads a predictions file from its bytes; `file` names it in errors.
+pub fn read_predictions(bytes: Vec<u8>, file: &str) -> Result<ReadPredictions, ReadError> {
+    let err = |message: String| ReadError {
+        file: file.to_string(),
+        message,
+    };
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
+        .and_then(|b| b.build())
+        .map_err(|e| err(e.to_string()))?;
+    let mut out = ReadPredictions {
+        rows: Predictions {
+            threshold: f64::NAN,
+            ..Predictions::default()
+        },
+        alerts: Vec::new(),
+    };
+    for batch in reader {
+        let batch = batch.map_err(|e| err(e.to_string()))?;
+        let ids = typed_column::<Int64Array>(&batch, "instance_id").map_err(err)?;
+        let idents = typed_column::<StringArray>(&batch, "ident").map_err(err)?;
+        let scores = typed_column::<Float64Array>(&batch, "score").map_err(err)?;
+        let values = typed_column::<Float64Array>(&batch, "value").map_err(err)?;
+        let alerts = typed_column::<BooleanArray>(&batch, "alert").map_err(err)?;
+        let labels = typed_column::<Int8Array>(&batch, "label").map_err(err)?;
+        let families = typed_column::<StringArray>(&batch, "family").map_err(err)?;
+        let rows = &mut out.rows;
+        rows.instance_ids.extend(ids.values().iter().copied());
+        rows.idents
+            .extend((0..idents.len()).map(|i| idents.value(i).to_string()));
+        rows.scores.extend(scores.values().iter().copied());
+        rows.values.extend(values.values().iter().copied());
+        out.alerts
+            .extend((0..alerts.len()).map(|i| alerts.value(i)));
+        rows.labels
+            .extend((0..labels.len()).map(|i| labels.is_valid(i).then(|| labels.value(i) != 0)));
+        rows.families.extend(
+            (0..families.len())
+                .map(|i| families.is_valid(i).then(|| families.value(i).to_string())),
+        );
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,5 +198,20 @@ mod tests {
         assert!(std::fs::read_dir(path.parent().unwrap())
             .unwrap()
             .all(|e| !e.unwrap().file_name().to_string_lossy().contains(".tmp")));
+        let back = read_predictions(std::fs::read(&path).unwrap(), "test.parquet").unwrap();
+        assert_eq!(back.alerts, vec![false, true, false]);
+        assert_eq!(
+            Predictions {
+                threshold: rows.threshold,
+                ..back.rows.clone()
+            },
+            rows
+        );
+        assert!(back.rows.threshold.is_nan());
+        let bad = read_predictions(b"not parquet".to_vec(), "x.parquet").unwrap_err();
+        assert!(
+            bad.to_string().starts_with("predictions file x.parquet: "),
+            "{bad}"
+        );
     }
 }

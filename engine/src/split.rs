@@ -183,6 +183,21 @@ pub fn stratified_split(
     Ok(held_out)
 }
 
+/// `amount` distinct indices of `0..n` (all of them when `amount >= n`) drawn uniformly with a
+/// ChaCha8 generator seeded by `seed` (a partial Fisher-Yates shuffle), in increasing order.
+pub fn sample_indices(n: usize, amount: usize, seed: u64) -> Vec<usize> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut all: Vec<usize> = (0..n).collect();
+    let amount = amount.min(n);
+    for i in 0..amount {
+        let j = rng.gen_range(i..n);
+        all.swap(i, j);
+    }
+    all.truncate(amount);
+    all.sort_unstable();
+    all
+}
+
 /// Returns a held-out mask (true = test row): the `round(test_size × n)` most recent rows.
 ///
 /// Rows are ordered by timestamp, ties by row order, so the split is the same on every run.
@@ -258,6 +273,27 @@ fn shuffle<T>(items: &mut [T], rng: &mut ChaCha8Rng) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn samples_are_distinct_sorted_seeded_and_bounded() {
+        let a = sample_indices(1000, 100, 3);
+        assert_eq!(a.len(), 100);
+        assert!(a.windows(2).all(|w| w[0] < w[1]) && a[99] < 1000);
+        assert_eq!(a, sample_indices(1000, 100, 3));
+        assert_ne!(a, sample_indices(1000, 100, 4));
+        assert_eq!(sample_indices(5, 100, 3), vec![0, 1, 2, 3, 4]);
+        // Uniform: every index is drawn about as often over many seeds.
+        let mut counts = [0u32; 10];
+        for seed in 0..2000 {
+            for i in sample_indices(10, 3, seed) {
+                counts[i] += 1;
+            }
+        }
+        assert!(
+            counts.iter().all(|&c| (500..700).contains(&c)),
+            "{counts:?}"
+        );
+    }
 
     /// (labels, k, scikit-learn's fold of every row), from tests/bench/make_split_metrics_fixture.py.
     #[rustfmt::skip]

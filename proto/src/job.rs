@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::hyper;
-use crate::task::Hyper;
+use crate::task::{Hyper, Supervision};
 
 /// A job submitted to the coordinator.
 // A spec is built once per job and moved a few times: boxing the larger variant buys nothing.
@@ -491,6 +491,12 @@ impl ModelSpec {
         })
     }
 
+    /// How the class learns; `None` for `AlreadyTrained` (the stored model's class decides)
+    /// and for an empty grid.
+    pub fn supervision(&self) -> Option<Supervision> {
+        self.candidates().ok()?.first().map(|h| h.supervision())
+    }
+
     /// Name of the model class, as SecuML spells it.
     pub fn class_name(&self) -> &'static str {
         match self {
@@ -600,6 +606,111 @@ pub struct DiademSpec {
     /// `--multiclass`): supervised classes and LabelPropagation only, selected by Accuracy.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub multiclass: bool,
+    /// The analysis of the alerts of every detection but the training one (`--alerts-clustering`);
+    /// `None`: the alerts are listed (Top N, Random), not grouped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<AlertsAnalysis>,
+}
+
+/// SecuML's default number of alert clusters (`--num-alerts-clusters`).
+pub const DEFAULT_NUM_ALERTS_CLUSTERS: u32 = 4;
+
+/// The clustering algorithm of the alert analysis (`--alerts-clustering`). Every one runs on
+/// the alerts standardised on themselves, as SecuML's clustering pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AlertsClusteringAlgo {
+    /// k-means (k-means++, 10 runs, scikit-learn's defaults).
+    Kmeans,
+    /// Gaussian mixture with diagonal covariances, initialised by k-means (SecuML's
+    /// `covariance_type="diag"`, scikit-learn's other defaults).
+    GaussianMixture,
+    /// DBSCAN with scikit-learn's defaults (eps 0.5, min_samples 5, euclidean); the number of
+    /// clusters is found, not given; noise is a group of its own.
+    Dbscan,
+}
+
+impl AlertsClusteringAlgo {
+    /// Every algorithm, by SecuML's name.
+    pub const ALL: [(&'static str, AlertsClusteringAlgo); 3] = [
+        ("Kmeans", AlertsClusteringAlgo::Kmeans),
+        ("GaussianMixture", AlertsClusteringAlgo::GaussianMixture),
+        ("Dbscan", AlertsClusteringAlgo::Dbscan),
+    ];
+
+    /// The name, as SecuML spells it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            AlertsClusteringAlgo::Kmeans => "Kmeans",
+            AlertsClusteringAlgo::GaussianMixture => "GaussianMixture",
+            AlertsClusteringAlgo::Dbscan => "Dbscan",
+        }
+    }
+}
+
+/// How the alerts of a detection are grouped.
+///
+/// JSON: `{"analysis": "clustering", "algo": "Kmeans", "num_clusters": 4}` or
+/// `{"analysis": "classification", "model": {"class": "GaussianNaiveBayes", ...}, "num_folds": 4}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "analysis", rename_all = "snake_case")]
+pub enum AlertsAnalysis {
+    /// Cluster the alerts.
+    Clustering {
+        /// Algorithm.
+        algo: AlertsClusteringAlgo,
+        /// Clusters asked for (`--num-alerts-clusters`, default 4; unused by DBSCAN). Fewer
+        /// alerts than clusters make `min(alerts, 4)` clusters, as SecuML.
+        num_clusters: u32,
+    },
+    /// SecuML's alert classification (`--alerts-classif`): a multiclass model of `model`'s
+    /// class, its hyperparameters chosen by Accuracy over `num_folds` stratified folds, trained
+    /// on the malicious families of the training rows, names the family of each alert; one
+    /// group per family. Skipped when the training rows hold fewer than 2 malicious families.
+    Classification {
+        /// The class with its grid (SecuML's default grid of the class).
+        model: Box<ModelSpec>,
+        /// Folds of the grid search (the job's `--num-folds`).
+        num_folds: u32,
+    },
+}
+
+impl AlertsAnalysis {
+    /// The parameter that asked for this analysis, for error messages.
+    pub fn param(&self) -> &'static str {
+        match self {
+            AlertsAnalysis::Clustering { .. } => "alerts-clustering",
+            AlertsAnalysis::Classification { .. } => "alerts-classif",
+        }
+    }
+
+    /// Checks the parameters.
+    fn validate(&self) -> Result<(), SpecError> {
+        match self {
+            AlertsAnalysis::Clustering { num_clusters, .. } => {
+                if *num_clusters == 0 {
+                    return Err(SpecError::new("num-alerts-clusters", "expected at least 1"));
+                }
+            }
+            AlertsAnalysis::Classification { model, num_folds } => {
+                if model.supervision() != Some(Supervision::Supervised) {
+                    return Err(SpecError::new(
+                        "alerts-classif",
+                        format!(
+                            "expected a supervised model class (LogisticRegression, Svc, \
+                             GaussianNaiveBayes, DecisionTree, RandomForest, GradientBoosting), \
+                             got {}",
+                            model.class_name()
+                        ),
+                    ));
+                }
+                if *num_folds < 2 {
+                    return Err(SpecError::new("num-folds", "expected at least 2 folds"));
+                }
+                model.candidates()?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Checks that `value` can name a project, dataset or file: letters, digits, `-`, `_`, `.`, and not `.` or `..`.
@@ -645,6 +756,7 @@ impl DiademSpec {
             no_training_detection: false,
             stream_batch: None,
             multiclass: false,
+            alerts: None,
         }
     }
 
@@ -744,6 +856,44 @@ impl DiademSpec {
         if let Some(name) = &self.exp_name {
             if name.trim().is_empty() || name.len() > 200 {
                 return Err(SpecError::new("exp-name", "expected 1 to 200 characters"));
+            }
+        }
+        if let Some(alerts) = &self.alerts {
+            alerts.validate()?;
+            // As SecuML: no alert analysis of a multiclass model, nor of streamed validation
+            // datasets (their alerts are not held to be grouped).
+            let param = alerts.param();
+            if self.multiclass {
+                return Err(SpecError::new(
+                    param,
+                    "an alert analysis needs a binary model: not with --multiclass",
+                ));
+            }
+            if self.stream_batch.is_some() {
+                return Err(SpecError::new(
+                    param,
+                    "an alert analysis reads the alerts whole: not with --streaming",
+                ));
+            }
+            // As SecuML: the families are learnt from labelled training rows, which an
+            // unsupervised main model does not have.
+            let classif = matches!(alerts, AlertsAnalysis::Classification { .. });
+            if classif && matches!(self.model, ModelSpec::AlreadyTrained { .. }) {
+                return Err(SpecError::new(
+                    param,
+                    "an alert classification learns the families of this job's training rows: \
+                     not with AlreadyTrained (use --alerts-clustering)",
+                ));
+            }
+            if classif && self.model.supervision() == Some(Supervision::Unsupervised) {
+                return Err(SpecError::new(
+                    param,
+                    format!(
+                        "a supervised alert classification needs labelled training rows: not \
+                         with the unsupervised {}",
+                        self.model.class_name()
+                    ),
+                ));
             }
         }
         Ok(())
@@ -1004,6 +1154,40 @@ mod tests {
             ModelSpec::default_logistic_regression(),
             ValidationSpec::RandomSplit { test_size: 0.1 },
         )
+    }
+
+    #[test]
+    fn alert_clustering_round_trips_and_needs_a_cluster() {
+        let mut s = spec();
+        s.alerts = Some(AlertsAnalysis::Clustering {
+            algo: AlertsClusteringAlgo::GaussianMixture,
+            num_clusters: 3,
+        });
+        s.validate().unwrap();
+        let text = serde_json::to_string(&s).unwrap();
+        assert!(
+            text.contains(
+                r#""alerts":{"analysis":"clustering","algo":"GaussianMixture","num_clusters":3}"#
+            ),
+            "{text}"
+        );
+        assert_eq!(serde_json::from_str::<DiademSpec>(&text).unwrap(), s);
+        // A spec written before alert analyses existed reads as none.
+        assert!(!serde_json::to_string(&spec()).unwrap().contains("alerts"));
+        s.alerts = Some(AlertsAnalysis::Clustering {
+            algo: AlertsClusteringAlgo::Kmeans,
+            num_clusters: 0,
+        });
+        assert_eq!(s.validate().unwrap_err().param, "num-alerts-clusters");
+        if let Some(AlertsAnalysis::Clustering { num_clusters, .. }) = &mut s.alerts {
+            *num_clusters = 4;
+        }
+        s.validate().unwrap();
+        s.validation = ValidationSpec::ValidationDatasets {
+            datasets: vec!["test".into()],
+        };
+        s.stream_batch = Some(100);
+        assert_eq!(s.validate().unwrap_err().param, "alerts-clustering");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! - `secuml:exp:<id>:fold:<k>:model`, `secuml:exp:<id>:fold:<k>:train`: the model and
 //!   [`crate::TrainSummary`] of outer fold `k` (cross-validation modes)
 //! - `secuml:exp:<id>:detection` hash: detection name -> [`crate::DetectionResult`]
+//! - `secuml:exp:<id>:alerts` hash: detection name -> [`crate::AlertsResult`]
 //! - `secuml:exp:<id>:clustering`: [`crate::ClusteringResult`]
 //! - `secuml:job:<id>:centroids:<name>`: [`crate::KmeansCentroidSets`] a k-means stage reads
 //! - `secuml:job:<id>:tasks` hash: task id -> task state JSON
@@ -69,6 +70,11 @@ pub fn train_summary(experiment_id: u64) -> String {
 /// Hash of an experiment's detections, keyed by detection name.
 pub fn detections(experiment_id: u64) -> String {
     format!("secuml:exp:{experiment_id}:detection")
+}
+
+/// Hash of an experiment's alert analyses ([`crate::AlertsResult`]), keyed by detection name.
+pub fn alerts(experiment_id: u64) -> String {
+    format!("secuml:exp:{experiment_id}:alerts")
 }
 
 /// The result of a clustering experiment.

@@ -30,15 +30,16 @@ pub use error::{ErrorCode, TaskFailure};
 pub use event::{Event, EventKind};
 pub use experiment::{ExperimentRecord, ExperimentStatus};
 pub use job::{
-    AnnotationsSource, ClusteringAlgo, ClusteringSpec, DiademSpec, JobSpec, ModelSpec, Objective,
-    Penalty, SpecError, ValidationSpec,
+    AlertsAnalysis, AlertsClusteringAlgo, AnnotationsSource, ClusteringAlgo, ClusteringSpec,
+    DiademSpec, JobSpec, ModelSpec, Objective, Penalty, SpecError, ValidationSpec,
 };
 pub use result::{
-    ClusterMix, ClusterStatsResult, ClusterSummary, ClusteringResult, Coefficient,
-    ColumnMomentsResult, Confusion, CvCandidate, DetectionResult, EncodedColumn, FamilyDetection,
-    FitScoreResult, Histogram, KmeansAssignResult, KmeansCentroidSets, KmeansInitResult,
-    KmeansPartial, KmeansStepResult, ModelOutput, MulticlassIndicators, StandardScaling,
-    StoredModel, ThresholdIndicators, TrainSummary, TrainTimes, MODEL_FORMAT_VERSION,
+    AlertCluster, AlertRow, AlertsResult, ClusterMix, ClusterStatsResult, ClusterSummary,
+    ClusteringResult, Coefficient, ColumnMomentsResult, Confusion, CvCandidate, DetectionResult,
+    EncodedColumn, FamilyDetection, FitScoreResult, Histogram, KmeansAssignResult,
+    KmeansCentroidSets, KmeansInitResult, KmeansPartial, KmeansStepResult, ModelOutput,
+    MulticlassIndicators, StandardScaling, StoredModel, ThresholdIndicators, TrainSummary,
+    TrainTimes, MODEL_FORMAT_VERSION,
 };
 pub use service::{
     new_job_id, DeadLetterRecord, JobRecord, JobStatus, JobSubmission, RunningTask, WorkerBeat,
@@ -46,5 +47,5 @@ pub use service::{
 };
 pub use task::{
     decode_outcomes, decode_task, DataRef, DecodeError, FoldSpec, Hyper, OutcomeBatch, OuterSplit,
-    RowRange, RowSelection, Side, Supervision, TaskKind, TaskMessage, TaskOutcome,
+    RowRange, RowSelection, Side, Supervision, TaskKind, TaskMessage, TaskOutcome, TrainingRows,
 };

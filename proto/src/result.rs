@@ -303,6 +303,9 @@ pub struct DetectionResult {
     /// model (whose indicators are the fields above, empty for a multiclass one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multiclass: Option<MulticlassIndicators>,
+    /// Instances whose value is above the detection threshold.
+    #[serde(default)]
+    pub n_alerts: u64,
     /// Prediction time in seconds.
     pub seconds: f64,
 }
@@ -418,6 +421,67 @@ impl ClusterMix {
             *self.families.entry(f.clone()).or_default() += c;
         }
     }
+}
+
+/// Alerts listed per view (SecuML's `NUM_MAX_DISPLAY`).
+pub const MAX_ALERTS_LISTED: usize = 100;
+
+/// One alert of a detection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertRow {
+    /// Instance id.
+    pub instance_id: i64,
+    /// Readable name.
+    pub ident: String,
+    /// The model's score (probability, or anomaly score).
+    pub score: f64,
+    /// Label, when known.
+    pub label: Option<bool>,
+    /// Family, when known.
+    pub family: Option<String>,
+}
+
+/// One group of alerts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertCluster {
+    /// Name: the cluster index from 0, or `noise` for DBSCAN's noise.
+    pub name: String,
+    /// Its label and family mix (size included).
+    pub mix: ClusterMix,
+    /// Up to [`MAX_ALERTS_LISTED`] of its alerts, by decreasing score (dataset order on ties).
+    pub alerts: Vec<AlertRow>,
+}
+
+/// The alert analysis of a detection, stored under [`crate::keys::alerts`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertsResult {
+    /// The detection.
+    pub detection: String,
+    /// The threshold the alerts are above.
+    pub detection_threshold: f64,
+    /// Alerts.
+    pub n_alerts: u64,
+    /// The highest scoring alerts, up to [`MAX_ALERTS_LISTED`], by decreasing score (dataset
+    /// order on ties).
+    pub top: Vec<AlertRow>,
+    /// A sample of up to [`MAX_ALERTS_LISTED`] alerts drawn without replacement with the job's
+    /// seed, in dataset order.
+    pub random: Vec<AlertRow>,
+    /// The clustering algorithm, when the alerts were clustered.
+    pub algo: Option<String>,
+    /// The clusters (DBSCAN's noise last), or with an alert classification one group per
+    /// predicted family; empty unless grouped.
+    pub clusters: Vec<AlertCluster>,
+    /// The groups are the families an alert classification (of class `algo`) named, not
+    /// clusters.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub classified: bool,
+    /// Why the asked-for grouping was not done (an alert classification with fewer than 2
+    /// malicious families to learn).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+    /// Wall time of the analysis.
+    pub seconds: f64,
 }
 
 /// A `KmeansAssign` task's result.

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::TaskFailure;
 use crate::hyper;
-use crate::job::{AnnotationsSource, Objective, Penalty};
+use crate::job::{AlertsAnalysis, AnnotationsSource, Objective, Penalty};
 use crate::result::StandardScaling;
 
 /// A dataset as a task names it; the worker resolves it under its data root.
@@ -106,6 +106,17 @@ pub struct RowSelection {
     pub outer: OuterSplit,
     /// Which side of it.
     pub side: Side,
+}
+
+/// Labelled rows a model was trained on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingRows {
+    /// Training dataset.
+    pub data: DataRef,
+    /// Where labels and families come from.
+    pub annotations: AnnotationsSource,
+    /// Training rows.
+    pub rows: RowSelection,
 }
 
 /// Stratified folds of the hyperparameter search.
@@ -349,6 +360,35 @@ pub enum TaskKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         stream_batch: Option<u32>,
     },
+    /// The alert analysis of a detection: reads its alerts from its predictions file, lists the
+    /// highest scoring ones and a seeded random sample, and clusters them (their feature rows,
+    /// encoded as the model's columns, standardised on the alerts) when `analysis` asks;
+    /// result [`crate::AlertsResult`] under [`crate::keys::alerts`].
+    Alerts {
+        /// Experiment of the detection.
+        experiment_id: u64,
+        /// Name of the detection.
+        detection: String,
+        /// Dataset the detection predicted.
+        data: DataRef,
+        /// The detection's predictions file, relative to the datasets folder.
+        predictions_file: String,
+        /// The detection's threshold (the alerts are the rows above it).
+        detection_threshold: f64,
+        /// The experiment whose model the detection applied (its columns encode the features).
+        model_experiment: u64,
+        /// The outer fold whose model the detection applied (cross-validation modes).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fold: Option<u32>,
+        /// Seed of the random sample and of the clustering.
+        seed: u64,
+        /// How the alerts are grouped, if at all.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        analysis: Option<AlertsAnalysis>,
+        /// The model's training rows, where an alert classification learns the families.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        training: Option<TrainingRows>,
+    },
     /// The dataset's shape and the column moments (count, mean, squared deviations) of each
     /// block of `block_rows` encoded rows, one pass; result [`crate::ClusterStatsResult`].
     ClusterStats {
@@ -421,6 +461,7 @@ impl TaskKind {
             TaskKind::FitScore { fold, hyper, .. } => format!("fit {hyper} fold {fold}"),
             TaskKind::Refit { hyper, .. } => format!("refit {hyper}"),
             TaskKind::Detect { detection, .. } => format!("detect {detection}"),
+            TaskKind::Alerts { detection, .. } => format!("alerts {detection}"),
             TaskKind::ClusterStats { .. } => "column statistics".to_string(),
             TaskKind::KmeansInit { run, .. } => format!("k-means++ run {run}"),
             TaskKind::KmeansStep {

@@ -352,7 +352,7 @@ impl BrowserTools {
     }
 
     /// Runs one script of `tests/browser/` to its end and reads the JSON line it printed last.
-    async fn run_script<T: serde::de::DeserializeOwned>(
+    pub async fn run_script<T: serde::de::DeserializeOwned>(
         &self,
         name: &str,
         args: &[&str],

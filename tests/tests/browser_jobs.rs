@@ -21,7 +21,8 @@ use secuml_tests::browser::{serve_dashboard, BrowserTools};
 use secuml_tests::paths_in;
 use secuml_worker::{run_worker, DataCache, TaskContext, WorkerConfig};
 
-/// A grid of six candidates on four folds: 24 search tasks, a refit and two detections, run one at a time.
+/// A grid of six candidates on four folds: 24 search tasks, a refit, two detections and the test
+/// detection's alert analysis, run one at a time.
 fn nsl_kdd_spec() -> DiademSpec {
     DiademSpec::with_defaults(
         "NSL-KDD",
@@ -93,7 +94,7 @@ async fn the_job_page_follows_a_running_job_live() {
     server.abort();
     let reading = reading.unwrap_or_else(|e| panic!("{e:#}"));
     let planned = job.tasks_planned;
-    assert_eq!(planned, 24 + 1 + 2);
+    assert_eq!(planned, 24 + 1 + 2 + 1);
 
     assert_eq!(reading.navigations, 1, "the page never reloads");
     let first = reading.readings.first().expect("a first reading");

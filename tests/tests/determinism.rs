@@ -25,6 +25,7 @@ fn spec(seed: u64) -> DiademSpec {
         no_training_detection: false,
         stream_batch: None,
         multiclass: false,
+        alerts: None,
     }
 }
 

@@ -418,6 +418,7 @@ pub fn run(
         }
         None => None,
     };
+    let n_alerts = proba.iter().filter(|v| **v > threshold).count() as u64;
     let file = predictions_file(data, experiment_id, name);
     let predictions = Predictions {
         instance_ids,
@@ -457,6 +458,7 @@ pub fn run(
         predictions_file: Some(file),
         family_detection,
         multiclass,
+        n_alerts,
         seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -15,6 +15,7 @@ use secuml_proto::{
 };
 use secuml_runtime::Store;
 
+use crate::alerts;
 use crate::cluster;
 use crate::data::{select_rows, take_rows, DataCache};
 use crate::detect;
@@ -58,17 +59,28 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, TaskFailure> {
 ///
 /// Writes are keyed by the task, so running a task twice overwrites the same values.
 pub async fn execute(ctx: &TaskContext, task: &TaskMessage) -> Result<(), TaskFailure> {
-    let model = match &task.kind {
+    let model_of = match &task.kind {
         TaskKind::Detect {
             experiment_id,
             fold,
             model_experiment,
             ..
-        } => {
-            let experiment_id = &model_experiment.unwrap_or(*experiment_id);
+        } => Some((model_experiment.unwrap_or(*experiment_id), *fold)),
+        // The columns of the model encode the alerts' features when they are clustered.
+        TaskKind::Alerts {
+            model_experiment,
+            fold,
+            analysis: Some(_),
+            ..
+        } => Some((*model_experiment, *fold)),
+        _ => None,
+    };
+    let model = match model_of {
+        Some((experiment_id, fold)) => {
+            let experiment_id = &experiment_id;
             let bytes = ctx
                 .store
-                .get(&keys::model_of(*experiment_id, *fold))
+                .get(&keys::model_of(*experiment_id, fold))
                 .await
                 .map_err(store_failure)?
                 .ok_or_else(|| {
@@ -79,7 +91,7 @@ pub async fn execute(ctx: &TaskContext, task: &TaskMessage) -> Result<(), TaskFa
                 })?;
             Some(decode_model(*experiment_id, &bytes)?)
         }
-        _ => None,
+        None => None,
     };
     let centroids = match &task.kind {
         TaskKind::KmeansStep { centroids_key, .. }
@@ -148,7 +160,7 @@ fn decode_model(
 
 /// Fits `hyper` on the rows `x` (raw features; standardised here when the class standardises)
 /// and their labels or families (`None` for unlabelled rows of semi- and unsupervised classes).
-fn fit_model(
+pub(crate) fn fit_model(
     hyper: &Hyper,
     mut x: ndarray::Array2<f64>,
     y: Target,
@@ -484,6 +496,47 @@ pub(crate) fn compute(
                     key: result_key,
                     field,
                     value: to_json(&serde_json::json!({ "detection": detection }))?,
+                },
+            ])
+        }
+        TaskKind::Alerts {
+            experiment_id,
+            detection,
+            data,
+            predictions_file,
+            detection_threshold,
+            seed,
+            analysis,
+            training,
+            ..
+        } => {
+            let result = alerts::run(
+                cache,
+                &alerts::AlertsInput {
+                    detection,
+                    data,
+                    predictions_file,
+                    model: model.as_ref().map(|(stored, _)| stored),
+                    detection_threshold: *detection_threshold,
+                    seed: *seed,
+                    analysis: analysis.as_ref(),
+                    training: training.as_ref(),
+                },
+            )?;
+            Ok(vec![
+                Write::HSet {
+                    key: keys::alerts(*experiment_id),
+                    field: detection.clone(),
+                    value: to_json(&result)?,
+                },
+                Write::HSet {
+                    key: result_key,
+                    field,
+                    value: to_json(&serde_json::json!({
+                        "detection": detection,
+                        "n_alerts": result.n_alerts,
+                        "clusters": result.clusters.len(),
+                    }))?,
                 },
             ])
         }

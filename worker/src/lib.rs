@@ -6,6 +6,7 @@
 //! delivery. It keeps nothing between tasks but a cache of loaded datasets and of
 //! the folds of a search ([`folds`]), which is an optimisation: any worker can run any task.
 
+pub mod alerts;
 pub mod cluster;
 pub mod data;
 pub mod detect;

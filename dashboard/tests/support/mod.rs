@@ -226,6 +226,7 @@ pub fn detection(name: &str, dataset: &str, seed: u64) -> DetectionResult {
         predictions_file: None,
         family_detection: Default::default(),
         multiclass: None,
+        n_alerts: 0,
         seconds: 0.01,
     }
 }

@@ -1,6 +1,8 @@
-//! Clustering: k-means, factored so a coordinator can spread it over workers.
+//! Clustering: k-means, factored so a coordinator can spread it over workers, and the
+//! in-process Gaussian mixture ([`gmm`]: EM from a k-means partition) and DBSCAN ([`dbscan`])
+//! of the alert analysis.
 //!
-//! The algorithms, as scikit-learn's `KMeans(init="k-means++", algorithm="lloyd")`:
+//! The k-means algorithms, as scikit-learn's `KMeans(init="k-means++", algorithm="lloyd")`:
 //! - **standardisation** over the whole data ([`ColumnMoments`]): per-block count, mean and
 //!   sum of squared deviations, merged in block order with Chan's pairwise update, giving
 //!   the population mean and standard deviation of every column;
@@ -24,12 +26,18 @@
 //! order as the distributed plan, so both give the same numbers.
 
 mod assignments;
+pub mod dbscan;
+pub mod gmm;
 mod kmeans;
+#[cfg(test)]
+mod mixture_tests;
 mod moments;
 #[cfg(test)]
 mod tests;
 
 pub use assignments::{read_assignments, write_assignments, Assignments, AssignmentsError};
+pub use dbscan::{dbscan, DbscanParams};
+pub use gmm::{fit_gmm, fit_gmm_from, Covariance, GmmError, GmmFit, GmmParams};
 pub use kmeans::{
     absolute_tolerance, assign, derive_seed, fit, kmeans_plus_plus, partial_step, reduce,
     row_blocks, update, KmeansFit, KmeansParams, LloydRuns, Partial,

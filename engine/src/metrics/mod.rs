@@ -264,3 +264,32 @@ fn sorted_order(scores: &[f64]) -> Vec<usize> {
     });
     order
 }
+
+/// The adjusted Rand index of two partitions of the same rows (Hubert and Arabie 1985, as
+/// scikit-learn's `adjusted_rand_score`): the Rand index corrected for chance, 1 for identical
+/// partitions up to renaming, about 0 for independent ones. `None` when the lengths differ.
+pub fn adjusted_rand_index<A: Ord + Clone, B: Ord + Clone>(a: &[A], b: &[B]) -> Option<f64> {
+    use std::collections::BTreeMap;
+    if a.len() != b.len() {
+        return None;
+    }
+    let pairs = |c: u64| (c * c.saturating_sub(1) / 2) as f64;
+    let mut table: BTreeMap<(A, B), u64> = BTreeMap::new();
+    let mut rows: BTreeMap<A, u64> = BTreeMap::new();
+    let mut cols: BTreeMap<B, u64> = BTreeMap::new();
+    for (x, y) in a.iter().zip(b) {
+        *table.entry((x.clone(), y.clone())).or_default() += 1;
+        *rows.entry(x.clone()).or_default() += 1;
+        *cols.entry(y.clone()).or_default() += 1;
+    }
+    let index: f64 = table.values().map(|&c| pairs(c)).sum();
+    let sum_a: f64 = rows.values().map(|&c| pairs(c)).sum();
+    let sum_b: f64 = cols.values().map(|&c| pairs(c)).sum();
+    let expected = sum_a * sum_b / pairs(a.len() as u64).max(1.0);
+    let max = (sum_a + sum_b) / 2.0;
+    if max == expected {
+        // Both partitions trivial (one cluster, or every row alone): identical by convention.
+        return Some(1.0);
+    }
+    Some((index - expected) / (max - expected))
+}
