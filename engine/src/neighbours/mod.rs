@@ -4,15 +4,20 @@
 //! The squared distances of a block of queries against a block of reference rows come from one
 //! matrix product, ‖q‖² − 2 q·t + ‖t‖² (clipped at 0), as scikit-learn's brute-force search
 //! computes them; each query keeps its k best candidates in a small sorted buffer (ties go to
-//! the lower reference index). The k distances kept are then recomputed directly from the row
-//! differences, so that duplicate rows are at distance exactly 0 rather than at rounding noise.
+//! the lower reference index). Each block row is turned into distances and tested against the
+//! buffers' worst entries eight columns at a time, and only the chunks holding a candidate are
+//! offered one by one, so the scan of the block runs without branches. The search of a set
+//! against itself computes only the upper triangle of blocks and offers each entry to both
+//! rows' buffers. The k distances kept are then recomputed directly from the row differences,
+//! so that duplicate rows are at distance exactly 0 rather than at rounding noise.
 
-use ndarray::{linalg::general_mat_mul, Array2, ArrayView2, Axis};
+use ndarray::{linalg::general_mat_mul, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
 
 /// Queries per block.
-const QUERY_BLOCK: usize = 256;
-/// Reference rows per block.
-const REFERENCE_BLOCK: usize = 2048;
+const QUERY_BLOCK: usize = 512;
+/// Reference rows per block (a block of products is 2 MiB, about what the caches hold while
+/// the block is scanned right after the product).
+const REFERENCE_BLOCK: usize = 512;
 
 /// The k nearest reference rows of each query, nearest first.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,19 +50,33 @@ pub fn for_each_distance_block(
     queries: ArrayView2<f64>,
     reference: ArrayView2<f64>,
     reference_norms: &[f64],
-    visit: impl FnMut(usize, usize, ArrayView2<f64>),
+    mut visit: impl FnMut(usize, usize, ArrayView2<f64>),
 ) {
-    for_each_block(queries, reference, reference_norms, false, visit)
+    for_each_product_block(queries, reference, false, |q0, t0, q_norms, mut block| {
+        let t_norms = &reference_norms[t0..t0 + block.ncols()];
+        for (mut row, qn) in block.axis_iter_mut(Axis(0)).zip(q_norms) {
+            for (d, tn) in row.iter_mut().zip(t_norms) {
+                *d = squared_distance(*d, *qn, *tn);
+            }
+        }
+        visit(q0, t0, block.view());
+    })
 }
 
-/// [`for_each_distance_block`], or with `upper` only the reference rows from each query
-/// block's first row on.
-fn for_each_block(
+/// The squared distance from the block entry −2 q·t and the two squared norms, clipped at 0.
+#[inline(always)]
+fn squared_distance(product: f64, q_norm: f64, t_norm: f64) -> f64 {
+    (product + q_norm + t_norm).max(0.0)
+}
+
+/// Calls `visit(query_offset, reference_offset, query_norms, block)` for each block of
+/// products −2 q·t between `queries` and `reference` (rows of the block: queries; columns:
+/// reference rows); with `upper` only the reference rows from each query block's first row on.
+fn for_each_product_block(
     queries: ArrayView2<f64>,
     reference: ArrayView2<f64>,
-    reference_norms: &[f64],
     upper: bool,
-    mut visit: impl FnMut(usize, usize, ArrayView2<f64>),
+    mut visit: impl FnMut(usize, usize, &[f64], ArrayViewMut2<f64>),
 ) {
     let mut buffer = Array2::<f64>::zeros((QUERY_BLOCK, REFERENCE_BLOCK));
     for q0 in (0..queries.nrows()).step_by(QUERY_BLOCK) {
@@ -71,12 +90,7 @@ fn for_each_block(
                 .slice_axis_mut(Axis(0), (0..q.nrows()).into())
                 .slice_axis_move(Axis(1), (0..t.nrows()).into());
             general_mat_mul(-2.0, &q, &t.t(), 0.0, &mut out);
-            for (mut row, qn) in out.axis_iter_mut(Axis(0)).zip(&q_norms) {
-                for (d, tn) in row.iter_mut().zip(&reference_norms[t0..t1]) {
-                    *d = (*d + qn + tn).max(0.0);
-                }
-            }
-            visit(q0, t0, out.view());
+            visit(q0, t0, &q_norms, out);
         }
     }
 }
@@ -84,6 +98,157 @@ fn for_each_block(
 /// Rows `a..b` of `x`.
 pub fn rows(x: ArrayView2<'_, f64>, a: usize, b: usize) -> ArrayView2<'_, f64> {
     x.slice_axis_move(Axis(0), (a..b).into())
+}
+
+/// Columns tested together before any candidate of them is inserted.
+const CHUNK: usize = 8;
+
+/// The kk best (squared distance, reference index) candidates of each list, sorted ascending,
+/// with each list's worst kept apart (contiguous, so that a block row can be tested against
+/// the lists of its columns at once).
+struct Candidates {
+    kk: usize,
+    best: Vec<(f64, usize)>,
+    worst: Vec<f64>,
+    /// Column ranges of the chunks of the row being offered that hold a candidate.
+    hits: Vec<(usize, usize)>,
+}
+
+impl Candidates {
+    fn new(lists: usize, kk: usize) -> Candidates {
+        Candidates {
+            kk,
+            best: vec![(f64::INFINITY, usize::MAX); lists * kk],
+            worst: vec![f64::INFINITY; lists],
+            hits: Vec::with_capacity(REFERENCE_BLOCK / CHUNK + 2),
+        }
+    }
+
+    /// Offers `(d, j)` to list `i`.
+    #[inline(always)]
+    fn offer(&mut self, i: usize, d: f64, j: usize) {
+        if d < self.worst[i] {
+            let list = &mut self.best[i * self.kk..(i + 1) * self.kk];
+            insert_sorted(list, (d, j));
+            self.worst[i] = list[self.kk - 1].0;
+        }
+    }
+
+    /// Offers each entry of a block row of products (−2 q·t, turned into squared distances in
+    /// place) to the list of query `i`, and with `columns_from = Some(c)` the entries from
+    /// column `c` on also to the lists of their reference rows (query `i` as the candidate).
+    /// Offers go in column order, as a scan of the row would make them. The row is first
+    /// tested by chunks against the lists' worst entries as they stand (they only decrease,
+    /// so no candidate is missed); only the chunks holding a candidate are offered.
+    fn offer_row(
+        &mut self,
+        i: usize,
+        q_norm: f64,
+        t0: usize,
+        t_norms: &[f64],
+        row: &mut [f64],
+        columns_from: Option<usize>,
+    ) {
+        let mut hits = std::mem::take(&mut self.hits);
+        let own_worst = self.worst[i];
+        let n = row.len();
+        let first = columns_from.unwrap_or(n);
+        hits.clear();
+        let (own, both) = row.split_at_mut(first);
+        let (own_norms, both_norms) = t_norms.split_at(first);
+        mark_chunks(own, q_norm, own_norms, None, own_worst, 0, &mut hits);
+        let own_hits = hits.len();
+        if first < n {
+            let column_worst = &self.worst[t0 + first..t0 + n];
+            mark_chunks(
+                both,
+                q_norm,
+                both_norms,
+                Some(column_worst),
+                own_worst,
+                first,
+                &mut hits,
+            );
+        }
+        for (h, &(c0, end)) in hits.iter().enumerate() {
+            for (c, &d) in row[c0..end].iter().enumerate() {
+                let j = t0 + c0 + c;
+                self.offer(i, d, j);
+                if h >= own_hits {
+                    self.offer(j, d, i);
+                }
+            }
+        }
+        self.hits = hits;
+    }
+
+    /// The kk candidates of list `i`.
+    fn of(&self, i: usize) -> &[(f64, usize)] {
+        &self.best[i * self.kk..(i + 1) * self.kk]
+    }
+}
+
+/// Turns `row` (products −2 q·t) into squared distances and pushes to `hits` the range
+/// (`offset` + positions in `row`) of each chunk with an entry below `own_worst` or, with
+/// `column_worst`, below its column's worst.
+fn mark_chunks(
+    row: &mut [f64],
+    q_norm: f64,
+    t_norms: &[f64],
+    column_worst: Option<&[f64]>,
+    own_worst: f64,
+    offset: usize,
+    hits: &mut Vec<(usize, usize)>,
+) {
+    let full = row.len() / CHUNK * CHUNK;
+    let (head, tail) = row.split_at_mut(full);
+    let (head_norms, tail_norms) = t_norms.split_at(full);
+    match column_worst {
+        None => {
+            for (c, (chunk, norms)) in head
+                .chunks_exact_mut(CHUNK)
+                .zip(head_norms.chunks_exact(CHUNK))
+                .enumerate()
+            {
+                let mut hit = false;
+                for (d, &tn) in chunk.iter_mut().zip(norms) {
+                    *d = squared_distance(*d, q_norm, tn);
+                    hit |= *d < own_worst;
+                }
+                if hit {
+                    hits.push((offset + c * CHUNK, offset + (c + 1) * CHUNK));
+                }
+            }
+        }
+        Some(worst) => {
+            for (c, ((chunk, norms), w)) in head
+                .chunks_exact_mut(CHUNK)
+                .zip(head_norms.chunks_exact(CHUNK))
+                .zip(worst.chunks_exact(CHUNK))
+                .enumerate()
+            {
+                let mut hit = false;
+                for ((d, &tn), &w) in chunk.iter_mut().zip(norms).zip(w) {
+                    *d = squared_distance(*d, q_norm, tn);
+                    hit |= (*d < own_worst) | (*d < w);
+                }
+                if hit {
+                    hits.push((offset + c * CHUNK, offset + (c + 1) * CHUNK));
+                }
+            }
+        }
+    }
+    if !tail.is_empty() {
+        let tail_worst = column_worst.map(|w| &w[full..]);
+        let mut hit = false;
+        for (c, (d, &tn)) in tail.iter_mut().zip(tail_norms).enumerate() {
+            *d = squared_distance(*d, q_norm, tn);
+            hit |= *d < own_worst || tail_worst.is_some_and(|w| *d < w[c]);
+        }
+        if hit {
+            hits.push((offset + full, offset + full + tail.len()));
+        }
+    }
 }
 
 /// The `k` nearest rows of `reference` for each row of `queries` (exact, brute force).
@@ -101,57 +266,30 @@ pub fn kneighbors(
     assert!(kk <= reference.nrows() && k > 0, "k out of range");
     let nq = queries.nrows();
     let norms = squared_norms(reference);
-    // Per query: kk (squared distance, index) pairs, sorted ascending.
-    let mut best = vec![(f64::INFINITY, usize::MAX); nq * kk];
-    let visit = |best: &mut [(f64, usize)], q0: usize, t0: usize, block: ArrayView2<f64>| {
-        for (r, row) in block.outer_iter().enumerate() {
-            let heap = &mut best[(q0 + r) * kk..(q0 + r + 1) * kk];
-            let mut worst = heap[kk - 1].0;
-            for (j, &d) in row.iter().enumerate() {
-                if d < worst {
-                    insert_sorted(heap, (d, t0 + j));
-                    worst = heap[kk - 1].0;
-                }
-            }
-        }
-    };
-    if exclude_self {
-        // The queries are the reference rows: each block of the upper triangle (reference rows
-        // from the query block on) also updates the reference rows' lists by its transpose,
-        // except where the reference row is in the query block itself (seen as a query).
-        for_each_block(queries, reference, &norms, true, |q0, t0, block| {
-            visit(&mut best, q0, t0, block);
+    let mut candidates = Candidates::new(if exclude_self { reference.nrows() } else { nq }, kk);
+    // With `exclude_self` the queries are the reference rows: each block of the upper triangle
+    // (reference rows from the query block on) also updates the reference rows' lists by its
+    // transpose, except where the reference row is in the query block itself (seen as a query).
+    for_each_product_block(
+        queries,
+        reference,
+        exclude_self,
+        |q0, t0, q_norms, mut block| {
+            let t_norms = &norms[t0..t0 + block.ncols()];
             let q_end = q0 + block.nrows();
-            for (c, column) in block.axis_iter(Axis(1)).enumerate() {
-                let j = t0 + c;
-                if j < q_end {
-                    continue;
-                }
-                let heap = &mut best[j * kk..(j + 1) * kk];
-                let mut worst = heap[kk - 1].0;
-                for (r, &d) in column.iter().enumerate() {
-                    if d < worst {
-                        insert_sorted(heap, (d, q0 + r));
-                        worst = heap[kk - 1].0;
-                    }
-                }
+            let columns_from = exclude_self.then(|| q_end.saturating_sub(t0).min(block.ncols()));
+            for (r, mut row) in block.axis_iter_mut(Axis(0)).enumerate() {
+                let row = row.as_slice_mut().expect("block rows are contiguous");
+                candidates.offer_row(q0 + r, q_norms[r], t0, t_norms, row, columns_from);
             }
-        });
-    } else {
-        for_each_distance_block(queries, reference, &norms, |q0, t0, block| {
-            visit(&mut best, q0, t0, block)
-        });
-    }
+        },
+    );
     let mut indices = Vec::with_capacity(nq * k);
     let mut distances = Vec::with_capacity(nq * k);
     let mut found = Vec::with_capacity(kk);
     for (i, q) in queries.outer_iter().enumerate() {
         found.clear();
-        found.extend(best[i * kk..(i + 1) * kk].iter().map(|&(_, j)| {
-            let t = reference.row(j);
-            let d2: f64 = q.iter().zip(t).map(|(a, b)| (a - b) * (a - b)).sum();
-            (d2.sqrt(), j)
-        }));
+        exact_distances(q, reference, candidates.of(i), &mut found);
         if exclude_self {
             let at = found.iter().position(|&(_, j)| j == i).unwrap_or(0);
             found.remove(at);
@@ -167,6 +305,44 @@ pub fn kneighbors(
         indices,
         distances,
     }
+}
+
+/// Pushes to `found` the Euclidean distance from `q` to each candidate's reference row, summed
+/// in column order; four rows at a time when the rows are contiguous (the same sums,
+/// interleaved so that they do not wait on each other).
+fn exact_distances(
+    q: ArrayView1<f64>,
+    reference: ArrayView2<f64>,
+    candidates: &[(f64, usize)],
+    found: &mut Vec<(f64, usize)>,
+) {
+    let sequential = |j: usize| {
+        let d2: f64 = q
+            .iter()
+            .zip(reference.row(j))
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum();
+        (d2.sqrt(), j)
+    };
+    let (Some(qs), Some(all)) = (q.as_slice(), reference.as_slice()) else {
+        found.extend(candidates.iter().map(|&(_, j)| sequential(j)));
+        return;
+    };
+    let n = qs.len();
+    let mut groups = candidates.chunks_exact(4);
+    for group in &mut groups {
+        let js = [group[0].1, group[1].1, group[2].1, group[3].1];
+        let t = js.map(|j| &all[j * n..(j + 1) * n]);
+        let mut sums = [-0.0f64; 4];
+        for (c, &a) in qs.iter().enumerate() {
+            for (s, t) in sums.iter_mut().zip(&t) {
+                let d = a - t[c];
+                *s += d * d;
+            }
+        }
+        found.extend(sums.iter().zip(js).map(|(s, j)| (s.sqrt(), j)));
+    }
+    found.extend(groups.remainder().iter().map(|&(_, j)| sequential(j)));
 }
 
 /// Inserts `item` into `heap` (sorted ascending, full), dropping its last element.
