@@ -9,10 +9,11 @@
 //! LOF(p) = mean over its neighbours o of lrd(o) / lrd(p) (scikit-learn's `score_samples` is
 //! −LOF). The model keeps the training rows, their k-distances and their lrds.
 //!
-//! Differences from scikit-learn: the k distances of each row are recomputed from the row
-//! differences once the neighbours are found (scikit-learn keeps the ‖a‖² − 2a·b + ‖b‖² values,
-//! so duplicate rows sit at rounding noise, ~10⁻⁸, instead of exactly 0); ties in distance go
-//! to the lower training index.
+//! Differences from scikit-learn: the neighbours are the k smallest distances computed
+//! directly from the row differences (`neighbours::kneighbors`), ties going to the lower
+//! training index. scikit-learn ranks by the ‖a‖² − 2a·b + ‖b‖² values and keeps them, so
+//! duplicate rows sit at rounding noise, ~10⁻⁸, instead of exactly 0, and between rows at
+//! nearly equal distances (within ~10⁻¹⁵ relative) it may keep another one.
 
 use ndarray::{Array2, ArrayView2};
 use secuml_proto::hyper::LofHyper;
