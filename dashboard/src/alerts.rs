@@ -61,6 +61,17 @@ impl Reader {
         decode(&format!("{key} {detection}"), &bytes)
     }
 
+    /// The detections of DIADEM experiment `id` whose alerts were analysed, in name order.
+    pub async fn alerts_detections(&self, id: u64) -> Result<Vec<String>, DashboardError> {
+        self.experiment(id).await?;
+        Ok(self
+            .store()
+            .hgetall(&keys::alerts(id))
+            .await?
+            .into_keys()
+            .collect())
+    }
+
     /// The overview of the alert analysis of `detection`.
     pub async fn alerts_overview(
         &self,
@@ -125,6 +136,9 @@ impl Reader {
 /// The alerts routes.
 pub fn routes(reader: Reader) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     let with_reader = warp::any().map(move || reader.clone());
+    let analysed = warp::path!("api" / "experiments" / u64 / "alerts")
+        .and(with_reader.clone())
+        .then(|id: u64, r: Reader| answer(async move { r.alerts_detections(id).await }));
     let overview = warp::path!("api" / "experiments" / u64 / "alerts" / Segment)
         .and(with_reader.clone())
         .then(|id: u64, d: Segment, r: Reader| {
@@ -141,5 +155,11 @@ pub fn routes(reader: Reader) -> impl Filter<Extract = (Response,), Error = Reje
             .then(|id: u64, d: Segment, c: Segment, r: Reader| {
                 answer(async move { r.alerts_cluster(id, &d.0, &c.0).await })
             });
-    overview.or(list).unify().or(cluster).unify()
+    analysed
+        .or(overview)
+        .unify()
+        .or(list)
+        .unify()
+        .or(cluster)
+        .unify()
 }

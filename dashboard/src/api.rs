@@ -9,6 +9,9 @@
 //! - `GET /api/experiments/<id>/detections/<name>`
 //! - `GET /api/experiments/<id>/alerts/<detection>[/top|/random|/clusters/<name>]`: a detection's
 //!   alert analysis ([`crate::alerts`])
+//! - `GET /api/experiments/<id>/folds/<k>/train`, `.../fold-statistics`,
+//!   `.../detections/<name>/predictions?...`, `.../detections/<name>/instances/<instance>[/weighted-features]`:
+//!   outer folds, predicted instances and their description ([`crate::diadem`], [`crate::instance`])
 //! - `GET /api/experiments/<id>/clustering`: a clustering's clusters, label and family mix, and runs
 //! - `GET /api/experiments/<id>/clusters/<cluster>/instances?offset=&limit=`: a page of one cluster's
 //!   instances, closest to its centre first ([`crate::clustering`])
@@ -123,6 +126,7 @@ pub fn routes(reader: Reader) -> impl Filter<Extract = (Response,), Error = Reje
         job.boxed(),
         leaderboard.boxed(),
         experiment_leaderboard.boxed(),
+        crate::diadem::routes(reader.clone()).boxed(),
         crate::live::routes(reader).boxed(),
         workers.boxed(),
         dead_letters.boxed(),

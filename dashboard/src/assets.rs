@@ -47,6 +47,11 @@ const ASSETS: &[Asset] = &[
         body: include_str!("../static/diadem.js"),
     },
     Asset {
+        name: "instances.js",
+        media_type: JS,
+        body: include_str!("../static/instances.js"),
+    },
+    Asset {
         name: "clustering.js",
         media_type: JS,
         body: include_str!("../static/clustering.js"),

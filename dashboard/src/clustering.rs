@@ -8,7 +8,7 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use secuml_engine::cluster::{read_assignments, AssignmentsError};
 use secuml_proto::{keys, ClusteringResult, ExperimentRecord};
@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::data::{decode, Reader};
 use crate::error::DashboardError;
+use crate::files::StoredPath;
 
 /// Instances per page when the request gives no `limit`.
 pub const DEFAULT_LIMIT: usize = 50;
@@ -90,18 +91,28 @@ pub struct FamilyCount {
     pub count: u64,
 }
 
-/// Which instances of a cluster a request wants: `limit` of them after the `offset` closest.
+/// Which instances a request wants: `limit` of them after the first `offset` (closest to a cluster's
+/// centre, or of highest score).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageRequest {
-    /// Instances skipped, closest first.
+    /// Instances skipped, in the list's order.
     pub offset: usize,
-    /// Instances returned at most, from 1 to [`MAX_LIMIT`].
+    /// Instances returned at most, from 1 to the route's bound ([`MAX_LIMIT`] for a cluster).
     pub limit: usize,
 }
 
 impl PageRequest {
     /// Reads `offset` (default 0) and `limit` (default [`DEFAULT_LIMIT`]) from a query string's pairs.
     pub fn from_query(query: &HashMap<String, String>) -> Result<Self, DashboardError> {
+        Self::from_query_bounded(query, DEFAULT_LIMIT, MAX_LIMIT)
+    }
+
+    /// Reads `offset` (default 0) and `limit` (default `default_limit`, at most `max_limit`).
+    pub fn from_query_bounded(
+        query: &HashMap<String, String>,
+        default_limit: usize,
+        max_limit: usize,
+    ) -> Result<Self, DashboardError> {
         let offset = match query.get("offset") {
             None => 0,
             Some(text) => text.parse::<usize>().map_err(|_| {
@@ -111,12 +122,12 @@ impl PageRequest {
             })?,
         };
         let limit = match query.get("limit") {
-            None => DEFAULT_LIMIT,
+            None => default_limit,
             Some(text) => match text.parse::<usize>() {
-                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+                Ok(n) if (1..=max_limit).contains(&n) => n,
                 _ => {
                     return Err(DashboardError::BadRequest(format!(
-                        "`limit` must be a whole number from 1 to {MAX_LIMIT}, got `{text}`"
+                        "`limit` must be a whole number from 1 to {max_limit}, got `{text}`"
                     )))
                 }
             },
@@ -290,51 +301,23 @@ fn summary(id: u64, result: ClusteringResult) -> ClusteringSummary {
 }
 
 /// The assignments file `relative` (a stored path, relative to the datasets folder) of the experiment of
-/// `record`, checked to be a `.parquet` file of the experiment's dataset folder that, symbolic links
-/// resolved, stays inside `datasets_dir`; the error names the stored path, never the server's folders.
+/// `record`, checked by [`StoredPath::parquet_file`].
 pub(crate) fn assignments_path(
     datasets_dir: &Path,
     record: &ExperimentRecord,
     relative: &str,
 ) -> Result<(String, PathBuf), DashboardError> {
-    let refused = |why: &str| DashboardError::BadRecord {
+    let stored = StoredPath {
         key: keys::clustering(record.id),
-        reason: format!("assignments file `{relative}` {why}"),
+        what: "assignments file",
+        relative,
     };
-    let path = Path::new(relative);
-    let dataset_dir = Path::new(&record.project).join(&record.dataset);
-    let plain = path.components().all(|c| matches!(c, Component::Normal(_)));
-    if !plain || !path.starts_with(&dataset_dir) || path == dataset_dir {
-        return Err(refused(&format!(
-            "is not a relative path of plain names under {}/",
-            dataset_dir.display()
-        )));
-    }
-    if path.extension().is_none_or(|e| e != "parquet") {
-        return Err(refused("is not a .parquet file"));
-    }
-    let missing = || {
-        tracing::warn!(
-            file = %datasets_dir.join(path).display(),
-            experiment = record.id,
-            "an assignments file is missing: is the dashboard given the datasets folder of `secuml`?"
-        );
-        missing_file(relative, record.id)
-    };
-    let resolve = |p: &Path| {
-        std::fs::canonicalize(p).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => missing(),
-            _ => DashboardError::BadFile {
-                file: relative.to_string(),
-                reason: e.to_string(),
-            },
-        })
-    };
-    let root = resolve(datasets_dir)?;
-    let file = resolve(&datasets_dir.join(path))?;
-    if !file.starts_with(&root) {
-        return Err(refused("leads outside the datasets folder"));
-    }
+    let file = stored
+        .parquet_file(datasets_dir, record)
+        .map_err(|e| match e {
+            DashboardError::NotFound { .. } => missing_file(relative, record.id),
+            other => other,
+        })?;
     Ok((relative.to_string(), file))
 }
 

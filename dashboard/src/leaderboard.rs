@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use secuml_proto::fold_stats::mean_std;
 use secuml_proto::{keys, FitScoreResult, Hyper, JobSpec, Objective, Supervision};
 use serde::Serialize;
 
@@ -73,17 +74,6 @@ fn search_task(task_id: &str) -> Option<Option<u32>> {
     k.parse().ok().map(Some)
 }
 
-/// Mean and population standard deviation of `values`; `None` when empty.
-fn mean_std(values: &[f64]) -> Option<(f64, f64)> {
-    if values.is_empty() {
-        return None;
-    }
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
-    Some((mean, var.sqrt()))
-}
-
 /// Ranks `hypers` by the fold scores of `results`.
 pub fn board(
     outer_fold: Option<u32>,
@@ -102,7 +92,7 @@ pub fn board(
                 }
             }
             let scores: Vec<f64> = per_fold.iter().flatten().copied().collect();
-            let stats = mean_std(&scores);
+            let stats = mean_std(scores.iter().copied());
             LeaderboardEntry {
                 index,
                 hyper: *hyper,

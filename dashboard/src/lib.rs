@@ -2,7 +2,8 @@
 //! the store.
 //!
 //! It reads only through [`Store`] and the key builders of `secuml_proto::keys`, plus the clustering
-//! assignments files the stored results name inside the datasets folder ([`clustering`]); it never writes.
+//! assignments and predictions files the stored results name inside the datasets folder ([`clustering`],
+//! [`diadem`]) and the shard of a dataset holding an instance ([`instance`]); it never writes.
 //! The experiment pages are thin HTML shells; the scripts under `static/` build their content from `/api/`
 //! with `textContent`, so no string from a dataset or a user is ever parsed as markup. The live pages
 //! (jobs, workers, dead letters) are rendered with their content, every stored string escaped, and
@@ -14,7 +15,10 @@ pub mod api;
 mod assets;
 pub mod clustering;
 pub mod data;
+pub mod diadem;
 pub mod error;
+mod files;
+pub mod instance;
 pub mod jobs;
 pub mod leaderboard;
 pub mod live;

@@ -107,6 +107,7 @@ const DIADEM_SCRIPTS: &[&str] = &[
     "/static/charts.js",
     "/static/leaderboard.js",
     "/static/alerts.js",
+    "/static/instances.js",
     "/static/diadem.js",
 ];
 const CLUSTERING_SCRIPTS: &[&str] = &[

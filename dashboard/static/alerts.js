@@ -126,9 +126,11 @@ const secumlAlerts = (() => {
       if (overview.clusters.length > 0) showCluster(overview.clusters[0].name);
     }
 
-    getJsonOrNull(base).then((overview) => {
+    // The analysed detections first: a streamed validation dataset has no analysis.
+    getJson(`${api}/alerts`).then((analysed) => analysed.includes(d.name) ? getJsonOrNull(base) : null).then((overview) => {
       if (overview === null) {
-        note.textContent = `${d.n_alerts} alerts; their analysis is not stored yet.`;
+        note.textContent = `${d.n_alerts} alerts; their analysis is not stored (a streamed dataset has none).`;
+        root.dataset.view = "none";
         return;
       }
       classified = Boolean(overview.classified);

@@ -1,4 +1,4 @@
-// Chart.js builders of the experiment pages: coefficients, ROC, FAR-DR and predictions histogram (DIADEM),
+// Chart.js builders of the experiment pages: coefficients, ROC, FAR-DR and a clickable predictions histogram (DIADEM),
 // stacked counts per cluster (clustering).
 // Chart.js draws on a canvas, so feature names and labels are never parsed as markup.
 "use strict";
@@ -28,15 +28,15 @@ const secumlCharts = (() => {
     return chart;
   }
 
-  /// Horizontal bar plot of the top coefficients, by absolute value.
-  function coefficients(canvasId, coefficients, top) {
+  /// Horizontal bar plot of the top coefficients (or importances), by absolute value.
+  function coefficients(canvasId, coefficients, top, axisTitle) {
     const shown = [...coefficients].sort((a, b) => Math.abs(b.value) - Math.abs(a.value)).slice(0, top);
     return draw(canvasId, {
       type: "bar",
       data: {
         labels: shown.map((c) => c.feature),
         datasets: [{
-          label: "Coefficient",
+          label: axisTitle || "Coefficient",
           data: shown.map((c) => c.value),
           backgroundColor: shown.map((c) => (c.value >= 0 ? MALICIOUS : BENIGN)),
         }],
@@ -44,7 +44,7 @@ const secumlCharts = (() => {
       options: {
         indexAxis: "y",
         plugins: { legend: { display: false } },
-        scales: { x: { title: { display: true, text: "Coefficient (standardised features)" } } },
+        scales: { x: { title: { display: true, text: axisTitle || "Coefficient (standardised features)" } } },
       },
     });
   }
@@ -94,8 +94,9 @@ const secumlCharts = (() => {
     return curve(canvasId, points, "FAR-DR", "False Alarm Rate", "Detection Rate", false);
   }
 
-  /// Histogram of predicted probabilities, stacked by label.
-  function predictions(canvasId, histogram) {
+  /// Histogram of predicted probabilities, stacked by label; with `onSelect`, a click anywhere in a
+  /// bin's column calls it with the bin's index.
+  function predictions(canvasId, histogram, onSelect) {
     const edges = histogram.edges;
     const labels = [];
     for (let i = 0; i + 1 < edges.length; i += 1) {
@@ -112,6 +113,8 @@ const secumlCharts = (() => {
       type: "bar",
       data: { labels, datasets },
       options: {
+        interaction: { mode: "index", intersect: false },
+        onClick: onSelect ? columnClick(onSelect) : undefined,
         plugins: { legend: { position: "bottom" } },
         scales: {
           x: { stacked: true, title: { display: true, text: "Predicted probability of malicious" } },
@@ -119,6 +122,14 @@ const secumlCharts = (() => {
         },
       },
     });
+  }
+
+  /// A click handler calling `onSelect` with the index of the column clicked.
+  function columnClick(onSelect) {
+    return (event, _elements, chart) => {
+      const hit = chart.getElementsAtEventForMode(event, "index", { intersect: false }, false);
+      if (hit.length > 0) onSelect(hit[0].index);
+    };
   }
 
   /// Stacked bars of counts per cluster, one series per `{label, data, color}`; a click anywhere in a
@@ -132,10 +143,7 @@ const secumlCharts = (() => {
       },
       options: {
         interaction: { mode: "index", intersect: false },
-        onClick: (event, _elements, chart) => {
-          const hit = chart.getElementsAtEventForMode(event, "index", { intersect: false }, false);
-          if (hit.length > 0) onSelect(hit[0].index);
-        },
+        onClick: columnClick(onSelect),
         plugins: { legend: { position: "bottom" } },
         scales: {
           x: { stacked: true },

@@ -1,4 +1,6 @@
-// The DIADEM page: information, training (coefficients, times, search) and one tab per detection.
+// The DIADEM page: information, the fold and test-dataset selectors, training (coefficients or importances,
+// times) and the tabs Train, Cross Validation, Test and Validation, with the instances of a confusion-matrix
+// cell or a histogram bin and their description (instances.js).
 "use strict";
 
 (() => {
@@ -35,13 +37,13 @@
     if (validation.mode === "ValidationDatasets") return `ValidationDatasets (${validation.datasets.join(", ")})`;
     if (validation.mode === "TemporalSplit") return `TemporalSplit (test size ${validation.test_size})`;
     if (validation.mode === "CutoffTime") return `CutoffTime (${new Date(validation.cutoff_time * 1000).toISOString()})`;
-    // Cross-validation modes: the Train panel shows outer fold 0, the Train and Test tabs every fold.
+    // Cross-validation modes: "Select a fold" picks the outer fold the panels show.
     if (validation.mode === "Cv" || validation.mode === "TemporalCv") {
-      return `${validation.mode} (${validation.num_folds} folds; training of fold 0 shown)`;
+      return `${validation.mode} (${validation.num_folds} folds)`;
     }
     if (validation.mode === "SlidingWindow") {
       return `SlidingWindow (${validation.num_buckets} buckets, ${validation.num_train_buckets} train, ` +
-        `${validation.num_test_buckets} test; training of fold 0 shown)`;
+        `${validation.num_test_buckets} test)`;
     }
     return validation.mode;
   }
@@ -82,8 +84,8 @@
     return el("table", { className: "table search", id: "search-table" }, el("thead", {}, head), tbody);
   }
 
-  function trainPanel(train) {
-    const [node, body] = panel("Train", "train-panel");
+  function trainPanel(train, fold) {
+    const [node, body] = panel(fold === null ? "Train" : `Train (fold ${fold})`, "train-panel");
     if (!train) {
       body.append(el("p", { className: "empty" }, "The model is not trained yet."));
       return node;
@@ -92,10 +94,10 @@
     // Linear models have coefficients, tree models importances, the others neither.
     const importances = train.importances || [];
     const interpretation = train.coefficients.length > 0
-      ? { title: "Model Coefficients", values: train.coefficients,
+      ? { title: "Model Coefficients", values: train.coefficients, axis: "Coefficient (standardised features)",
           note: `Top ${TOP_COEFFICIENTS} features by absolute value` }
       : importances.length > 0
-        ? { title: "Feature Importances", values: importances,
+        ? { title: "Features Importance", values: importances, axis: "Importance (mean decrease in impurity)",
             note: `Top ${TOP_COEFFICIENTS} features by mean decrease in impurity` }
         : { title: "Model Interpretation", values: [],
             note: `${train.model_class} gives no per-feature interpretation` };
@@ -110,13 +112,11 @@
           el("p", { className: "note" }, interpretation.note), coefBox),
         el("div", {},
           el("h3", {}, "Training Execution Times (in seconds)"), times,
-          el("h3", {}, "Hyperparameter Search"),
-          el("p", { className: "note" },
-            `Best: ${hyperText(train.best)} (${OBJECTIVES[train.objective] || train.objective} ${fixed(train.best_score, 4)}), `,
-            `${train.n_train} training instances, ${train.num_fits} fits`),
-          searchTable(train))));
+          el("p", { className: "note", id: "train-best" },
+            `Best hyperparameters: ${hyperText(train.best)}; ${train.n_train} training instances, ${train.num_fits} fits`))));
     if (interpretation.values.length > 0) {
-      requestAnimationFrame(() => secumlCharts.coefficients("coef-chart", interpretation.values, TOP_COEFFICIENTS));
+      requestAnimationFrame(() => secumlCharts.coefficients("coef-chart", interpretation.values, TOP_COEFFICIENTS,
+        interpretation.axis));
     }
     return node;
   }
@@ -131,49 +131,140 @@
     return fold ? fold[1] : "validation";
   }
 
-  const GROUP_TITLES = { train: "Train", test: "Test", validation: "Validation" };
+  const TAB_TITLES = { train: "Train", cv: "Cross Validation", test: "Test", validation: "Validation" };
 
-  function detectionsPanel(detections) {
-    const [node, body] = panel("Detection", "detections");
-    if (detections.length === 0) {
-      body.append(el("p", { className: "empty" }, "No detection is stored yet."));
-      return node;
-    }
-    const groups = new Map();
+  /// The outer folds among the detections, in order (empty outside the cross-validation modes).
+  function foldsOf(detections) {
+    const folds = new Set();
     for (const d of detections) {
-      const g = groupOf(d.name);
-      if (!groups.has(g)) groups.set(g, []);
-      groups.get(g).push(d);
+      const fold = FOLD.exec(d.name);
+      if (fold) folds.add(Number(fold[2]));
     }
+    return [...folds].sort((a, b) => a - b);
+  }
+
+  /// The selectors above the panels: "Select a fold" (cross-validation modes) and "Select a test
+  /// dataset" (several validation datasets). `view` holds the selection; `onChange` redraws.
+  function selectorsBar(folds, validations, view, onChange) {
+    const bar = el("div", { className: "selector", id: "selectors" });
+    if (folds.length > 0) {
+      const select = el("select", { id: "fold-select" });
+      for (const f of folds) select.append(el("option", { value: String(f) }, `Fold ${f}`));
+      select.value = String(view.fold);
+      select.addEventListener("change", () => {
+        view.fold = Number(select.value);
+        onChange("fold");
+      });
+      bar.append(el("label", { htmlFor: "fold-select" }, "Select a fold "), select);
+    }
+    if (validations.length > 1) {
+      const select = el("select", { id: "test-dataset-select" });
+      for (const d of validations) select.append(el("option", { value: d.name }, d.dataset));
+      select.value = view.validation;
+      select.addEventListener("change", () => {
+        view.validation = select.value;
+        onChange("validation");
+      });
+      bar.append(el("label", { htmlFor: "test-dataset-select" }, "Select a test dataset "), select);
+    }
+    return bar;
+  }
+
+  /// The detection a tab shows for the current selection.
+  function detectionOf(group, view) {
+    if (group === "validation") return view.validation;
+    return view.fold === null ? group : `${group}-fold-${view.fold}`;
+  }
+
+  /// The Detection panel: its tabs, and `redraw(what)` for a change of the selectors.
+  function detectionsPanel(detections, view, trainOf) {
+    const [node, body] = panel("Detection", "detections");
+    const groups = new Set(detections.map((d) => groupOf(d.name)));
     const tabs = el("div", { className: "tabs", role: "tablist", id: "detection-tabs" });
-    const selectorBox = el("div", { className: "selector", id: "selector-box" });
     const detectionBox = el("div", { id: "detection-box" });
-    const order = ["train", "test", "validation"].filter((g) => groups.has(g));
+    const order = ["train", "cv", "test", "validation"].filter((g) => g === "cv" || groups.has(g));
+    let active = null;
     function activate(group) {
+      active = group;
       for (const button of tabs.children) button.classList.toggle("active", button.dataset.group === group);
-      const members = groups.get(group);
-      selectorBox.replaceChildren();
-      if (members.length > 1) {
-        const folds = members.every((d) => FOLD.test(d.name));
-        const select = el("select", { id: "test-dataset-select" });
-        for (const d of members) {
-          select.append(el("option", { value: d.name }, folds ? `Fold ${FOLD.exec(d.name)[2]}` : d.dataset));
-        }
-        select.addEventListener("change", () => showDetection(detectionBox, select.value));
-        selectorBox.append(el("label", { htmlFor: "test-dataset-select" },
-          folds ? "Select a fold " : "Select a test dataset "), select);
+      detectionBox.dataset.group = group;
+      if (group === "cv") {
+        showCrossValidation(detectionBox, trainOf(view.fold), view.fold !== null);
+      } else {
+        showDetection(detectionBox, detectionOf(group, view));
       }
-      showDetection(detectionBox, members[0].name);
     }
     for (const g of order) {
       const button = el("button", { type: "button", id: `tab-${g}`, className: "tab", role: "tab", dataset: { group: g } },
-        GROUP_TITLES[g]);
+        TAB_TITLES[g]);
       button.addEventListener("click", () => activate(g));
       tabs.append(button);
     }
-    body.append(tabs, selectorBox, detectionBox);
+    body.append(tabs, detectionBox);
+    if (detections.length === 0) {
+      body.append(el("p", { className: "empty" }, "No detection is stored yet."));
+    }
     activate(order.includes("test") ? "test" : order.includes("validation") ? "validation" : order[0]);
-    return node;
+    function redraw(what) {
+      if (what === "fold" && active !== "validation") activate(active);
+      if (what === "validation" && active === "validation") activate(active);
+    }
+    return [node, redraw];
+  }
+
+  /// The Cross Validation tab: the hyperparameter search's candidates (best highlighted) and, in the
+  /// cross-validation modes, the mean and standard deviation across folds of each indicator.
+  async function showCrossValidation(box, trainPromise, withFolds) {
+    const root = el("div", { id: "cv-panel", dataset: { state: "loading" } });
+    box.replaceChildren(root);
+    try {
+      const [train, stats] = await Promise.all([
+        trainPromise,
+        withFolds ? getJson(`${api}/fold-statistics`) : Promise.resolve(null),
+      ]);
+      if (box.firstChild !== root) return;
+      root.append(el("h3", {}, "Hyperparameter Search"));
+      if (!train) {
+        root.append(el("p", { className: "empty" }, "The model is not trained yet."));
+      } else if (train.candidates.length === 0) {
+        root.append(el("p", { className: "empty", id: "no-search" },
+          `${train.model_class} has a single configuration: no hyperparameter search.`));
+      } else {
+        root.append(el("p", { className: "note", id: "search-best" },
+          `Best: ${hyperText(train.best)} (${OBJECTIVES[train.objective] || train.objective} ${fixed(train.best_score, 4)}), ` +
+          `cross-validated on ${train.candidates[0].per_fold.length} folds of ${train.n_train} training instances`),
+        searchTable(train));
+      }
+      if (stats) root.append(foldStatisticsTable(stats));
+      root.dataset.state = "ready";
+    } catch (err) {
+      showError(box, `Cannot load the cross-validation results: ${err.message}`);
+    }
+  }
+
+  const FOLD_INDICATOR_NAMES = [["auc", "AUC"], ...INDICATORS.map((i) => [i.key, i.name])];
+
+  function foldStatisticsTable(stats) {
+    const test = stats.statistics.test || {};
+    const train = stats.statistics.train || {};
+    const head = el("tr", {}, el("th", {}, "Indicator"), el("th", {}, "Train mean ± std"),
+      el("th", {}, "Test mean ± std"));
+    for (let f = 0; f < stats.num_folds; f += 1) head.append(el("th", {}, `Test fold ${f}`));
+    const tbody = el("tbody", {});
+    const meanStd = (s, cls) => el("td", { className: cls, dataset: s ? { mean: s.mean, std: s.std } : {} },
+      s ? `${fixed(s.mean, 4)} ± ${fixed(s.std, 4)}` : "-");
+    for (const [key, name] of FOLD_INDICATOR_NAMES) {
+      if (!test[key] && !train[key]) continue;
+      const row = el("tr", { dataset: { indicator: key } }, el("th", {}, name),
+        meanStd(train[key], "train-stat"), meanStd(test[key], "test-stat"));
+      for (let f = 0; f < stats.num_folds; f += 1) {
+        const v = test[key] ? test[key].per_fold[f] : null;
+        row.append(el("td", {}, fixed(v, 4)));
+      }
+      tbody.append(row);
+    }
+    return el("div", {}, el("h3", {}, `Indicators across the ${stats.num_folds} folds (at the detection threshold)`),
+      el("table", { className: "table search", id: "fold-statistics" }, el("thead", {}, head), tbody));
   }
 
   async function showDetection(box, name) {
@@ -190,6 +281,11 @@
 
   function renderDetection(box, d) {
     const root = el("div", { id: "detection-panel", dataset: { detection: d.name } });
+    const detectionApi = `${api}/detections/${encodeURIComponent(d.name)}`;
+    const instancesBox = el("div", { id: "instances-box" });
+    const listInstances = d.predictions_file ? secumlInstances.browser(instancesBox) : null;
+    const onCell = listInstances ? (cell, threshold) => listInstances(detectionApi, `cell=${cell}&threshold=${threshold}`) : null;
+    const onBin = listInstances ? (bin) => listInstances(detectionApi, `bin=${bin}`) : null;
     root.append(el("p", { className: "note", id: "detection-summary" },
       `Dataset ${d.dataset}: ${d.n_instances} instances, ${d.n_labeled} labelled, ${d.n_malicious} malicious`));
     const perf = el("div", {}, el("h3", {}, "Performance"));
@@ -206,13 +302,13 @@
         "No labelled instance with both labels: the performance indicators are not available."));
       root.append(perf, predictions);
     } else {
-      perf.append(performance(d));
+      perf.append(performance(d, onCell));
       root.append(perf, curves, predictions);
     }
     const families = Object.entries(d.family_detection || {});
     if (families.length > 0) {
       const rows = families.sort((a, b) => a[1].detection_rate - b[1].detection_rate)
-        .map(([family, f]) => el("tr", {}, el("th", {}, family),
+        .map(([family, f]) => el("tr", { dataset: { family } }, el("th", {}, family),
           el("td", {}, String(f.detected)), el("td", {}, String(f.n)), el("td", {}, percent(f.detection_rate))));
       root.append(el("div", {}, el("h3", {}, `Detection rate by family (threshold ${fixed(d.detection_threshold, 2)})`),
         el("table", { className: "table", id: "family-detection" },
@@ -220,15 +316,17 @@
             el("th", {}, "Detection rate"))),
           el("tbody", {}, ...rows))));
     }
+    root.append(instancesBox);
     // The Alerts Analysis panel of the test and validation tabs (static/alerts.js).
-    if (groupOf(d.name) !== "train") root.append(secumlAlerts.panel(api, d));
+    // A multiclass model's detections have no alerts.
+    if (groupOf(d.name) !== "train" && !d.multiclass) root.append(secumlAlerts.panel(api, d));
     box.replaceChildren(root);
     requestAnimationFrame(() => {
       if (d.thresholds.length > 0) {
         secumlCharts.roc("roc-chart", d.roc, d.auc);
         secumlCharts.farDr("fardr-chart", d.far_dr);
       }
-      secumlCharts.predictions("pred-chart", d.histogram);
+      secumlCharts.predictions("pred-chart", d.histogram, onBin);
     });
   }
 
@@ -250,7 +348,9 @@
     return el("div", {}, table, el("h4", {}, "Family Confusion Matrix"), el("div", { className: "scroll-x" }, cm));
   }
 
-  function performance(d) {
+  /// The indicators at the slider's threshold and the confusion matrix; `onCell(cell, threshold)`, when
+  /// given, lists the instances of the cell clicked.
+  function performance(d, onCell) {
     const initial = Math.round(d.detection_threshold * 100);
     const slider = el("input", { type: "range", id: "threshold-slider", min: 0, max: 100, step: 1, value: initial,
       "aria-label": "Detection threshold (%)" });
@@ -263,6 +363,19 @@
       el("td", { id: "auc-value", dataset: { value: d.auc === null ? "" : d.auc } }, fixed(d.auc, 4))));
     const table = el("table", { className: "table kv", id: "perf-table" }, tbody);
     const cm = confusionTable();
+    if (onCell) {
+      for (const key of ["tp", "fp", "fn", "tn"]) {
+        const cell = cm.querySelector(`#cm-${key}`);
+        const open = () => onCell(key, Number(slider.value) / 100);
+        cell.classList.add("clickable");
+        cell.tabIndex = 0;
+        cell.title = "List these instances";
+        cell.addEventListener("click", open);
+        cell.addEventListener("keydown", (event) => {
+          if (event.key === "Enter") open();
+        });
+      }
+    }
     function update() {
       const value = Number(slider.value);
       const row = d.thresholds.find((t) => Math.round(t.threshold * 100) === value);
@@ -330,8 +443,32 @@
         "The experiment is running; this page updates as its results arrive."));
     }
     if (record.status === "running" && train === null) nodes.push(liveLeaderboard());
-    nodes.push(trainPanel(train), detectionsPanel(detections));
     detectionCache.clear();
+    const folds = foldsOf(detections);
+    const validations = detections.filter((d) => groupOf(d.name) === "validation");
+    const view = { fold: folds.length > 0 ? folds[0] : null, validation: validations.length > 0 ? validations[0].name : null };
+    // The training summary of each outer fold, read once when first shown.
+    const trains = new Map();
+    const trainOf = (fold) => {
+      if (fold === null) return Promise.resolve(train);
+      if (!trains.has(fold)) trains.set(fold, getJsonOrNull(`${api}/folds/${fold}/train`));
+      return trains.get(fold);
+    };
+    let trainNode = trainPanel(train, view.fold);
+    const [detectionsNode, redraw] = detectionsPanel(detections, view, trainOf);
+    const onChange = async (what) => {
+      if (what === "fold") {
+        const fold = view.fold;
+        const summary = await trainOf(fold).catch(() => null);
+        if (view.fold !== fold) return;
+        const next = trainPanel(summary, fold);
+        trainNode.replaceWith(next);
+        trainNode = next;
+      }
+      redraw(what);
+    };
+    if (folds.length > 0 || validations.length > 1) nodes.push(selectorsBar(folds, validations, view, onChange));
+    nodes.push(trainNode, detectionsNode);
     content.replaceChildren(...nodes);
     document.body.dataset.loaded = "true";
   }

@@ -87,6 +87,11 @@ async fn store_with_alerts() -> (Arc<dyn Store>, AlertsResult) {
 #[tokio::test]
 async fn the_overview_lists_the_clusters_without_their_alerts() {
     let (store, _) = store_with_alerts().await;
+    let (status, analysed) = get_json(&store, "/api/experiments/1/alerts").await;
+    assert_eq!(
+        (status, analysed),
+        (StatusCode::OK, json!(["validation:test"]))
+    );
     let (status, v) = get_json(&store, "/api/experiments/1/alerts/validation:test").await;
     assert_eq!(status, StatusCode::OK, "{v}");
     assert_eq!(

@@ -65,10 +65,11 @@ pub fn typed_column<'a, T: Array + 'static>(
     batch: &'a RecordBatch,
     name: &str,
 ) -> Result<&'a T, String> {
-    batch
+    let column = batch
         .column_by_name(name)
-        .ok_or_else(|| format!("no column `{name}`"))?
+        .ok_or_else(|| format!("no column `{name}`"))?;
+    column
         .as_any()
         .downcast_ref::<T>()
-        .ok_or_else(|| format!("column `{name}` has an unexpected type"))
+        .ok_or_else(|| format!("column `{name}` has the type {}", column.data_type()))
 }

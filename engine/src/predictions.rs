@@ -8,7 +8,7 @@
 //! `family` (utf8, nullable); for a multiclass model, `predicted_family` (utf8: the most
 //! probable family; `score` and `value` are then its probability).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::{
@@ -148,6 +148,77 @@ pub fn read_predictions(bytes: Vec<u8>, file: &str) -> Result<ReadPredictions, R
     Ok(out)
 }
 
+/// The predictions of a detection as read back from its file, one entry per row in file order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StoredPredictions {
+    /// Instance ids.
+    pub instance_ids: Vec<i64>,
+    /// Readable names.
+    pub idents: Vec<String>,
+    /// The model's outputs.
+    pub scores: Vec<f64>,
+    /// What the threshold applies to.
+    pub values: Vec<f64>,
+    /// Whether each row was an alert at the detection threshold.
+    pub alerts: Vec<bool>,
+    /// Label of each row, when known.
+    pub labels: Vec<Option<bool>>,
+    /// Family of each row, when known.
+    pub families: Vec<Option<String>>,
+}
+
+impl StoredPredictions {
+    /// Returns the number of rows.
+    pub fn rows(&self) -> usize {
+        self.instance_ids.len()
+    }
+}
+
+/// Why a predictions file on disk could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadPredictionsError {
+    /// The file cannot be opened or read.
+    #[error("{}: {source}", file.display())]
+    Io {
+        /// The file.
+        file: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not a predictions Parquet file.
+    #[error("{}: {message}", file.display())]
+    Parquet {
+        /// The file.
+        file: PathBuf,
+        /// The cause.
+        message: String,
+    },
+}
+
+/// Reads a predictions file on disk ([`read_predictions`] of its bytes).
+pub fn read_predictions_file(path: &Path) -> Result<StoredPredictions, ReadPredictionsError> {
+    let bytes = std::fs::read(path).map_err(|source| ReadPredictionsError::Io {
+        file: path.to_path_buf(),
+        source,
+    })?;
+    let read = read_predictions(bytes, &path.display().to_string()).map_err(|e| {
+        ReadPredictionsError::Parquet {
+            file: path.to_path_buf(),
+            message: e.message,
+        }
+    })?;
+    let r = read.rows;
+    Ok(StoredPredictions {
+        instance_ids: r.instance_ids,
+        idents: r.idents,
+        scores: r.scores,
+        values: r.values,
+        alerts: read.alerts,
+        labels: r.labels,
+        families: r.families,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,6 +266,14 @@ mod tests {
             .downcast_ref::<StringArray>()
             .unwrap();
         assert_eq!(predicted.value(0), "normal");
+        let back = read_predictions_file(&path).unwrap();
+        assert_eq!(back.instance_ids, rows.instance_ids);
+        assert_eq!(back.idents, rows.idents);
+        assert_eq!(back.scores, rows.scores);
+        assert_eq!(back.values, rows.values);
+        assert_eq!(back.alerts, vec![false, true, false]);
+        assert_eq!(back.labels, rows.labels);
+        assert_eq!(back.families, rows.families);
         assert!(std::fs::read_dir(path.parent().unwrap())
             .unwrap()
             .all(|e| !e.unwrap().file_name().to_string_lossy().contains(".tmp")));
@@ -212,6 +291,29 @@ mod tests {
         assert!(
             bad.to_string().starts_with("predictions file x.parquet: "),
             "{bad}"
+        );
+    }
+
+    #[test]
+    fn reading_a_file_of_another_schema_names_the_column() {
+        let tmp = tempfile::tempdir().unwrap();
+        let missing = read_predictions_file(&tmp.path().join("none.parquet")).unwrap_err();
+        assert!(
+            matches!(missing, ReadPredictionsError::Io { .. }),
+            "{missing}"
+        );
+        let path = tmp.path().join("other.parquet");
+        let schema = Schema::new(vec![Field::new("instance_id", DataType::Utf8, false)]);
+        let batch = RecordBatch::try_new(
+            Arc::new(schema),
+            vec![Arc::new(StringArray::from(vec!["a"]))],
+        )
+        .unwrap();
+        write_atomically(&path, &batch).unwrap();
+        let err = read_predictions_file(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("column `instance_id` has the type Utf8"),
+            "{err}"
         );
     }
 }

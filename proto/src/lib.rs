@@ -1,7 +1,8 @@
 //! The wire contract of secuml, and nothing else.
 //!
 //! Job specs ([`job`]), task messages ([`task`]), result records ([`result`]),
-//! progress events ([`event`]), experiment records ([`experiment`]), the
+//! progress events ([`event`]), experiment records ([`experiment`]), statistics across
+//! cross-validation folds ([`fold_stats`]), the
 //! failure codes ([`error`]) and every store key and queue name ([`keys`]).
 //! This crate does no IO: writers, the coordinator and the dashboard agree on
 //! the contract by sharing these types.
@@ -10,6 +11,7 @@
 pub mod error;
 pub mod event;
 pub mod experiment;
+pub mod fold_stats;
 pub mod hyper;
 pub mod job;
 pub mod keys;

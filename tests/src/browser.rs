@@ -327,6 +327,19 @@ impl BrowserTools {
             .await
     }
 
+    /// Opens a DIADEM page and drives its panels following `plan` (see `diadem_panels.mjs`: fold and
+    /// test-dataset selectors, tabs, a confusion-matrix cell, a histogram bin, the instance description,
+    /// the family table, the interpretation chart); returns what the page showed, as JSON.
+    pub async fn drive_diadem_panels(
+        &self,
+        url: &str,
+        plan: &serde_json::Value,
+        screenshot: &Path,
+    ) -> anyhow::Result<serde_json::Value> {
+        self.run_script("diadem_panels.mjs", &[url, &plan.to_string()], screenshot)
+            .await
+    }
+
     /// Opens the experiments menu at `menu_url`, follows the link of clustering `experiment`, and shows
     /// the instances of `row_cluster` (its table row, then the next page) and of `bar_cluster` (its bar);
     /// writes a full-page screenshot to `screenshot`.

@@ -3,7 +3,8 @@
 //! An input dataset folder (`<input_dir>/<project>/<dataset>/`, see [`ingest`]) becomes an
 //! ingested dataset folder holding `manifest.json`, `shards/part-NNNNN.parquet` and
 //! `annotations/<name>.parquet`. [`read_manifest`], [`read_frame`], [`read_shard`] and
-//! [`read_annotations`] read it back, checking every file against the manifest's sha256, and
+//! [`read_annotations`] read it back, checking every file against the manifest's sha256,
+//! [`locate_instance`] finds the shard and row of one instance from the footers, and
 //! [`Encoder`] turns a [`Frame`] into the dense matrix the models train on.
 
 mod csv_input;
@@ -13,6 +14,7 @@ mod features;
 mod frame;
 mod idents;
 mod ingest;
+mod lookup;
 mod manifest;
 mod shard;
 #[cfg(test)]
@@ -26,6 +28,7 @@ pub use frame::{
     Annotation, Frame, FrameColumn,
 };
 pub use ingest::{ingest, IngestOptions};
+pub use lookup::{locate_instance, InstanceLocation};
 pub use manifest::{
     parse_manifest, read_manifest, AnnotationMeta, FeatureKind, FeatureMeta, Manifest, ShardMeta,
     SourceMeta, FORMAT_VERSION, MANIFEST_FILE,

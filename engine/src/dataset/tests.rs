@@ -91,6 +91,32 @@ fn round_trip_with_several_shards_and_inferred_kinds() {
         read_shard(&output, &manifest, 3),
         Err(DatasetError::OutOfRange { .. })
     ));
+    // Locating reads footers and the id column: instance 13 is row 1 of shard 1, row 3 overall.
+    assert_eq!(
+        locate_instance(&output, &manifest, 13).unwrap(),
+        Some(InstanceLocation {
+            shard: 1,
+            row_in_shard: 1,
+            row: 3
+        })
+    );
+    assert_eq!(
+        locate_instance(&output, &manifest, 14)
+            .unwrap()
+            .unwrap()
+            .row,
+        4
+    );
+    assert_eq!(
+        locate_instance(&output, &manifest, 10)
+            .unwrap()
+            .unwrap()
+            .row,
+        0
+    );
+    for absent in [9, 15, -1] {
+        assert_eq!(locate_instance(&output, &manifest, absent).unwrap(), None);
+    }
     let left: Vec<_> = std::fs::read_dir(root.path().join("data/p"))
         .unwrap()
         .map(|e| e.unwrap().file_name())

@@ -65,16 +65,9 @@ pub fn histogram(probas: &[f64], labels: &[Option<bool>], bins: usize) -> Histog
         return h;
     }
     for (&p, &label) in probas.iter().zip(labels) {
-        if p.is_nan() {
+        let Some(bin) = histogram_bin(p, &h.edges) else {
             continue;
-        }
-        let mut bin = ((p * bins as f64).floor().max(0.0) as usize).min(bins - 1);
-        // Correct a rounding error of the product against the exact edges.
-        if bin > 0 && p < h.edges[bin] {
-            bin -= 1;
-        } else if bin + 1 < bins && p >= h.edges[bin + 1] {
-            bin += 1;
-        }
+        };
         match label {
             Some(false) => h.benign[bin] += 1,
             Some(true) => h.malicious[bin] += 1,
@@ -82,6 +75,23 @@ pub fn histogram(probas: &[f64], labels: &[Option<bool>], bins: usize) -> Histog
         }
     }
     h
+}
+
+/// The bin of `value` among the bins of `edges` (as [`histogram`] makes them: `bins + 1` equal
+/// steps over [0, 1]), by [`histogram`]'s rule; `None` for NaN or without bins.
+pub fn histogram_bin(value: f64, edges: &[f64]) -> Option<usize> {
+    let bins = edges.len().checked_sub(1).filter(|b| *b > 0)?;
+    if value.is_nan() {
+        return None;
+    }
+    let mut bin = ((value * bins as f64).floor().max(0.0) as usize).min(bins - 1);
+    // Correct a rounding error of the product against the exact edges.
+    if bin > 0 && value < edges[bin] {
+        bin -= 1;
+    } else if bin + 1 < bins && value >= edges[bin + 1] {
+        bin += 1;
+    }
+    Some(bin)
 }
 
 /// Sweeps the threshold down through the distinct scores; `x_of` gives the abscissa of a

@@ -13,7 +13,7 @@ mod multiclass;
 #[cfg(test)]
 mod tests;
 
-pub use curves::{far_dr_curve, histogram, roc_curve, Curve, Histogram};
+pub use curves::{far_dr_curve, histogram, histogram_bin, roc_curve, Curve, Histogram};
 pub use multiclass::multiclass_indicators;
 
 use serde::{Deserialize, Serialize};

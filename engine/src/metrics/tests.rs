@@ -177,7 +177,16 @@ fn histogram_bins_by_label() {
     for k in 0..10 {
         let h = histogram(&[k as f64 / 10.0], &[None], 10);
         assert_eq!(h.unlabelled[k], 1, "edge {k}");
+        assert_eq!(
+            histogram_bin(k as f64 / 10.0, &h.edges),
+            Some(k),
+            "edge {k}"
+        );
     }
+    assert_eq!(histogram_bin(1.0, &h.edges), Some(9));
+    assert_eq!(histogram_bin(-0.5, &h.edges), Some(0));
+    assert_eq!(histogram_bin(f64::NAN, &h.edges), None);
+    assert_eq!(histogram_bin(0.5, &[0.0]), None, "no bin");
 }
 
 #[test]
