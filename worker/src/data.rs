@@ -295,23 +295,23 @@ impl DataCache {
     ) -> Result<LoadedData, TaskFailure> {
         let manifest = self.planned_manifest(data)?;
         let files = self.local_files(data, &manifest, None)?;
-        let frame = dataset::read_frame_at(&manifest, &|f| files.locate(f)).map_err(|e| {
-            self.read_failure(
-                format!("cannot read shards of {}/{}", data.project, data.dataset),
-                e,
-            )
-        })?;
-        drop(files);
         let encoder = match encoder {
             Some(e) => e.clone(),
             None => Encoder::fit(&manifest),
         };
-        let x = encoder.transform(&manifest, &frame, None).map_err(|e| {
-            bad_data(format!(
-                "cannot encode {}/{}: {e}",
-                data.project, data.dataset
-            ))
-        })?;
+        // Encoded batch by batch as the shards are read: the features are held once, as `x`.
+        let (frame, x) = dataset::read_encoded_at(&manifest, &encoder, &|f| files.locate(f))
+            .map_err(|e| match e {
+                DatasetError::Feature { .. } => bad_data(format!(
+                    "cannot encode {}/{}: {e}",
+                    data.project, data.dataset
+                )),
+                e => self.read_failure(
+                    format!("cannot read shards of {}/{}", data.project, data.dataset),
+                    e,
+                ),
+            })?;
+        drop(files);
         Ok(LoadedData {
             x,
             encoder,
