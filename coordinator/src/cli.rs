@@ -1554,10 +1554,11 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
                 .unwrap_or_else(secuml_worker::run::default_worker_id);
             secuml_proto::job::check_name("id", &id)?;
             let ctx = secuml_worker::TaskContext {
-                cache: std::sync::Arc::new(secuml_worker::DataCache::new(
-                    connect::data_root(&settings)?,
-                    4,
-                )),
+                // A slot works on one search fold at a time (`FOLD_CACHE_ENTRIES`).
+                cache: std::sync::Arc::new(
+                    secuml_worker::DataCache::new(connect::data_root(&settings)?, 4)
+                        .with_fold_entries(slots.min(secuml_worker::data::FOLD_CACHE_ENTRIES)),
+                ),
                 store,
             };
             let (stop, stopped) = tokio::sync::watch::channel(false);

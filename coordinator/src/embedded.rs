@@ -62,7 +62,10 @@ pub async fn run_embedded(
     };
     let store = open_store(paths)?;
     let queue: Arc<dyn TaskQueue> = Arc::new(MemoryQueue::new());
-    let cache = Arc::new(DataCache::new(DataRoot::local(&paths.data_dir), 4));
+    // One search fold, whatever the slots: the job's search plans its tasks fold by fold, so
+    // the slots share a fold but at the passage to the next (when the slot still on the last
+    // one holds it); a fold is a copy of most of the dataset.
+    let cache = Arc::new(DataCache::new(DataRoot::local(&paths.data_dir), 4).with_fold_entries(1));
     let job_id = new_job_id(kind);
     let mut record = jobs::new_record(&job_id, job, secuml_proto::event::now_ms());
     jobs::save_job(&*store, &record).await?;

@@ -116,6 +116,20 @@ impl<K: PartialEq, V> Memo<K, V> {
         Ok(v)
     }
 
+    /// The value of `key` if the memo holds it (waiting for it while it is computed), else
+    /// `None`; computes nothing.
+    pub(crate) fn peek(&self, key: &K) -> Option<Arc<V>> {
+        let slot = lock(&self.entries)
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, slot)| slot.clone())?;
+        let value = lock(&slot).clone();
+        if value.is_some() {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+        }
+        value
+    }
+
     /// Forgets the values whose key satisfies `drop` (values in use stay alive with their users).
     pub(crate) fn forget(&self, drop: impl Fn(&K) -> bool) {
         lock(&self.entries).retain(|(k, _)| !drop(k));
@@ -129,8 +143,11 @@ impl<K: PartialEq, V> Memo<K, V> {
     }
 }
 
-/// Search folds a worker keeps (see [`crate::folds`]): the search plans a fold's candidates
-/// one after the other, so two cover the slots of a worker moving from one fold to the next.
+/// Search folds a worker keeps by default (see [`crate::folds`]): the search plans a fold's
+/// candidates one after the other, so two cover the slots of a worker moving from one fold to
+/// the next. A fold holds a copy of most of the dataset, so `secuml worker --slots 1` keeps one
+/// ([`DataCache::with_fold_entries`]), and so does the embedded mode, which runs one job: its
+/// slots at two folds at once each hold theirs while they use it.
 pub const FOLD_CACHE_ENTRIES: usize = 2;
 
 /// A bounded cache of loaded datasets, keyed by manifest checksum and encoder.
@@ -281,10 +298,21 @@ impl DataCache {
         data: &DataRef,
         encoder: Option<&Encoder>,
     ) -> Result<Arc<LoadedData>, TaskFailure> {
+        let key = |columns| -> CacheKey {
+            (dataset_key(data, ""), data.manifest_sha256.clone(), columns)
+        };
+        if let Some(encoder) = encoder {
+            // A model applied to the data it was trained on asks for the encoding the dataset
+            // was loaded with for the training: that copy, not a second one.
+            if let Some(loaded) = self.entries.peek(&key(Vec::new())) {
+                if loaded.encoder == *encoder {
+                    return Ok(loaded);
+                }
+            }
+        }
         let columns = encoder.map(|e| e.columns().to_vec()).unwrap_or_default();
-        let key: CacheKey = (dataset_key(data, ""), data.manifest_sha256.clone(), columns);
         self.entries
-            .get_or_compute(key, || self.read_encoded(data, encoder))
+            .get_or_compute(key(columns), || self.read_encoded(data, encoder))
     }
 
     /// Reads and encodes `data` (the work of a [`DataCache::load`] miss).
@@ -295,23 +323,23 @@ impl DataCache {
     ) -> Result<LoadedData, TaskFailure> {
         let manifest = self.planned_manifest(data)?;
         let files = self.local_files(data, &manifest, None)?;
-        let frame = dataset::read_frame_at(&manifest, &|f| files.locate(f)).map_err(|e| {
-            self.read_failure(
-                format!("cannot read shards of {}/{}", data.project, data.dataset),
-                e,
-            )
-        })?;
-        drop(files);
         let encoder = match encoder {
             Some(e) => e.clone(),
             None => Encoder::fit(&manifest),
         };
-        let x = encoder.transform(&manifest, &frame, None).map_err(|e| {
-            bad_data(format!(
-                "cannot encode {}/{}: {e}",
-                data.project, data.dataset
-            ))
-        })?;
+        // Encoded batch by batch as the shards are read: the features are held once, as `x`.
+        let (frame, x) = dataset::read_encoded_at(&manifest, &encoder, &|f| files.locate(f))
+            .map_err(|e| match e {
+                DatasetError::Feature { .. } => bad_data(format!(
+                    "cannot encode {}/{}: {e}",
+                    data.project, data.dataset
+                )),
+                e => self.read_failure(
+                    format!("cannot read shards of {}/{}", data.project, data.dataset),
+                    e,
+                ),
+            })?;
+        drop(files);
         Ok(LoadedData {
             x,
             encoder,

@@ -305,4 +305,38 @@ mod tests {
         assert_eq!(again.x_fit, scaled.x_fit);
         assert_eq!(cache.fold_stats().misses, 4);
     }
+
+    #[test]
+    fn one_fold_entry_serves_the_search_fold_by_fold() {
+        // As the search plans its tasks: one entry misses once per fold only.
+        let root = tempfile::tempdir().unwrap();
+        let data = dataset(root.path());
+        let tasks = tasks(&data);
+        let one = DataCache::new(DataRoot::local(root.path()), 2).with_fold_entries(1);
+        let with_one = run(&one, &tasks);
+        assert_eq!(one.fold_stats(), CacheStats { hits: 6, misses: 3 });
+        let two = DataCache::new(DataRoot::local(root.path()), 2);
+        for ((id, a), (_, b)) in with_one.iter().zip(&run(&two, &tasks)) {
+            assert_eq!(a.score.to_bits(), b.score.to_bits(), "task {id}");
+        }
+    }
+
+    #[test]
+    fn a_model_applied_to_its_training_data_shares_the_loaded_copy() {
+        let root = tempfile::tempdir().unwrap();
+        let data = dataset(root.path());
+        let cache = DataCache::new(DataRoot::local(root.path()), 4);
+        let own = cache.load(&data, None).unwrap();
+        let same = own.encoder.clone();
+        assert!(Arc::ptr_eq(&own, &cache.load(&data, Some(&same)).unwrap()));
+        // Another encoding of the same data is its own entry, encoded as asked.
+        let other = secuml_engine::dataset::Encoder::from_columns(same.columns()[..2].to_vec());
+        let narrow = cache.load(&data, Some(&other)).unwrap();
+        assert_eq!(narrow.x.ncols(), 2);
+        assert_eq!(narrow.x, own.x.slice_axis(ndarray::Axis(1), (..2).into()));
+        assert!(Arc::ptr_eq(
+            &narrow,
+            &cache.load(&data, Some(&other)).unwrap()
+        ));
+    }
 }

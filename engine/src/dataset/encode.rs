@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use ndarray::Array2;
+use ndarray::{Array2, ArrayViewMut2};
 
 use super::error::DatasetError;
 use super::frame::{Frame, FrameColumn};
@@ -96,19 +96,24 @@ impl Encoder {
             });
         }
         let mut matrix = Array2::<f64>::zeros((rows.len(), self.columns.len()));
-        for (mut out, &source_row) in matrix.rows_mut().into_iter().zip(rows) {
-            for (column, source) in &sources {
-                match source {
-                    Source::Numeric(values) => out[*column] = values[source_row],
-                    Source::Categorical(values, positions) => {
-                        if let Some(&position) = positions.get(values[source_row].as_str()) {
-                            out[position] = 1.0;
-                        }
-                    }
-                }
-            }
-        }
+        encode_rows(&sources, rows, matrix.view_mut());
         Ok(matrix)
+    }
+
+    /// Encodes every row of the frame into `out` (one row per frame row, the encoder's columns,
+    /// all zeros on entry), as [`Encoder::transform`] does: how a dataset is encoded batch by
+    /// batch into one matrix, without a frame of all its rows.
+    pub(crate) fn transform_into(
+        &self,
+        manifest: &Manifest,
+        frame: &Frame,
+        out: ArrayViewMut2<f64>,
+    ) -> Result<(), DatasetError> {
+        assert_eq!(out.dim(), (frame.rows(), self.columns.len()));
+        let sources = self.plan(manifest, frame)?;
+        let rows: Vec<usize> = (0..frame.rows()).collect();
+        encode_rows(&sources, &rows, out);
+        Ok(())
     }
 
     /// Matches the encoder's columns to the frame's: (output column, source) pairs, where a
@@ -156,5 +161,21 @@ impl Encoder {
             }
         }
         Ok(sources)
+    }
+}
+
+/// Writes the encoded `rows` of the sources into the rows of `out` (zeros on entry), in order.
+fn encode_rows(sources: &[(usize, Source<'_>)], rows: &[usize], mut out: ArrayViewMut2<f64>) {
+    for (mut out, &source_row) in out.rows_mut().into_iter().zip(rows) {
+        for (column, source) in sources {
+            match source {
+                Source::Numeric(values) => out[*column] = values[source_row],
+                Source::Categorical(values, positions) => {
+                    if let Some(&position) = positions.get(values[source_row].as_str()) {
+                        out[position] = 1.0;
+                    }
+                }
+            }
+        }
     }
 }

@@ -5,9 +5,11 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use arrow_array::{Array, Float64Array, Int64Array, Int8Array, RecordBatch, StringArray};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use ndarray::Array2;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use sha2::{Digest, Sha256};
 
+use super::encode::Encoder;
 use super::error::DatasetError;
 use super::manifest::{FeatureKind, Manifest};
 
@@ -93,6 +95,62 @@ pub fn read_frame_at(
         frame.append(read_shard_at(manifest, index, locate)?);
     }
     Ok(frame)
+}
+
+/// Rows of a shard decoded at a time by [`read_encoded_at`]: each batch's Arrow arrays and
+/// frame are a few MB, whatever the size of the shard.
+const ENCODE_BATCH_ROWS: usize = 4096;
+
+/// Reads every shard of the dataset, as [`read_frame_at`] does, and encodes its features with
+/// `encoder` ([`Encoder::transform`]) batch by batch as they are read: the frame returned has
+/// every column but the features (`columns` is empty), the matrix one row per instance. The
+/// features are never held twice: only the matrix, and one batch of its rows in Arrow and in a
+/// frame.
+pub fn read_encoded_at(
+    manifest: &Manifest,
+    encoder: &Encoder,
+    locate: &dyn Fn(&str) -> PathBuf,
+) -> Result<(Frame, Array2<f64>), DatasetError> {
+    let mut x = Array2::<f64>::zeros((manifest.rows, encoder.columns().len()));
+    let mut frame = Frame::default();
+    for shard in &manifest.shards {
+        let file = locate(&shard.file);
+        for batch in verified_reader(&file, &shard.sha256, ENCODE_BATCH_ROWS)? {
+            let batch = batch.map_err(|e| DatasetError::Parquet {
+                file: file.clone(),
+                message: e.to_string(),
+            })?;
+            let mut rows = batch_to_frame(&file, &batch, manifest)?;
+            drop(batch);
+            let start = frame.rows();
+            let end = start + rows.rows();
+            if end > manifest.rows {
+                return Err(DatasetError::OutOfRange {
+                    what: "row",
+                    index: end - 1,
+                    len: manifest.rows,
+                });
+            }
+            encoder.transform_into(
+                manifest,
+                &rows,
+                x.slice_axis_mut(ndarray::Axis(0), (start..end).into()),
+            )?;
+            rows.columns.clear();
+            frame.append(rows);
+        }
+    }
+    if frame.rows() != manifest.rows {
+        return Err(DatasetError::Manifest {
+            file: PathBuf::from(super::MANIFEST_FILE),
+            message: format!(
+                "{} rows announced, {} found in the shards",
+                manifest.rows,
+                frame.rows()
+            ),
+        });
+    }
+    Ok((frame, x))
 }
 
 /// Reads shard `index` of the dataset, checking its sha256, into a frame of its rows.
@@ -184,6 +242,22 @@ pub fn read_annotations_at(
 
 /// Reads a Parquet file after checking its sha256.
 fn read_verified(file: &Path, sha256: &str) -> Result<Vec<RecordBatch>, DatasetError> {
+    verified_reader(file, sha256, 1 << 16)?
+        .map(|batch| {
+            batch.map_err(|e| DatasetError::Parquet {
+                file: file.to_path_buf(),
+                message: e.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// A reader of a Parquet file's batches of `batch_rows` rows, after checking its sha256.
+fn verified_reader(
+    file: &Path,
+    sha256: &str,
+    batch_rows: usize,
+) -> Result<ParquetRecordBatchReader, DatasetError> {
     let read_error = |source| DatasetError::Read {
         file: file.to_path_buf(),
         source,
@@ -211,14 +285,11 @@ fn read_verified(file: &Path, sha256: &str) -> Result<Vec<RecordBatch>, DatasetE
         message: e.to_string(),
     };
     let handle = std::fs::File::open(file).map_err(read_error)?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(handle)
+    ParquetRecordBatchReaderBuilder::try_new(handle)
         .map_err(|e| parquet_error(&e))?
-        .with_batch_size(1 << 16)
+        .with_batch_size(batch_rows)
         .build()
-        .map_err(|e| parquet_error(&e))?;
-    reader
-        .map(|batch| batch.map_err(|e| parquet_error(&e)))
-        .collect()
+        .map_err(|e| parquet_error(&e))
 }
 
 /// Converts one batch of a shard into a frame.

@@ -24,8 +24,8 @@ pub use csv_input::parse_timestamp;
 pub use encode::Encoder;
 pub use error::{DatasetError, IngestError};
 pub use frame::{
-    read_annotations, read_annotations_at, read_frame, read_frame_at, read_shard, read_shard_at,
-    Annotation, Frame, FrameColumn,
+    read_annotations, read_annotations_at, read_encoded_at, read_frame, read_frame_at, read_shard,
+    read_shard_at, Annotation, Frame, FrameColumn,
 };
 pub use ingest::{ingest, IngestOptions};
 pub use lookup::{locate_instance, InstanceLocation};

@@ -385,3 +385,58 @@ fn encoder_names_a_missing_or_mismatched_feature() {
     let error = encoder.transform(&swapped, &frame, None).unwrap_err();
     assert!(error.to_string().contains("`c`"), "{error}");
 }
+
+#[test]
+fn encoding_while_reading_equals_encoding_the_whole_frame() {
+    // More rows than one batch of `read_encoded_at`, in shards that batches do not divide.
+    let root = tempfile::tempdir().unwrap();
+    let (mut idents, mut features) = (
+        String::from("instance_id,ident,label,family\n"),
+        String::from("instance_id,n,flag,cat\n"),
+    );
+    for i in 0..10_000u32 {
+        let label = i % 7 == 0;
+        let family = if label { "dos" } else { "" };
+        idents.push_str(&format!("{i},i{i},{},{family}\n", label as u8));
+        let cat = ["tcp", "udp", "icmp"][(i % 3) as usize];
+        features.push_str(&format!("{i},{},{},{cat}\n", (i as f64).sqrt(), i % 2));
+    }
+    let input = write_input(
+        root.path(),
+        &[
+            ("idents.csv", idents.as_bytes()),
+            ("features/features.csv", features.as_bytes()),
+        ],
+    );
+    let output = root.path().join("data/p/d");
+    let opts = IngestOptions {
+        shard_rows: Some(4_500),
+        ..IngestOptions::new("p", "d")
+    };
+    let manifest = ingest(&input, &output, &opts).unwrap();
+    assert_eq!(manifest.shards.len(), 3);
+    let frame = read_frame(&output, &manifest).unwrap();
+    // The encoder of the dataset, and one knowing a category it lacks and missing one.
+    let fitted = Encoder::fit(&manifest);
+    let other = Encoder::from_columns(vec![
+        ("cat".into(), Some("udp".into())),
+        ("cat".into(), Some("gre".into())),
+        ("n".into(), None),
+    ]);
+    for encoder in [&fitted, &other] {
+        let whole = encoder.transform(&manifest, &frame, None).unwrap();
+        let (read, x) = read_encoded_at(&manifest, encoder, &|f| output.join(f)).unwrap();
+        assert_eq!(x, whole);
+        assert!(read.columns.is_empty());
+        assert_eq!(read.instance_ids, frame.instance_ids);
+        assert_eq!(read.idents, frame.idents);
+        assert_eq!(read.labels, frame.labels);
+        assert_eq!(read.families, frame.families);
+        assert_eq!(read.timestamps, frame.timestamps);
+    }
+    let missing = Encoder::from_columns(vec![("absent".into(), None)]);
+    assert!(matches!(
+        read_encoded_at(&manifest, &missing, &|f| output.join(f)),
+        Err(DatasetError::Feature { .. })
+    ));
+}
