@@ -141,6 +141,8 @@ async function readInstance(page) {
 
 /// Clicks the predictions histogram in the column of `bin`, halfway up the chart area.
 async function clickBin(page, bin) {
+  // Mouse clicks land at viewport coordinates: the chart must be in view.
+  await page.locator("#pred-chart").scrollIntoViewIfNeeded();
   const point = await page.evaluate((index) => {
     const chart = window.Chart.getChart(document.getElementById("pred-chart"));
     const bar = chart.getDatasetMeta(0).data[index];
