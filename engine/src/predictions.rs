@@ -144,6 +144,13 @@ pub fn read_predictions(bytes: Vec<u8>, file: &str) -> Result<ReadPredictions, R
             (0..families.len())
                 .map(|i| families.is_valid(i).then(|| families.value(i).to_string())),
         );
+        // A multiclass model's files also name the predicted family.
+        if batch.column_by_name("predicted_family").is_some() {
+            let predicted = typed_column::<StringArray>(&batch, "predicted_family").map_err(err)?;
+            rows.predicted_families
+                .get_or_insert_with(Vec::new)
+                .extend((0..predicted.len()).map(|i| predicted.value(i).to_string()));
+        }
     }
     Ok(out)
 }

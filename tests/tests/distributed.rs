@@ -90,8 +90,8 @@ async fn assert_identical(store: &dyn Store, job_id: &str) {
     let results = store.hgetall(&keys::task_results(job_id)).await.unwrap();
     assert_eq!(
         results.len(),
-        19,
-        "one result per task (16 fits, the refit, 2 detections): {:?}",
+        20,
+        "one result per task (16 fits, the refit, 2 detections, the alert analysis): {:?}",
         results.keys()
     );
 }
