@@ -926,15 +926,21 @@ pub struct DiademArgs {
     #[arg(long, global = true)]
     pub shuffle_folds: bool,
     /// Probability above which an instance is an alert.
-    #[arg(long, global = true, default_value_t = 0.5)]
+    #[arg(
+        long,
+        global = true,
+        default_value_t = 0.5,
+        allow_negative_numbers = true
+    )]
     pub detection_threshold: f64,
     /// Cluster the alerts of every detection but the training one (their features
     /// standardised on the alerts, as SecuML); shown in the dashboard's Alerts Analysis panel.
     #[arg(long, global = true, value_enum, value_name = "ALGO")]
     pub alerts_clustering: Option<AlertsClusteringArg>,
-    /// Clusters of `--alerts-clustering` (unused by Dbscan); with fewer alerts, min(alerts, 4).
-    #[arg(long, global = true, default_value_t = secuml_proto::job::DEFAULT_NUM_ALERTS_CLUSTERS)]
-    pub num_alerts_clusters: u32,
+    /// Clusters of `--alerts-clustering` (unused by Dbscan) [default: 4]; with fewer alerts
+    /// than that, min(alerts, 4).
+    #[arg(long, global = true)]
+    pub num_alerts_clusters: Option<u32>,
     /// Name the family of each alert (every detection but the training one) with a multiclass
     /// model of this supervised class (its default grid, chosen by Accuracy over --num-folds
     /// folds) trained on the training rows' malicious families, as SecuML; skipped with fewer
@@ -1059,7 +1065,9 @@ impl DiademArgs {
                             }
                             AlertsClusteringArg::Dbscan => AlertsClusteringAlgo::Dbscan,
                         },
-                        num_clusters: self.num_alerts_clusters,
+                        num_clusters: self
+                            .num_alerts_clusters
+                            .unwrap_or(secuml_proto::job::DEFAULT_NUM_ALERTS_CLUSTERS),
                     }),
             },
         })
@@ -1332,6 +1340,12 @@ fn check_diadem_args(args: &DiademArgs) -> anyhow::Result<()> {
     }
     if mode == M::CutoffTime && args.cutoff_time.is_none() {
         anyhow::bail!("invalid parameter `cutoff-time`: `--validation-mode CutoffTime` needs it (YYYY-MM-DD HH:MM:SS)");
+    }
+    if args.num_alerts_clusters.is_some() && args.alerts_clustering.is_none() {
+        anyhow::bail!(
+            "invalid parameter `num-alerts-clusters`: it applies to `--alerts-clustering \
+             Kmeans|GaussianMixture`, which is not given"
+        );
     }
     if args.alerts_classif.is_some() && args.alerts_clustering.is_some() {
         anyhow::bail!(
@@ -1877,6 +1891,19 @@ mod tests {
             })
         ));
         assert!(diadem_args(&["--alerts-clustering", "Birch"]).is_err());
+        let lone = diadem_args(&["--num-alerts-clusters", "3"])
+            .unwrap()
+            .to_spec()
+            .unwrap_err();
+        assert!(
+            format!("{lone:#}").contains("invalid parameter `num-alerts-clusters`"),
+            "{lone:#}"
+        );
+        let negative = diadem_args(&["--detection-threshold", "-0.5"]).unwrap();
+        assert_eq!(
+            negative.detection_threshold, -0.5,
+            "parsed, then refused by the spec"
+        );
         let both = diadem_args(&[
             "--alerts-clustering",
             "Kmeans",
