@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use secuml_engine::metrics::histogram_bin;
-use secuml_engine::predictions::{read_predictions_file, ReadPredictionsError, StoredPredictions};
+use secuml_engine::predictions::{read_predictions_file, ReadPredictions, ReadPredictionsError};
 use secuml_proto::fold_stats::{fold_statistics, FoldStatistic};
 use secuml_proto::{keys, DetectionResult, ExperimentRecord, TrainSummary};
 use serde::Serialize;
@@ -147,6 +147,9 @@ pub struct PredictionRow {
     pub label: Option<&'static str>,
     /// Family, when known.
     pub family: Option<String>,
+    /// A multiclass model's predicted family (its probability is `score`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub predicted_family: Option<String>,
 }
 
 /// A page of a list of predicted instances.
@@ -272,7 +275,7 @@ impl Reader {
         &self,
         id: u64,
         name: &str,
-    ) -> Result<(ExperimentRecord, DetectionResult, StoredPredictions), DashboardError> {
+    ) -> Result<(ExperimentRecord, DetectionResult, ReadPredictions), DashboardError> {
         let record = self.experiment(id).await?;
         let detection = self.detection(id, name).await?;
         let relative = detection.predictions_file.clone().ok_or_else(|| {
@@ -290,16 +293,18 @@ impl Reader {
             let path = stored.parquet_file_in_project(&datasets_dir, &record)?;
             let predictions =
                 read_predictions_file(&path).map_err(|e| predictions_error(&relative, e))?;
+            let rows = &predictions.rows;
             if [
-                predictions.idents.len(),
-                predictions.scores.len(),
-                predictions.values.len(),
+                rows.idents.len(),
+                rows.scores.len(),
+                rows.values.len(),
                 predictions.alerts.len(),
-                predictions.labels.len(),
-                predictions.families.len(),
+                rows.labels.len(),
+                rows.families.len(),
             ]
-            .iter()
-            .any(|n| *n != predictions.rows())
+            .into_iter()
+            .chain(rows.predicted_families.as_ref().map(Vec::len))
+            .any(|n| n != predictions.len())
             {
                 return Err(DashboardError::BadFile {
                     file: relative,
@@ -345,15 +350,16 @@ impl Reader {
         };
         let (_, detection, p) = self.detection_predictions(id, name).await?;
         let edges = &detection.histogram.edges;
-        let mut rows: Vec<usize> = (0..p.rows())
+        let r = &p.rows;
+        let mut rows: Vec<usize> = (0..p.len())
             .filter(|&i| match selection {
                 Selection::Cell { cell, threshold } => {
-                    cell.holds(p.labels[i], p.values[i], threshold)
+                    cell.holds(r.labels[i], r.values[i], threshold)
                 }
-                Selection::Bin(bin) => histogram_bin(p.values[i], edges) == Some(bin),
+                Selection::Bin(bin) => histogram_bin(r.values[i], edges) == Some(bin),
             })
             .collect();
-        rows.sort_by(|&a, &b| p.scores[b].total_cmp(&p.scores[a]).then(a.cmp(&b)));
+        rows.sort_by(|&a, &b| r.scores[b].total_cmp(&r.scores[a]).then(a.cmp(&b)));
         let total = rows.len();
         let instances = rows
             .into_iter()
@@ -380,16 +386,18 @@ impl Reader {
 }
 
 /// Row `i` of a predictions file as a list entry.
-pub(crate) fn prediction_row(p: &StoredPredictions, i: usize, rank: usize) -> PredictionRow {
+pub(crate) fn prediction_row(p: &ReadPredictions, i: usize, rank: usize) -> PredictionRow {
+    let r = &p.rows;
     PredictionRow {
         rank,
-        instance_id: p.instance_ids[i],
-        ident: p.idents[i].clone(),
-        score: p.scores[i],
-        value: p.values[i],
+        instance_id: r.instance_ids[i],
+        ident: r.idents[i].clone(),
+        score: r.scores[i],
+        value: r.values[i],
         alert: p.alerts[i],
-        label: p.labels[i].map(|l| if l { "malicious" } else { "benign" }),
-        family: p.families[i].clone(),
+        label: r.labels[i].map(|l| if l { "malicious" } else { "benign" }),
+        family: r.families[i].clone(),
+        predicted_family: r.predicted_families.as_ref().map(|f| f[i].clone()),
     }
 }
 

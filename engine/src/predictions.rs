@@ -95,6 +95,18 @@ pub struct ReadPredictions {
     pub alerts: Vec<bool>,
 }
 
+impl ReadPredictions {
+    /// Returns the number of rows.
+    pub fn len(&self) -> usize {
+        self.rows.instance_ids.len()
+    }
+
+    /// Whether the file has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// Why a predictions file cannot be read.
 #[derive(Debug, thiserror::Error)]
 #[error("predictions file {file}: {message}")]
@@ -155,32 +167,6 @@ pub fn read_predictions(bytes: Vec<u8>, file: &str) -> Result<ReadPredictions, R
     Ok(out)
 }
 
-/// The predictions of a detection as read back from its file, one entry per row in file order.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct StoredPredictions {
-    /// Instance ids.
-    pub instance_ids: Vec<i64>,
-    /// Readable names.
-    pub idents: Vec<String>,
-    /// The model's outputs.
-    pub scores: Vec<f64>,
-    /// What the threshold applies to.
-    pub values: Vec<f64>,
-    /// Whether each row was an alert at the detection threshold.
-    pub alerts: Vec<bool>,
-    /// Label of each row, when known.
-    pub labels: Vec<Option<bool>>,
-    /// Family of each row, when known.
-    pub families: Vec<Option<String>>,
-}
-
-impl StoredPredictions {
-    /// Returns the number of rows.
-    pub fn rows(&self) -> usize {
-        self.instance_ids.len()
-    }
-}
-
 /// Why a predictions file on disk could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadPredictionsError {
@@ -203,26 +189,16 @@ pub enum ReadPredictionsError {
 }
 
 /// Reads a predictions file on disk ([`read_predictions`] of its bytes).
-pub fn read_predictions_file(path: &Path) -> Result<StoredPredictions, ReadPredictionsError> {
+pub fn read_predictions_file(path: &Path) -> Result<ReadPredictions, ReadPredictionsError> {
     let bytes = std::fs::read(path).map_err(|source| ReadPredictionsError::Io {
         file: path.to_path_buf(),
         source,
     })?;
-    let read = read_predictions(bytes, &path.display().to_string()).map_err(|e| {
+    read_predictions(bytes, &path.display().to_string()).map_err(|e| {
         ReadPredictionsError::Parquet {
             file: path.to_path_buf(),
             message: e.message,
         }
-    })?;
-    let r = read.rows;
-    Ok(StoredPredictions {
-        instance_ids: r.instance_ids,
-        idents: r.idents,
-        scores: r.scores,
-        values: r.values,
-        alerts: read.alerts,
-        labels: r.labels,
-        families: r.families,
     })
 }
 
@@ -274,13 +250,9 @@ mod tests {
             .unwrap();
         assert_eq!(predicted.value(0), "normal");
         let back = read_predictions_file(&path).unwrap();
-        assert_eq!(back.instance_ids, rows.instance_ids);
-        assert_eq!(back.idents, rows.idents);
-        assert_eq!(back.scores, rows.scores);
-        assert_eq!(back.values, rows.values);
+        assert_eq!(back.len(), 3);
         assert_eq!(back.alerts, vec![false, true, false]);
-        assert_eq!(back.labels, rows.labels);
-        assert_eq!(back.families, rows.families);
+        assert_eq!(back.rows.predicted_families, rows.predicted_families);
         assert!(std::fs::read_dir(path.parent().unwrap())
             .unwrap()
             .all(|e| !e.unwrap().file_name().to_string_lossy().contains(".tmp")));

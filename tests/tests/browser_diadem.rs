@@ -15,7 +15,7 @@ use secuml_coordinator::embedded::run_diadem;
 use secuml_dashboard::instance::model_encoder;
 use secuml_engine::dataset::{read_frame, read_manifest, Frame, FrameColumn, Manifest};
 use secuml_engine::metrics::histogram_bin;
-use secuml_engine::predictions::{read_predictions_file, StoredPredictions};
+use secuml_engine::predictions::{read_predictions_file, Predictions};
 use secuml_proto::fold_stats::fold_statistics;
 use secuml_proto::{
     keys, DetectionResult, DiademSpec, ModelSpec, Penalty, StoredModel, TrainSummary,
@@ -132,17 +132,19 @@ async fn run_experiment(paths: &Paths, spec: DiademSpec) -> (u64, Arc<dyn Store>
 }
 
 /// The predictions of a detection, read from the file its stored result names.
-fn stored_predictions(paths: &Paths, detection: &DetectionResult) -> StoredPredictions {
+fn stored_predictions(paths: &Paths, detection: &DetectionResult) -> Predictions {
     let file = detection
         .predictions_file
         .as_ref()
         .expect("the detection names its predictions file");
-    read_predictions_file(&paths.datasets_dir().join(file)).expect("the predictions file reads")
+    read_predictions_file(&paths.datasets_dir().join(file))
+        .expect("the predictions file reads")
+        .rows
 }
 
 /// The instance ids of `p`'s rows that `keep` selects, highest score first, ties in file order.
-fn ranked(p: &StoredPredictions, keep: impl Fn(usize) -> bool) -> Vec<i64> {
-    let mut rows: Vec<usize> = (0..p.rows()).filter(|&i| keep(i)).collect();
+fn ranked(p: &Predictions, keep: impl Fn(usize) -> bool) -> Vec<i64> {
+    let mut rows: Vec<usize> = (0..p.instance_ids.len()).filter(|&i| keep(i)).collect();
     rows.sort_by(|&a, &b| p.scores[b].total_cmp(&p.scores[a]).then(a.cmp(&b)));
     rows.into_iter().map(|i| p.instance_ids[i]).collect()
 }
