@@ -19,7 +19,7 @@
 use std::time::Instant;
 
 use anyhow::Context;
-use secuml_proto::result::{Coefficient, CvCandidate, TrainTimes};
+use secuml_proto::result::{Coefficient, CvCandidate, FamilyCoefficients, TrainTimes};
 use secuml_proto::task::FoldSpec;
 use secuml_proto::{
     keys, AlertsAnalysis, AnnotationsSource, DataRef, DetectionResult, DiademSpec, FitScoreResult,
@@ -415,11 +415,11 @@ pub async fn run(
             &keys::model_of(model_experiment.unwrap_or(experiment_id), outer.fold),
         )
         .await?;
-        let named = |values: &Option<Vec<f64>>| {
+        let named = |values: Option<&Vec<f64>>| {
             let mut named: Vec<Coefficient> = model
                 .columns
                 .iter()
-                .zip(values.iter().flatten())
+                .zip(values.into_iter().flatten())
                 .map(|(c, v)| Coefficient {
                     feature: c.name(),
                     value: *v,
@@ -428,8 +428,17 @@ pub async fn run(
             named.sort_by(|a, b| b.value.abs().total_cmp(&a.value.abs()));
             named
         };
-        let coefficients = named(&model.coefficients);
-        let importances = named(&model.importances);
+        let coefficients = named(model.coefficients.as_ref());
+        let importances = named(model.importances.as_ref());
+        let family_coefficients = model
+            .family_coefficients
+            .iter()
+            .flatten()
+            .map(|f| FamilyCoefficients {
+                family: f.family.clone(),
+                coefficients: named(Some(&f.coefficients)),
+            })
+            .collect();
         let best = if hypers.is_empty() {
             model.hyper
         } else {
@@ -452,6 +461,7 @@ pub async fn run(
             candidates: table,
             coefficients,
             importances,
+            family_coefficients,
             output: model.output,
             n_train: model.n_train,
             times: TrainTimes {

@@ -95,6 +95,13 @@ pub struct WeightedFeatures {
     pub model_class: String,
     /// Whether the model is linear (has coefficients).
     pub available: bool,
+    /// A multiclass linear model's family whose one-vs-rest coefficients weigh the features
+    /// (the one asked for, else the instance's predicted family).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
+    /// A multiclass linear model's families that have coefficients (empty otherwise).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub families: Vec<String>,
     /// Encoded columns of the model.
     pub num_columns: usize,
     /// Columns skipped, by decreasing absolute product.
@@ -135,7 +142,9 @@ pub(crate) fn routes(
                     DEFAULT_WEIGHTED_LIMIT,
                     MAX_WEIGHTED_LIMIT,
                 )?;
-                r.weighted_features(id, &name.0, instance, page).await
+                let family = query.get("family").cloned();
+                r.weighted_features(id, &name.0, instance, family, page)
+                    .await
             })
         },
     );
@@ -188,15 +197,18 @@ impl Reader {
     }
 
     /// The weighted features of an instance for the detection's model: none, with `available`
-    /// false, when the model is not linear.
+    /// false, when the model is not linear. For a multiclass linear model, the coefficients are
+    /// those of `family`'s one-vs-rest model (by default the instance's predicted family; a
+    /// family without a model of its own, the first of two, has none).
     pub async fn weighted_features(
         &self,
         id: u64,
         name: &str,
         instance_id: i64,
+        family: Option<String>,
         page: PageRequest,
     ) -> Result<WeightedFeatures, DashboardError> {
-        let (record, detection, _) = self.predicted(id, name, instance_id).await?;
+        let (record, detection, prediction) = self.predicted(id, name, instance_id).await?;
         let model = self.detection_model(&record, name).await?;
         let mut answer = WeightedFeatures {
             experiment: id,
@@ -204,13 +216,36 @@ impl Reader {
             instance_id,
             model_class: model.hyper.class_name().to_string(),
             available: false,
+            family: None,
+            families: Vec::new(),
             num_columns: model.columns.len(),
             offset: page.offset,
             limit: page.limit,
             features: Vec::new(),
         };
-        let Some(coefficients) = model.coefficients.clone() else {
-            return Ok(answer);
+        let coefficients = match &model.family_coefficients {
+            Some(per_family) => {
+                let Some(family) = family.or(prediction.predicted_family) else {
+                    return Err(DashboardError::BadRequest(
+                        "a multiclass model's weighted features need a `family`".into(),
+                    ));
+                };
+                let Some(known) = model.classes.iter().flatten().find(|c| **c == family) else {
+                    return Err(DashboardError::BadRequest(format!(
+                        "`family` must be one of the model's families, got `{family}`"
+                    )));
+                };
+                answer.family = Some(known.clone());
+                answer.families = per_family.iter().map(|f| f.family.clone()).collect();
+                match per_family.iter().find(|f| f.family == family) {
+                    Some(f) => f.coefficients.clone(),
+                    None => return Ok(answer),
+                }
+            }
+            None => match model.coefficients.clone() {
+                Some(coefficients) => coefficients,
+                None => return Ok(answer),
+            },
         };
         let row = self.instance_row(record, detection, instance_id).await?;
         let x = model_encoder(&model)
@@ -260,6 +295,7 @@ impl Reader {
     ) -> Result<(ExperimentRecord, DetectionResult, PredictionRow), DashboardError> {
         let (record, detection, p) = self.detection_predictions(id, name).await?;
         let i = p
+            .rows
             .instance_ids
             .iter()
             .position(|x| *x == instance_id)

@@ -91,9 +91,15 @@
       return node;
     }
     const coefBox = el("div", { className: "chart-box tall" }, el("canvas", { id: "coef-chart" }));
-    // Linear models have coefficients, tree models importances, the others neither.
+    // Linear models have coefficients (multiclass ones, per family), tree models importances, the others
+    // neither.
     const importances = train.importances || [];
-    const interpretation = train.coefficients.length > 0
+    const perFamily = train.family_coefficients || [];
+    let familySelect = null;
+    const interpretation = perFamily.length > 0
+      ? { title: "Model Coefficients", values: perFamily[0].coefficients, axis: "Coefficient (standardised features)",
+          note: `Top ${TOP_COEFFICIENTS} features by absolute value in the one-vs-rest model of the family` }
+      : train.coefficients.length > 0
       ? { title: "Model Coefficients", values: train.coefficients, axis: "Coefficient (standardised features)",
           note: `Top ${TOP_COEFFICIENTS} features by absolute value` }
       : importances.length > 0
@@ -106,10 +112,20 @@
       ["Training", fixed(train.times.training_seconds, 2), "time-training"],
       ["Total", fixed(train.times.total_seconds, 2), "time-total"],
     ]);
+    if (perFamily.length > 0) {
+      familySelect = el("select", { id: "coef-family" },
+        ...perFamily.map((f, i) => el("option", { value: String(i) }, f.family)));
+      familySelect.addEventListener("change", () => {
+        const chosen = perFamily[Number(familySelect.value)];
+        coefBox.dataset.family = chosen.family;
+        secumlCharts.coefficients("coef-chart", chosen.coefficients, TOP_COEFFICIENTS, interpretation.axis);
+      });
+      coefBox.dataset.family = perFamily[0].family;
+    }
     body.append(
       el("div", { className: "grid two" },
         el("div", {}, el("h3", {}, interpretation.title),
-          el("p", { className: "note" }, interpretation.note), coefBox),
+          el("p", { className: "note" }, interpretation.note, familySelect ? " " : "", familySelect), coefBox),
         el("div", {},
           el("h3", {}, "Training Execution Times (in seconds)"), times,
           el("p", { className: "note", id: "train-best" },

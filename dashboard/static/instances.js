@@ -93,8 +93,10 @@ const secumlInstances = (() => {
     box.replaceChildren(
       el("h4", { id: "instance-title" }, `Instance ${inst.instance_id}: ${inst.ident}`),
       el("p", { className: "note", id: "instance-prediction" },
-        `Score ${fixed(inst.score, 4)}${inst.value !== inst.score ? ` (threshold value ${fixed(inst.value, 4)})` : ""}, ` +
-        `${inst.alert ? "an alert" : "not an alert"} at the detection threshold; label ${labelText(inst)}`),
+        inst.predicted_family
+          ? `Predicted family ${inst.predicted_family} (probability ${fixed(inst.score, 4)}); label ${labelText(inst)}`
+          : `Score ${fixed(inst.score, 4)}${inst.value !== inst.score ? ` (threshold value ${fixed(inst.value, 4)})` : ""}, ` +
+            `${inst.alert ? "an alert" : "not an alert"} at the detection threshold; label ${labelText(inst)}`),
       tabs, body);
     const views = {
       features: { title: "Features", load: () => loadFeatures(base) },
@@ -138,11 +140,18 @@ const secumlInstances = (() => {
       el("table", { className: "table kv", id: "instance-features" }, tbody));
   }
 
-  async function loadWeighted(base) {
-    const w = await getJson(`${base}/weighted-features?limit=${TOP_WEIGHTED}`);
+  /// The weighted features of the instance at `base`; for a multiclass linear model, with the
+  /// coefficients of `family`'s one-vs-rest model (by default the predicted family) and a family selector.
+  async function loadWeighted(base, family) {
+    const query = family ? `&family=${encodeURIComponent(family)}` : "";
+    const w = await getJson(`${base}/weighted-features?limit=${TOP_WEIGHTED}${query}`);
+    const selector = w.family ? familySelector(w, (next) => loadWeighted(base, next)) : null;
     if (!w.available) {
-      return el("p", { className: "empty", id: "weighted-unavailable" },
-        `Weighted features are not available for ${w.model_class} models: only linear models have them.`);
+      const reason = w.family
+        ? `The family ${w.family} has no model of its own (with two families, only the second has one).`
+        : `Weighted features are not available for ${w.model_class} models: only linear models have them.`;
+      return el("div", { id: "weighted-box" }, ...(selector ? [selector] : []),
+        el("p", { className: "empty", id: "weighted-unavailable" }, reason));
     }
     const tbody = el("tbody", {});
     for (const f of w.features) {
@@ -152,13 +161,32 @@ const secumlInstances = (() => {
         el("td", { className: "wf-coefficient", dataset: { value: f.coefficient } }, fixed(f.coefficient, 4)),
         el("td", { className: "wf-product", dataset: { value: f.product } }, fixed(f.product, 4))));
     }
-    return el("div", {},
+    return el("div", { id: "weighted-box" }, ...(selector ? [selector] : []),
       el("p", { className: "note" },
-        `Top ${w.features.length} of ${w.num_columns} columns by |standardised value \u00d7 coefficient|`),
+        `Top ${w.features.length} of ${w.num_columns} columns by |standardised value \u00d7 coefficient|` +
+        (w.family ? `, coefficients of the ${w.family} family's one-vs-rest model` : "")),
       el("table", { className: "table instances", id: "weighted-features" },
         el("thead", {}, el("tr", {}, el("th", {}, "Feature"), el("th", {}, "Value"), el("th", {}, "Coefficient"),
           el("th", {}, "Standardised value \u00d7 coefficient"))),
         tbody));
+  }
+
+  /// A family selector for the weighted features of a multiclass model: `reload(family)` resolves to
+  /// the node replacing the selector's box.
+  function familySelector(w, reload) {
+    const select = el("select", { id: "weighted-family" }, ...w.families.map((f) => el("option", { value: f }, f)));
+    // The predicted family of the first of two families has no model: no option selects it.
+    select.value = w.families.includes(w.family) ? w.family : "";
+    select.addEventListener("change", async () => {
+      const box = select.closest("#weighted-box");
+      box.dataset.state = "loading";
+      try {
+        box.replaceWith(await reload(select.value));
+      } catch (err) {
+        showError(box, `Cannot weigh the features: ${err.message}`);
+      }
+    });
+    return el("label", {}, "Family ", select);
   }
 
   return { browser, PAGE_SIZE };

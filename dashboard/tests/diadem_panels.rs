@@ -102,6 +102,7 @@ fn model(manifest: &Manifest, hyper: Hyper, coefficients: Option<Vec<f64>>) -> S
         score_quantiles: None,
         coefficients,
         importances: None,
+        family_coefficients: None,
         n_train: 10,
         iterations: 3,
         classes: None,

@@ -38,10 +38,10 @@ pub use job::{
 pub use result::{
     AlertCluster, AlertRow, AlertsResult, ClusterMix, ClusterStatsResult, ClusterSummary,
     ClusteringResult, Coefficient, ColumnMomentsResult, Confusion, CvCandidate, DetectionResult,
-    EncodedColumn, FamilyDetection, FitScoreResult, Histogram, KmeansAssignResult,
-    KmeansCentroidSets, KmeansInitResult, KmeansPartial, KmeansStepResult, ModelOutput,
-    MulticlassIndicators, StandardScaling, StoredModel, ThresholdIndicators, TrainSummary,
-    TrainTimes, MODEL_FORMAT_VERSION,
+    EncodedColumn, FamilyCoefficients, FamilyDetection, FitScoreResult, Histogram,
+    KmeansAssignResult, KmeansCentroidSets, KmeansInitResult, KmeansPartial, KmeansStepResult,
+    ModelOutput, MulticlassIndicators, StandardScaling, StoredModel, ThresholdIndicators,
+    TrainSummary, TrainTimes, MODEL_FORMAT_VERSION,
 };
 pub use service::{
     new_job_id, DeadLetterRecord, JobRecord, JobStatus, JobSubmission, RunningTask, WorkerBeat,

@@ -104,6 +104,10 @@ pub struct StoredModel {
     /// Tree models: one importance per encoded column (mean decrease in impurity, summing to 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub importances: Option<Vec<f64>>,
+    /// Multiclass linear models: one coefficient per encoded column for each family's
+    /// one-vs-rest model (that family against the others), on the standardised columns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family_coefficients: Option<Vec<FamilyCoefficients<f64>>>,
     /// Rows it was trained on.
     pub n_train: u64,
     /// Solver iterations (0 where the class has none).
@@ -164,6 +168,17 @@ pub struct Coefficient {
     pub value: f64,
 }
 
+/// The coefficients of one family's model in a multiclass linear model (one-vs-rest: that
+/// family against every other): raw values per encoded column in a [`StoredModel`], named
+/// [`Coefficient`]s in a [`TrainSummary`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FamilyCoefficients<T> {
+    /// The family.
+    pub family: String,
+    /// Its model's coefficients.
+    pub coefficients: Vec<T>,
+}
+
 /// Execution times of the training, in seconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainTimes {
@@ -193,6 +208,10 @@ pub struct TrainSummary {
     /// Feature importances sorted by decreasing value (tree models; empty otherwise).
     #[serde(default)]
     pub importances: Vec<Coefficient>,
+    /// Multiclass linear models: each family's coefficients, sorted by decreasing absolute
+    /// value, families in class order (empty otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub family_coefficients: Vec<FamilyCoefficients<Coefficient>>,
     /// What the model's scores are.
     #[serde(default)]
     pub output: ModelOutput,

@@ -12,8 +12,10 @@
 //                           move the slider to p % with the keyboard, click that confusion-matrix cell, read
 //                           the list, open its first instance (Features, then Weighted Features)
 //     "bin": b              click the column of bin b of the predictions histogram and read the list
+//     "bin_instance": true  then open the list's first instance (Features, then Weighted Features)
 //     "families": true      read the family detection table
 //     "interpretation": true  read the coefficients or importances chart
+//     "coef_family": name   first select that family's coefficients (a multiclass linear model)
 // Environment: see chromium.mjs (CHROMIUM, SECUML_SCREENSHOT).
 
 import { fail, open, run, screenshot, withPage } from "./chromium.mjs";
@@ -126,8 +128,10 @@ async function readInstance(page) {
   await waitFor(page, "#instance-panel[data-view='weighted'][data-state='ready']", "the Weighted Features tab");
   const weighted = await page.evaluate(() => {
     const unavailable = document.getElementById("weighted-unavailable");
+    const family = document.getElementById("weighted-family");
     return {
       unavailable: unavailable ? unavailable.textContent : null,
+      family: family ? family.value : null,
       rows: [...document.querySelectorAll("#weighted-features tbody tr")].map((r) => ({
         feature: r.dataset.feature,
         value: Number(r.querySelector(".wf-value").dataset.value),
@@ -181,6 +185,7 @@ async function main() {
         return list && list.dataset.query === `bin=${b}` && list.dataset.state === "ready";
       }, plan.bin);
       out.bin = await readList(page);
+      if (plan.bin_instance) out.bin.instance = await readInstance(page);
     }
     if (plan.families) {
       out.families = await page.evaluate(() =>
@@ -192,10 +197,16 @@ async function main() {
         })));
     }
     if (plan.interpretation) {
+      if (plan.coef_family) {
+        await page.selectOption("#coef-family", { label: plan.coef_family });
+        await page.waitForFunction((f) =>
+          document.querySelector("#train-panel .chart-box").dataset.family === f, plan.coef_family);
+      }
       out.interpretation = await page.evaluate(() => {
         const chart = window.Chart.getChart(document.getElementById("coef-chart"));
         return {
           title: document.querySelector("#train-panel h3").textContent,
+          family: document.querySelector("#train-panel .chart-box").dataset.family || null,
           features: chart ? chart.data.labels : [],
           values: chart ? chart.data.datasets[0].data : [],
         };

@@ -139,6 +139,108 @@ async fn logistic_regression_on_families_matches_sklearn_on_the_test_set() {
         .count();
     assert!((correct as f64 / rows.len() as f64 - m.accuracy).abs() < 1e-12);
     assert!(rows.iter().all(|(_, p)| classes.contains(p)));
+
+    // One coefficient vector per family (22 one-vs-rest models), named and sorted in the
+    // training summary.
+    let per_family = model
+        .family_coefficients
+        .as_ref()
+        .expect("a multiclass linear model has coefficients per family");
+    assert_eq!(
+        per_family.iter().map(|f| &f.family).collect::<Vec<_>>(),
+        classes.iter().collect::<Vec<_>>()
+    );
+    assert!(per_family
+        .iter()
+        .all(|f| f.coefficients.len() == model.columns.len()));
+    assert!(model.coefficients.is_none());
+    let summary = &outcome.results.train.family_coefficients;
+    assert_eq!(summary.len(), 22);
+    for (named, raw) in summary.iter().zip(per_family) {
+        assert_eq!(named.family, raw.family);
+        assert_eq!(named.coefficients.len(), raw.coefficients.len());
+        assert!(named
+            .coefficients
+            .windows(2)
+            .all(|w| w[0].value.abs() >= w[1].value.abs()));
+        let j = model
+            .columns
+            .iter()
+            .position(|c| c.name() == named.coefficients[0].feature)
+            .unwrap();
+        assert_eq!(named.coefficients[0].value, raw.coefficients[j]);
+    }
+
+    // The dashboard's weighted features of an instance, for each family: their sum is that
+    // family's decision value w·z, and one-vs-rest predicts the family of the largest one.
+    let reader = secuml_dashboard::Reader::new(
+        std::sync::Arc::new(FileStore::open(paths.store_dir()).unwrap()),
+        paths.datasets_dir(),
+    );
+    let all = secuml_dashboard::clustering::PageRequest {
+        offset: 0,
+        limit: secuml_dashboard::instance::MAX_WEIGHTED_LIMIT,
+    };
+    for instance_id in [
+        rows_instance_id(&paths, test, 0),
+        rows_instance_id(&paths, test, 777),
+    ] {
+        let mut best: Option<(f64, String)> = None;
+        for family in classes {
+            let w = reader
+                .weighted_features(
+                    outcome.experiment_id,
+                    "validation:test",
+                    instance_id,
+                    Some(family.clone()),
+                    all,
+                )
+                .await
+                .unwrap();
+            assert!(w.available && w.family.as_ref() == Some(family));
+            assert_eq!(w.features.len(), model.columns.len());
+            let value: f64 = w.features.iter().map(|f| f.product).sum();
+            if best.as_ref().is_none_or(|(b, _)| value > *b) {
+                best = Some((value, family.clone()));
+            }
+        }
+        let by_default = reader
+            .weighted_features(
+                outcome.experiment_id,
+                "validation:test",
+                instance_id,
+                None,
+                all,
+            )
+            .await
+            .unwrap();
+        let predicted = by_default
+            .family
+            .expect("the predicted family's coefficients");
+        assert_eq!(best.unwrap().1, predicted, "instance {instance_id}");
+    }
+    let unknown = reader
+        .weighted_features(
+            outcome.experiment_id,
+            "validation:test",
+            rows_instance_id(&paths, test, 0),
+            Some("no-such-family".into()),
+            all,
+        )
+        .await
+        .unwrap_err();
+    assert!(unknown.to_string().contains("no-such-family"), "{unknown}");
+}
+
+/// The instance id of row `i` of a detection's predictions file.
+fn rows_instance_id(paths: &Paths, d: &DetectionResult, i: usize) -> i64 {
+    let file = paths
+        .datasets_dir()
+        .join(d.predictions_file.as_ref().expect("predictions file"));
+    secuml_engine::predictions::read_predictions_file(&file)
+        .unwrap()
+        .rows
+        .instance_ids[i]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

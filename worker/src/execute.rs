@@ -10,8 +10,9 @@ use secuml_engine::preprocess::StandardScaler;
 use secuml_engine::split;
 use secuml_proto::result::MODEL_FORMAT_VERSION;
 use secuml_proto::{
-    keys, EncodedColumn, ErrorCode, FitScoreResult, Hyper, KmeansCentroidSets, Objective,
-    OuterSplit, StandardScaling, StoredModel, Supervision, TaskFailure, TaskKind, TaskMessage,
+    keys, EncodedColumn, ErrorCode, FamilyCoefficients, FitScoreResult, Hyper, KmeansCentroidSets,
+    Objective, OuterSplit, StandardScaling, StoredModel, Supervision, TaskFailure, TaskKind,
+    TaskMessage,
 };
 use secuml_runtime::Store;
 
@@ -432,6 +433,15 @@ pub(crate) fn compute(
                 score_quantiles,
                 coefficients: fitted.coefficients(),
                 importances: fitted.importances(),
+                family_coefficients: fitted.family_coefficients().map(|per_family| {
+                    per_family
+                        .into_iter()
+                        .map(|(family, coefficients)| FamilyCoefficients {
+                            family,
+                            coefficients,
+                        })
+                        .collect()
+                }),
                 n_train: train_rows.len() as u64,
                 iterations: fitted.iterations() as u32,
                 classes: fitted.multiclass().map(|m| m.classes.clone()),

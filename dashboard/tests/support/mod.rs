@@ -143,6 +143,7 @@ pub fn train_summary(features: &[&str]) -> TrainSummary {
         candidates,
         coefficients,
         importances: Vec::new(),
+        family_coefficients: Vec::new(),
         output: Default::default(),
         n_train: 1000,
         num_fits: 33,

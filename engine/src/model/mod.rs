@@ -159,6 +159,12 @@ impl FittedModel {
         }
     }
 
+    /// A multiclass linear model's coefficients per family, on the standardised columns:
+    /// see [`multiclass::MulticlassModel::family_coefficients`].
+    pub fn family_coefficients(&self) -> Option<Vec<(String, Vec<f64>)>> {
+        self.multiclass()?.family_coefficients()
+    }
+
     /// Solver iterations, 0 where the class has none.
     pub fn iterations(&self) -> usize {
         if let FittedModel::LogisticRegression(m) = self {

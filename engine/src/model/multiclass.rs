@@ -159,6 +159,21 @@ impl MulticlassModel {
         }
     }
 
+    /// The coefficients of each family's one-vs-rest linear model (that family against every
+    /// other; with two families, only the second's, against the first), in class order; `None`
+    /// unless the model is one-vs-rest over a linear class.
+    pub fn family_coefficients(&self) -> Option<Vec<(String, Vec<f64>)>> {
+        let MulticlassFit::OneVsRest { models } = &self.fit else {
+            return None;
+        };
+        let first = self.classes.len() - models.len();
+        models
+            .iter()
+            .zip(&self.classes[first..])
+            .map(|(m, family)| Some((family.clone(), m.coefficients()?)))
+            .collect()
+    }
+
     /// The predicted class index of every row.
     pub fn predict(&self, x: ArrayView2<f64>) -> Vec<usize> {
         self.predict_proba(x).iter().map(|p| self.best(p)).collect()
@@ -250,6 +265,14 @@ mod tests {
                 assert!((pk - raw[k][i] / sum).abs() < 1e-12);
             }
         }
+        let per_family = m.family_coefficients().expect("linear one-vs-rest");
+        assert_eq!(per_family.len(), 3);
+        for ((family, coefficients), (model, class)) in
+            per_family.iter().zip(models.iter().zip(classes()))
+        {
+            assert_eq!(*family, class);
+            assert_eq!(Some(coefficients.clone()), model.coefficients());
+        }
         // The end classes are linearly separable from the rest; the middle one is not (no
         // intercept), so only check the ends.
         let predicted = m.predict(x.view());
@@ -274,6 +297,12 @@ mod tests {
         let p = m.predict_proba(x.view());
         let binary = models[0].scores(x.view());
         assert!((p[50][1] - binary[50]).abs() < 1e-12);
+        let per_family = m.family_coefficients().unwrap();
+        assert_eq!(per_family.len(), 1);
+        assert_eq!(
+            per_family[0].0, "b",
+            "the second family's, against the first"
+        );
         assert!(fit(&hyper, x.view(), &y, vec!["a".into()], 0).is_err());
     }
 
@@ -285,5 +314,6 @@ mod tests {
         let back: FittedModel = serde_json::from_value(serde_json::to_value(&m).unwrap()).unwrap();
         assert_eq!(back, m);
         assert_eq!(back.multiclass().unwrap().classes, classes());
+        assert_eq!(back.family_coefficients(), None, "not a linear model");
     }
 }
