@@ -937,8 +937,8 @@ pub struct DiademArgs {
     /// standardised on the alerts, as SecuML); shown in the dashboard's Alerts Analysis panel.
     #[arg(long, global = true, value_enum, value_name = "ALGO")]
     pub alerts_clustering: Option<AlertsClusteringArg>,
-    /// Clusters of `--alerts-clustering` (unused by Dbscan) [default: 4]; with fewer alerts
-    /// than that, min(alerts, 4).
+    /// Clusters of `--alerts-clustering Kmeans|GaussianMixture` [default: 4], at most one per
+    /// alert (Dbscan finds its own number and ignores it).
     #[arg(long, global = true)]
     pub num_alerts_clusters: Option<u32>,
     /// Name the family of each alert (every detection but the training one) with a multiclass
@@ -1096,11 +1096,22 @@ fn print_stdout(text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How to serve the results of an embedded run: the dashboard reads the same data folder.
+fn serve_hint(settings: &Settings) -> String {
+    format!(
+        "  (serve it with: secuml --data-dir {} dashboard)\n",
+        settings.paths.data_dir.display()
+    )
+}
+
 fn workers(n_jobs: i64) -> anyhow::Result<usize> {
     match n_jobs {
         -1 => Ok(embedded::default_workers()),
         n if n >= 1 => Ok(n as usize),
-        n => anyhow::bail!("invalid parameter `n-jobs`: {n} is neither -1 nor a positive number"),
+        n => Err(connect::BadRequest(format!(
+            "invalid parameter `n-jobs`: {n} is neither -1 nor a positive number"
+        ))
+        .into()),
     }
 }
 
@@ -1139,16 +1150,19 @@ async fn serve_dashboard(settings: &Settings) -> anyhow::Result<()> {
     secuml_dashboard::serve(store, settings.paths.datasets_dir(), addr, shutdown).await
 }
 
-/// Exit codes of `secuml submit --wait` (and of `secuml diadem` on the distributed services).
+/// Exit codes of every command (`secuml submit --wait` adds the gates').
 pub mod exit {
     /// The job succeeded and every gate holds.
     pub const OK: u8 = 0;
     /// A `--fail-under` gate failed.
     pub const GATE_FAILED: u8 = 1;
-    /// The job failed or was cancelled.
+    /// The job failed or was cancelled, or its data refused it (a missing dataset, no
+    /// timestamps for a temporal mode).
     pub const JOB_FAILED: u8 = 2;
-    /// The request was refused (bad arguments, bad spec).
+    /// The request was refused before any work (an unknown option, a parameter out of range).
     pub const BAD_REQUEST: u8 = 3;
+    /// Anything else: unreadable or invalid input files, unreachable services.
+    pub const OTHER: u8 = 1;
 }
 
 fn secs(name: &str, value: f64) -> anyhow::Result<std::time::Duration> {
@@ -1437,6 +1451,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
                 print_stdout(&format!("{}\n", report::diadem_json(&outcome, &url)))?;
             } else {
                 print_stdout(&report::diadem_text(&outcome, &url))?;
+                print_stdout(&serve_hint(&settings))?;
             }
             Ok(exit::OK)
         }
@@ -1467,6 +1482,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
                 print_stdout(&format!("{}\n", report::clustering_json(&outcome, &url)))?;
             } else {
                 print_stdout(&report::clustering_text(&outcome, &url))?;
+                print_stdout(&serve_hint(&settings))?;
             }
             Ok(exit::OK)
         }

@@ -10,10 +10,15 @@ use secuml_runtime::{AmqpQueue, DataRoot, RedisStore, Store, TaskQueue};
 use crate::config::Settings;
 use crate::embedded;
 
-/// A request that cannot be served as given (exit code 3 for `secuml submit`).
+/// A request that cannot be served as given (exit code 3).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct BadRequest(pub String);
+
+/// A job that ran, or was refused by its data, and failed (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct JobFailed(pub String);
 
 /// The store: Redis when a Redis URL is set, else the file store under the data folder.
 pub async fn store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {

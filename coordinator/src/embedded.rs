@@ -8,7 +8,7 @@ use secuml_proto::{new_job_id, ClusteringSpec, DiademSpec, ExperimentRecord, Job
 use secuml_runtime::{DataRoot, Durability, FileStore, MemoryQueue, Store, TaskQueue};
 use secuml_worker::{run_worker, DataCache, TaskContext, WorkerConfig};
 use tokio::sync::watch;
-use tracing::{error, info};
+use tracing::{debug, error, info};
 
 use crate::clustering::ClusteringResults;
 use crate::config::Paths;
@@ -55,17 +55,18 @@ pub async fn run_embedded(
     job: JobSpec,
     workers: usize,
 ) -> anyhow::Result<(JobRecord, JobOutput)> {
-    job.validate()?;
+    job.validate()
+        .map_err(|e| crate::connect::BadRequest(e.to_string()))?;
     let kind = match &job {
         JobSpec::Diadem(_) => "diadem",
         JobSpec::Clustering(_) => "clustering",
     };
     let store = open_store(paths)?;
     let queue: Arc<dyn TaskQueue> = Arc::new(MemoryQueue::new());
-    // One search fold, whatever the slots: the job's search plans its tasks fold by fold, so
-    // the slots share a fold but at the passage to the next (when the slot still on the last
-    // one holds it); a fold is a copy of most of the dataset.
-    let cache = Arc::new(DataCache::new(DataRoot::local(&paths.data_dir), 4).with_fold_entries(1));
+    // One search fold alive, whatever the slots: the job's search plans its tasks fold by fold,
+    // so the slots share a fold, and at the passage to the next a slot waits for the others to
+    // finish with the last one (a fold is a copy of most of the dataset).
+    let cache = Arc::new(DataCache::new(DataRoot::local(&paths.data_dir), 4).with_live_folds(1));
     let job_id = new_job_id(kind);
     let mut record = jobs::new_record(&job_id, job, secuml_proto::event::now_ms());
     jobs::save_job(&*store, &record).await?;
@@ -109,10 +110,15 @@ pub async fn run_embedded(
                 }
             }
             let message = e.to_string();
-            error!(job_id = %job_id, error = %message, "{kind} job failed");
-            match (&e, record.experiment_id) {
-                (JobError::Refused(_), _) | (_, None) => Err(anyhow::anyhow!(message)),
-                (_, Some(id)) => Err(anyhow::anyhow!("experiment {id} failed: {message}")),
+            // The caller reports the error (the CLI prints it once).
+            debug!(job_id = %job_id, error = %message, "{kind} job failed");
+            let message = match (&e, record.experiment_id) {
+                (JobError::Refused(_), _) | (_, None) => message,
+                (_, Some(id)) => format!("experiment {id} failed: {message}"),
+            };
+            match e {
+                JobError::Infrastructure(_) => Err(anyhow::anyhow!(message)),
+                _ => Err(crate::connect::JobFailed(message).into()),
             }
         }
     }

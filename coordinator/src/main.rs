@@ -4,8 +4,9 @@ use std::process::ExitCode;
 
 use clap::error::ErrorKind;
 use clap::Parser;
+use secuml_coordinator::cli::exit;
 use secuml_coordinator::cli::Command;
-use secuml_coordinator::connect::BadRequest;
+use secuml_coordinator::connect::{BadRequest, JobFailed};
 use tracing_subscriber::EnvFilter;
 
 /// jemalloc rather than glibc's malloc: a worker frees matrices of tens of MB from task to task
@@ -27,11 +28,9 @@ fn main() -> ExitCode {
             let _ = e.print();
             return match e.kind() {
                 ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => ExitCode::SUCCESS,
-                // `secuml submit` promises 3 for a bad request; the other commands keep clap's 2.
-                _ if subcommand().as_deref() == Some("submit") => {
-                    ExitCode::from(secuml_coordinator::cli::exit::BAD_REQUEST)
-                }
-                _ => ExitCode::from(2),
+                // An unknown option or a value that does not parse: a bad request, whatever
+                // the command (2 is a failed job).
+                _ => ExitCode::from(exit::BAD_REQUEST),
             };
         }
     };
@@ -58,28 +57,12 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("error: {e:#}");
             if e.downcast_ref::<BadRequest>().is_some() {
-                ExitCode::from(secuml_coordinator::cli::exit::BAD_REQUEST)
-            } else if submitting {
-                ExitCode::from(secuml_coordinator::cli::exit::JOB_FAILED)
+                ExitCode::from(exit::BAD_REQUEST)
+            } else if submitting || e.downcast_ref::<JobFailed>().is_some() {
+                ExitCode::from(exit::JOB_FAILED)
             } else {
-                ExitCode::FAILURE
+                ExitCode::from(exit::OTHER)
             }
         }
     }
-}
-
-/// The subcommand named on the command line: the first argument that is neither an option nor
-/// the value of a global option.
-fn subcommand() -> Option<String> {
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--amqp" | "--redis" | "--data-dir" | "--config" => {
-                args.next();
-            }
-            a if a.starts_with('-') => {}
-            a => return Some(a.to_string()),
-        }
-    }
-    None
 }

@@ -78,7 +78,8 @@ fn a_temporal_mode_on_a_dataset_without_timestamps_is_refused_by_name() {
         &input_dir(),
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    // Refused by its data: a failed job, as `secuml submit` reports it.
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("validation mode TemporalCv needs timestamps")
             && stderr.contains("NSL-KDD/train20"),
@@ -95,11 +96,17 @@ fn a_missing_dataset_is_an_error_naming_where_it_was_looked_for() {
         &["NoSuchProject", "train", "LogisticRegression"],
         tmp.path(),
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("NoSuchProject/train") && stderr.contains("idents.csv"),
         "{stderr}"
+    );
+    // One error line (the log's record of the job's end carries it as a field).
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("error:")).count(),
+        1,
+        "the error is printed once: {stderr}"
     );
     assert!(out.stdout.is_empty());
 }
@@ -122,7 +129,7 @@ fn a_bad_parameter_is_refused_before_any_work() {
         .arg(input_dir())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3), "a bad request");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("test-size"), "{stderr}");
     assert!(
@@ -171,4 +178,24 @@ fn ingest_refuses_bad_input_with_file_line_and_column() {
         !tmp.path().join("out/datasets/P/D").exists(),
         "nothing half-written"
     );
+}
+
+#[test]
+fn every_command_exits_3_on_an_unknown_option() {
+    for command in [
+        &[
+            "diadem",
+            "NSL-KDD",
+            "train20",
+            "LogisticRegression",
+            "--no-such",
+        ][..],
+        &["clustering", "NSL-KDD", "train20", "Kmeans", "--no-such"][..],
+        &["ingest", "--no-such"][..],
+        &["diadem", "NSL-KDD", "train20", "NoSuchModel"][..],
+    ] {
+        let out = Command::new(secuml_bin()).args(command).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{command:?}: {stderr}");
+    }
 }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use ndarray::Array2;
 use secuml_engine::dataset::{self, Annotation, AnnotationMeta, DatasetError, Encoder, Manifest};
@@ -61,20 +61,67 @@ type MemoSlot<V> = Arc<Mutex<Option<Arc<V>>>>;
 /// Concurrent lookups of one key compute its value once: the first computes it while holding
 /// that entry's lock, the others wait for it (two slots starting a job on the same data hold
 /// one copy of it, not two). A failed computation leaves the entry empty for the next lookup.
+///
+/// [`Memo::bounding_live`] also bounds the values alive, held by the memo or by their users: a
+/// value evicted while still in use counts until its last user drops it, and a lookup that must
+/// compute a new value first waits for that (so that the memory of `capacity` values is the
+/// most it ever holds, at the cost of a slot idling while another finishes with an old value).
 pub(crate) struct Memo<K, V> {
     capacity: usize,
     entries: Mutex<Vec<(K, MemoSlot<V>)>>,
+    /// With [`Memo::bounding_live`]: the values evicted, until their users drop them.
+    evicted: Option<Mutex<Vec<Weak<V>>>>,
     hits: AtomicU64,
     misses: AtomicU64,
 }
+
+/// How often a lookup waiting for an evicted value's users checks again.
+const EVICTED_POLL: std::time::Duration = std::time::Duration::from_millis(2);
 
 impl<K: PartialEq, V> Memo<K, V> {
     pub(crate) fn new(capacity: usize) -> Self {
         Self {
             capacity,
             entries: Mutex::new(Vec::new()),
+            evicted: None,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
+        }
+    }
+
+    /// The same memo, computing a value only once every value it evicted is dropped by its
+    /// users: at most `capacity` values alive (with capacity 0, it bounds nothing).
+    pub(crate) fn bounding_live(mut self) -> Self {
+        if self.capacity > 0 {
+            self.evicted = Some(Mutex::new(Vec::new()));
+        }
+        self
+    }
+
+    /// With [`Memo::bounding_live`], counts the value of an evicted entry until its users drop it.
+    fn track_evicted(&self, slot: &MemoSlot<V>) {
+        if let Some(evicted) = &self.evicted {
+            let value = lock(slot);
+            if let Some(v) = value.as_ref() {
+                lock(evicted).push(Arc::downgrade(v));
+            }
+        }
+    }
+
+    /// Waits until every evicted value is dropped.
+    fn wait_for_evicted(&self) {
+        let Some(evicted) = &self.evicted else {
+            return;
+        };
+        loop {
+            {
+                let mut alive = lock(evicted);
+                alive.retain(|w| w.strong_count() > 0);
+                if alive.is_empty() {
+                    return;
+                }
+            }
+            std::thread::sleep(EVICTED_POLL);
         }
     }
 
@@ -97,7 +144,8 @@ impl<K: PartialEq, V> Memo<K, V> {
                     let slot = Arc::new(Mutex::new(None));
                     if self.capacity > 0 {
                         if entries.len() >= self.capacity {
-                            entries.remove(0);
+                            let (_, old) = entries.remove(0);
+                            self.track_evicted(&old);
                         }
                         entries.push((key, slot.clone()));
                     }
@@ -111,6 +159,7 @@ impl<K: PartialEq, V> Memo<K, V> {
             return Ok(v.clone());
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
+        self.wait_for_evicted();
         let v = Arc::new(compute()?);
         *value = Some(v.clone());
         Ok(v)
@@ -132,7 +181,13 @@ impl<K: PartialEq, V> Memo<K, V> {
 
     /// Forgets the values whose key satisfies `drop` (values in use stay alive with their users).
     pub(crate) fn forget(&self, drop: impl Fn(&K) -> bool) {
-        lock(&self.entries).retain(|(k, _)| !drop(k));
+        lock(&self.entries).retain(|(k, slot)| {
+            let keep = !drop(k);
+            if !keep {
+                self.track_evicted(slot);
+            }
+            keep
+        });
     }
 
     pub(crate) fn stats(&self) -> CacheStats {
@@ -208,6 +263,14 @@ impl DataCache {
     /// own).
     pub fn with_fold_entries(mut self, entries: usize) -> Self {
         self.folds = Memo::new(entries);
+        self
+    }
+
+    /// The same cache with at most `entries` search folds alive at once, kept or in use: a task
+    /// that needs another fold waits for the tasks still using an older one (the embedded mode's
+    /// memory bound; a fold is a copy of most of the dataset).
+    pub fn with_live_folds(mut self, entries: usize) -> Self {
+        self.folds = Memo::new(entries).bounding_live();
         self
     }
 
@@ -586,5 +649,41 @@ mod tests {
         for (row, label) in test.rows.iter().zip(&test.labels) {
             assert_eq!(labels()[*row], Some(*label));
         }
+    }
+
+    #[test]
+    fn a_bounded_memo_computes_a_new_value_once_the_evicted_one_is_dropped() {
+        let memo: Arc<Memo<u32, Vec<u8>>> = Arc::new(Memo::new(1).bounding_live());
+        let first = memo.get_or_compute(1, || Ok::<_, ()>(vec![1])).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let lookup = {
+            let memo = memo.clone();
+            std::thread::spawn(move || {
+                let second = memo.get_or_compute(2, || {
+                    tx.send("computing").unwrap();
+                    Ok::<_, ()>(vec![2])
+                });
+                second.unwrap()
+            })
+        };
+        // The first value is evicted but still in use: the second is not computed yet.
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert!(
+            rx.try_recv().is_err(),
+            "computed while the evicted value lives"
+        );
+        drop(first);
+        assert_eq!(*lookup.join().unwrap(), vec![2]);
+        assert_eq!(rx.try_recv(), Ok("computing"));
+        // A hit never waits, and an unbounded memo never does.
+        let _held = memo.get_or_compute(2, || Ok::<_, ()>(vec![0])).unwrap();
+        let unbounded: Memo<u32, Vec<u8>> = Memo::new(1);
+        let _a = unbounded
+            .get_or_compute(1, || Ok::<_, ()>(vec![1]))
+            .unwrap();
+        let b = unbounded
+            .get_or_compute(2, || Ok::<_, ()>(vec![2]))
+            .unwrap();
+        assert_eq!(*b, vec![2]);
     }
 }
