@@ -8,8 +8,8 @@
 //! converged as ours), so the reference is liblinear run to convergence.
 
 use secuml_proto::hyper::{
-    Criterion, DecisionTreeHyper, GaussianNbHyper, MaxFeatures, RandomForestHyper, Splitter,
-    TreeLimits,
+    Criterion, DecisionTreeHyper, GaussianNbHyper, LabelPropagationHyper, MaxFeatures,
+    PropagationKernel, RandomForestHyper, Splitter, TreeLimits,
 };
 use secuml_proto::{Hyper, Penalty};
 
@@ -154,4 +154,35 @@ fn random_forest_one_vs_rest_matches_sklearn_over_seeds() {
     let hyper = Hyper::RandomForest(RandomForestHyper::default());
     let seeds = fixture()["forest_seeds"].as_u64().expect("seeds");
     check("random_forest_ovr", mean_scores(&hyper, seeds), 0.01);
+}
+
+#[test]
+fn label_propagation_matches_sklearn_on_a_subset() {
+    // train20's first 3,000 rows, every other one unlabelled; test's first 3,000 predicted.
+    let hyper = Hyper::LabelPropagation(LabelPropagationHyper {
+        kernel: PropagationKernel::Knn,
+        n_neighbors: 7,
+        gamma: 20.0,
+    });
+    let data = nsl_kdd();
+    let (x_train, x_test) = data.standardised();
+    let reference = &fixture()["label_propagation_knn"];
+    let n = reference["train_rows"].as_u64().expect("rows") as usize;
+    let families: Vec<Option<&str>> = data.train.families[..n]
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (i % 2 == 0).then_some(f.as_str()))
+        .collect();
+    let labelled: std::collections::BTreeSet<_> = families.iter().flatten().collect();
+    assert_eq!(reference["classes"], labelled.len());
+    let ours = subset_scores(
+        &hyper,
+        0,
+        x_train.slice_axis(ndarray::Axis(0), ndarray::Slice::from(..n)),
+        &families,
+        x_test.view(),
+        reference["test_rows"].as_u64().expect("rows") as usize,
+    );
+    // Deterministic: the same neighbours and the same iterations as scikit-learn's.
+    check("label_propagation_knn", ours, 0.005);
 }
