@@ -61,13 +61,15 @@ pub(crate) trait Labels: Clone {
     fn count_below(&self, column: &[u32], rows: &[u32], limit: u32, left: &mut Self::Counts);
 
     /// For a two-valued column: sets `left` to the counts of the rows of rank 0 and returns
-    /// true, when the labels know a way faster than the histogram.
+    /// true, when the labels know a way faster than the histogram (`hist`, the class
+    /// histogram, zero, is scratch and left zero).
     fn lower_of_two(
         &self,
         column: &[u32],
         rows: &[u32],
         node: &Self::Counts,
         left: &mut Self::Counts,
+        hist: &mut [u32],
     ) -> bool;
 
     /// The value a leaf of these counts stores in [`super::FlatTree::value`]; the class
@@ -187,7 +189,14 @@ impl Labels for Binary {
     }
 
     #[inline]
-    fn lower_of_two(&self, column: &[u32], rows: &[u32], node: &Counts, left: &mut Counts) -> bool {
+    fn lower_of_two(
+        &self,
+        column: &[u32],
+        rows: &[u32],
+        node: &Counts,
+        left: &mut Counts,
+        _hist: &mut [u32],
+    ) -> bool {
         // Keys are 0, 1 (rank 0) and 2, 3 (rank 1).
         let (mut sum, mut threes) = (0u32, 0u32);
         for &r in rows {
@@ -207,6 +216,9 @@ impl Labels for Binary {
         c.pos as f64 / c.n as f64
     }
 }
+
+/// Histograms [`Classes::lower_of_two`] counts in at once.
+const LANES: usize = 4;
 
 /// K classes, coded 0..K.
 #[derive(Debug, Clone, Copy)]
@@ -244,7 +256,8 @@ impl Labels for Classes {
     }
 
     fn hist_len(&self, max_rank: usize) -> usize {
-        max_rank << self.shift
+        // [`Labels::lower_of_two`]'s lanes need `LANES × 2` ranks.
+        max_rank.max(2 * LANES) << self.shift
     }
 
     #[inline]
@@ -374,15 +387,40 @@ impl Labels for Classes {
         }
     }
 
+    /// The classes of the rows counted in [`LANES`] histograms of the two ranks, row `i` in
+    /// lane `i % LANES`, so that runs of rows of one class do not wait on one counter; one
+    /// lane for small nodes, where emptying the others would cost more.
     #[inline]
     fn lower_of_two(
         &self,
-        _column: &[u32],
-        _rows: &[u32],
+        column: &[u32],
+        rows: &[u32],
         _node: &ClassCounts,
-        _left: &mut ClassCounts,
+        left: &mut ClassCounts,
+        hist: &mut [u32],
     ) -> bool {
-        false
+        let width = 2usize << self.shift;
+        let lanes = if rows.len() >= 16 * LANES { LANES } else { 1 };
+        let (used, _) = hist.split_at_mut(lanes * width);
+        let mut chunks = rows.chunks_exact(lanes);
+        for chunk in &mut chunks {
+            for (lane, &r) in chunk.iter().enumerate() {
+                used[lane * width + column[r as usize] as usize] += 1;
+            }
+        }
+        for &r in chunks.remainder() {
+            used[column[r as usize] as usize] += 1;
+        }
+        self.clear(left);
+        for lane in used.chunks_exact_mut(width) {
+            for (l, h) in left.per_class.iter_mut().zip(&mut lane[..self.k]) {
+                *l += std::mem::take(h);
+            }
+            let upper = width / 2;
+            lane[upper..upper + self.k].iter_mut().for_each(|h| *h = 0);
+        }
+        left.n = left.per_class.iter().sum();
+        true
     }
 
     fn leaf(&self, c: &ClassCounts, proba: &mut Vec<f64>) -> f64 {

@@ -183,7 +183,11 @@ impl<L: Labels> Searcher<L> {
             return false;
         }
         let shift = self.labels.shift();
-        if n_ranks == 2 && self.labels.lower_of_two(column, rows, node, left) {
+        if n_ranks == 2
+            && self
+                .labels
+                .lower_of_two(column, rows, node, left, &mut self.hist_classes)
+        {
             let (low, n) = (L::rows(left), L::rows(node));
             if low == 0 || low == n || values[1] <= values[0] + FEATURE_THRESHOLD {
                 return false;
