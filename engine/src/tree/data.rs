@@ -63,7 +63,10 @@ impl TrainingSet {
         }
         // Every key, and `(rank + 1) << shift`, fits in 31 bits.
         if n >= (1 << (31 - shift)) {
-            return Err(ModelError::Data(format!("too many rows ({n})")));
+            return Err(ModelError::Data(format!(
+                "too many rows ({n}): expected fewer than {} with {shift} bit(s) of class",
+                1u64 << (31 - shift)
+            )));
         }
         if y.iter().all(|&c| c == y[0]) {
             return Err(ModelError::Data(
