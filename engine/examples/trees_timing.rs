@@ -9,6 +9,9 @@
 //! scikit-learn's times, on the same machine, from the repository root:
 //! `OMP_NUM_THREADS=1 python3 tests/bench/sklearn_random_forest.py --time` and
 //! `OMP_NUM_THREADS=1 python3 tests/bench/sklearn_decision_tree.py --time`.
+//! With `multiclass` (not part of `all`): the fit times of the native K-class tree and forest
+//! (SecuML's defaults, seed 0) on train20's 22 families, beside scikit-learn's
+//! `OMP_NUM_THREADS=1 python3 tests/bench/sklearn_multiclass_trees.py --time`.
 #![allow(clippy::print_stdout)]
 
 use std::time::Instant;
@@ -51,6 +54,10 @@ fn grid() -> Vec<DecisionTreeHyper> {
 
 fn main() {
     let what = std::env::args().nth(1).unwrap_or_else(|| "all".into());
+    if what == "multiclass" {
+        multiclass();
+        return;
+    }
     let (x_train, y_train, x_test, y_test) = nsl_kdd();
     let mut out = serde_json::Map::new();
     if what == "forest" || what == "all" {
@@ -90,5 +97,49 @@ fn main() {
             serde_json::json!({"grid_fit_s": total, "grid_fit_cpu_s": total_cpu, "per_point": points}),
         );
     }
+    println!("{}", serde_json::Value::Object(out));
+}
+
+/// Fit times of the native K-class tree and forest on train20's families.
+fn multiclass() {
+    let data = sample::repository_nsl_kdd().expect("NSL-KDD sample");
+    let (x_train, _) = data.standardised();
+    let mut classes = data.train.families.clone();
+    classes.sort();
+    classes.dedup();
+    let y: Vec<usize> = data
+        .train
+        .families
+        .iter()
+        .map(|f| classes.binary_search(f).expect("a family"))
+        .collect();
+    let k = classes.len();
+    let mut out = serde_json::Map::new();
+    out.insert("train_families".into(), k.into());
+    let tree_hyper = DecisionTreeHyper {
+        criterion: Criterion::Gini,
+        splitter: Splitter::Best,
+        limits: TreeLimits::unlimited(MaxFeatures::All),
+    };
+    let (t, c) = (Instant::now(), sample::cpu_seconds());
+    let model = tree::fit_classes(&tree_hyper, x_train.view(), &y, k, 0).expect("tree fit");
+    out.insert(
+        "decision_tree".into(),
+        serde_json::json!({
+            "fit_s": t.elapsed().as_secs_f64(), "fit_cpu_s": sample::cpu_seconds() - c,
+            "node_count": model.tree.tree.len(),
+        }),
+    );
+    let (t, c) = (Instant::now(), sample::cpu_seconds());
+    let model = forest::fit_classes(&RandomForestHyper::default(), x_train.view(), &y, k, 0)
+        .expect("forest fit");
+    let nodes = model.trees.iter().map(|t| t.tree.len()).sum::<usize>() as f64 / 100.0;
+    out.insert(
+        "random_forest".into(),
+        serde_json::json!({
+            "fit_s": t.elapsed().as_secs_f64(), "fit_cpu_s": sample::cpu_seconds() - c,
+            "mean_tree_nodes": nodes,
+        }),
+    );
     println!("{}", serde_json::Value::Object(out));
 }

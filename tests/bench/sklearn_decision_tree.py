@@ -78,10 +78,15 @@ def describe(config):
             "max_features": config[3] or "all"}
 
 
-def preorder(model):
-    """The tree's nodes in pre-order: feature, threshold, right child, P(malicious)."""
+def malicious_fraction(v):
+    return float(v[1] / v.sum())
+
+
+def preorder(model, value=malicious_fraction, key="value"):
+    """The tree's nodes in pre-order: feature, threshold, right child, and `key`: `value` of
+    each node's class counts or fractions (P(malicious) by default)."""
     t = model.tree_
-    out = {"feature": [], "threshold": [], "right": [], "value": []}
+    out = {"feature": [], "threshold": [], "right": [], key: []}
     stack = [(0, None)]
     while stack:
         i, right_of = stack.pop()
@@ -92,8 +97,7 @@ def preorder(model):
         out["feature"].append(-1 if leaf else int(t.feature[i]))
         out["threshold"].append(0.0 if leaf else float(t.threshold[i]))
         out["right"].append(0)
-        v = t.value[i][0]
-        out["value"].append(float(v[1] / v.sum()))
+        out[key].append(value(t.value[i][0]))
         if not leaf:
             stack.append((t.children_right[i], at))
             stack.append((t.children_left[i], None))
@@ -112,17 +116,23 @@ def small():
         {"criterion": "gini", "min_impurity_decrease": 0.01},
         {"criterion": "entropy", "max_leaf_nodes": 8},
     ]
+    return {"x": x.tolist(), "y": y.tolist(), "trees": exact_trees(x, y, configs)}
+
+
+def exact_trees(x, y, configs, describe=preorder):
+    """For each configuration, the tree of random_state 0 (`describe`d), its importances, and
+    whether random_state 1..29 grow the same tree."""
     trees = []
     for c in configs:
         model = DecisionTreeClassifier(random_state=0, **c).fit(x, y)
-        tree = preorder(model)
+        tree = describe(model)
         # Ties between features would make the tree depend on the order features are drawn
         # in: each configuration is checked to give the same tree for every random_state.
-        invariant = all(preorder(DecisionTreeClassifier(random_state=s, **c).fit(x, y)) == tree
+        invariant = all(describe(DecisionTreeClassifier(random_state=s, **c).fit(x, y)) == tree
                         for s in range(1, 30))
         trees.append({"config": c, "tree": tree, "seed_invariant": invariant,
                       "importances": [float(v) for v in model.feature_importances_]})
-    return {"x": x.tolist(), "y": y.tolist(), "trees": trees}
+    return trees
 
 
 def main():

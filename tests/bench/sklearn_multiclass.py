@@ -19,7 +19,9 @@ predicted (38 families). For each model, the test accuracy and F1 macro
 - GaussianNB() (native multiclass);
 - DecisionTree (gini, best, no limit, all features) and RandomForest (SecuML's defaults: 100
   trees, sqrt, no bootstrap), both native (K-class impurity) and wrapped in
-  OneVsRestClassifier (what our engine fits for them), mean over random_state 0..seeds-1;
+  OneVsRestClassifier (what our engine fitted for them before its native K-class trees, whose
+  reference, over more seeds, is sklearn_multiclass_trees.py), mean over random_state
+  0..seeds-1;
 - LabelPropagation(kernel="knn", n_neighbors=7) (native label distributions) on train20's
   first 3000 rows, every other one unlabelled, predicting test's first 3000 rows.
 """

@@ -151,3 +151,63 @@ fn parity_with_scikit_learn_on_nsl_kdd() {
     let common = ours.iter().filter(|f| theirs.contains(f)).count();
     assert!(common >= 7, "ours {ours:?} vs scikit-learn {theirs:?}");
 }
+
+#[test]
+fn k_class_probability_is_the_mean_of_the_trees_fractions() {
+    let x = Array2::from_shape_fn((60, 4), |(i, j)| ((i * 31 + j * 17) % 13) as f64);
+    let y: Vec<usize> = (0..60).map(|i| (i * 7 + i / 9) % 4).collect();
+    let model = fit_classes(&small_forest(6, true), x.view(), &y, 4, 5).unwrap();
+    assert_eq!(model.trees.len(), 6);
+    assert!(model.trees.windows(2).any(|w| w[0] != w[1]));
+    let probe = array![[3.0, 1.0, 4.0, 1.0], [5.0, 9.0, 2.0, 6.0]];
+    let proba = model.predict_proba(probe.view());
+    for (row, p) in probe.rows().into_iter().zip(&proba) {
+        let row = row.to_vec();
+        for (c, &pc) in p.iter().enumerate() {
+            let mean = model
+                .trees
+                .iter()
+                .map(|t| t.predict_row(&row)[c])
+                .sum::<f64>()
+                / 6.0;
+            assert_eq!(pc, mean);
+        }
+        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    }
+    let sum: f64 = model.importances.iter().sum();
+    assert!((sum - 1.0).abs() < 1e-12);
+    let json = serde_json::to_string(&model).unwrap();
+    assert_eq!(
+        serde_json::from_str::<RandomForestClasses>(&json).unwrap(),
+        model
+    );
+}
+
+/// With two classes the K-class forest is the binary one: the same per-tree seeds and
+/// bootstrap samples, so the same trees, and the malicious probability as the second class's.
+#[test]
+fn two_class_forest_is_the_binary_forest() {
+    let data = nsl_kdd();
+    let (x, _) = data.standardised();
+    let x = x.slice_axis(ndarray::Axis(0), (..3000).into()).to_owned();
+    let y = &data.train.y[..3000];
+    let classes: Vec<usize> = y.iter().map(|&v| v as usize).collect();
+    for bootstrap in [false, true] {
+        let hyper = small_forest(4, bootstrap);
+        let binary = fit(&hyper, x.view(), y, 9).unwrap();
+        let multi = fit_classes(&hyper, x.view(), &classes, 2, 9).unwrap();
+        for (b, m) in binary.trees.iter().zip(&multi.trees) {
+            assert_eq!(b.feature, m.tree.feature);
+            assert_eq!(b.right, m.tree.right);
+        }
+        let pb = binary.predict_proba(x.view());
+        let pm = multi.predict_proba(x.view());
+        for (b, m) in pb.iter().zip(&pm) {
+            assert!((b - m[1]).abs() < 1e-12);
+        }
+        for (a, b) in binary.importances.iter().zip(&multi.importances) {
+            assert!((a - b).abs() < 1e-12);
+        }
+    }
+    assert!(fit_classes(&small_forest(0, false), x.view(), &classes, 2, 0).is_err());
+}

@@ -6,14 +6,18 @@
 //!   ([`crate::bayes::fit_classes`]), as scikit-learn's `GaussianNB`;
 //! - LabelPropagation: native, label distributions over the families
 //!   ([`crate::propagation::fit_classes`]), as scikit-learn's `LabelPropagation`;
+//! - DecisionTree and RandomForest: native, K-class CART trees (Gini or entropy over the
+//!   families, leaves holding the families' fractions; [`crate::tree::fit_classes`],
+//!   [`crate::forest::fit_classes`]), as scikit-learn's `DecisionTreeClassifier` and
+//!   `RandomForestClassifier`;
 //! - every other class: one-vs-rest, one binary model per family (that family as the positive
 //!   class, every other as the negative one, the same seed for each), the class probabilities
 //!   being the positive probabilities normalised to sum to 1; with two families, a single
 //!   binary model of the second against the first. This is exactly scikit-learn's
 //!   `LogisticRegression(multi_class="ovr")` (liblinear fits one binary problem per class)
-//!   and `OneVsRestClassifier`; it differs from scikit-learn's native multiclass trees and
-//!   forests (K-class impurity), gradient boosting (K trees per stage, softmax) and SVC
-//!   (one-vs-one).
+//!   and `OneVsRestClassifier`; it differs from scikit-learn's native multiclass gradient
+//!   boosting (K trees per stage, softmax) and SVC (one-vs-one). Models stored before the
+//!   native trees and forests were one-vs-rest ones, and still read and predict as such.
 //!
 //! The predicted class of a row is its most probable one, ties going to the first class
 //! (numpy's `argmax`, and `OneVsRestClassifier.predict`'s order: trees often give several
@@ -47,6 +51,10 @@ pub enum MulticlassFit {
     GaussianNaiveBayes(crate::bayes::GaussianNbClasses),
     /// Native label propagation.
     LabelPropagation(crate::propagation::LabelPropagation),
+    /// A native K-class decision tree.
+    DecisionTree(crate::tree::DecisionTreeClasses),
+    /// A native forest of K-class decision trees.
+    RandomForest(crate::forest::RandomForestClasses),
 }
 
 /// Fits `hyper` on `x` and the class index of each row (`None` for an unlabelled row, which
@@ -91,18 +99,13 @@ pub fn fit(
     }
     let fit = match hyper {
         Hyper::GaussianNaiveBayes(h) => {
-            let labelled = y
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    c.ok_or_else(|| {
-                        ModelError::Data(format!(
-                            "row {i} has no family: a supervised class trains on labelled rows only"
-                        ))
-                    })
-                })
-                .collect::<Result<Vec<usize>, _>>()?;
-            MulticlassFit::GaussianNaiveBayes(crate::bayes::fit_classes(h, x, &labelled, k)?)
+            MulticlassFit::GaussianNaiveBayes(crate::bayes::fit_classes(h, x, &labelled(y)?, k)?)
+        }
+        Hyper::DecisionTree(h) => {
+            MulticlassFit::DecisionTree(crate::tree::fit_classes(h, x, &labelled(y)?, k, seed)?)
+        }
+        Hyper::RandomForest(h) => {
+            MulticlassFit::RandomForest(crate::forest::fit_classes(h, x, &labelled(y)?, k, seed)?)
         }
         Hyper::LabelPropagation(h) => {
             MulticlassFit::LabelPropagation(crate::propagation::fit_classes(h, x, y, k)?)
@@ -129,6 +132,20 @@ pub fn fit(
     Ok(MulticlassModel { classes, fit })
 }
 
+/// The family of every row; an error names the first unlabelled one.
+fn labelled(y: &[Option<usize>]) -> Result<Vec<usize>, ModelError> {
+    y.iter()
+        .enumerate()
+        .map(|(i, c)| {
+            c.ok_or_else(|| {
+                ModelError::Data(format!(
+                    "row {i} has no family: a supervised class trains on labelled rows only"
+                ))
+            })
+        })
+        .collect()
+}
+
 impl MulticlassModel {
     /// The probability of each class for every row (`n` rows of `classes.len()` values, each
     /// row summing to 1).
@@ -136,6 +153,8 @@ impl MulticlassModel {
         match &self.fit {
             MulticlassFit::GaussianNaiveBayes(m) => m.predict_proba(x),
             MulticlassFit::LabelPropagation(m) => m.predict_proba(x),
+            MulticlassFit::DecisionTree(m) => m.predict_proba(x),
+            MulticlassFit::RandomForest(m) => m.predict_proba(x),
             MulticlassFit::OneVsRest { models } if models.len() == 1 => models[0]
                 .scores(x)
                 .into_iter()
@@ -211,7 +230,11 @@ mod nsl_kdd_tests;
 mod tests {
     use super::*;
     use ndarray::Array2;
-    use secuml_proto::{hyper::GaussianNbHyper, Penalty};
+    use secuml_proto::hyper::{
+        Criterion, DecisionTreeHyper, GaussianNbHyper, MaxFeatures, RandomForestHyper, Splitter,
+        TreeLimits,
+    };
+    use secuml_proto::Penalty;
 
     /// Three blobs on a line, one per class.
     fn blobs() -> (Array2<f64>, Vec<Option<usize>>) {
@@ -304,6 +327,72 @@ mod tests {
             "the second family's, against the first"
         );
         assert!(fit(&hyper, x.view(), &y, vec!["a".into()], 0).is_err());
+    }
+
+    #[test]
+    fn trees_and_forests_are_native() {
+        let (x, y) = blobs();
+        let truth: Vec<usize> = y.iter().map(|c| c.unwrap()).collect();
+        let tree = Hyper::DecisionTree(DecisionTreeHyper {
+            criterion: Criterion::Gini,
+            splitter: Splitter::Best,
+            limits: TreeLimits::unlimited(MaxFeatures::All),
+        });
+        let forest = Hyper::RandomForest(RandomForestHyper {
+            n_estimators: 5,
+            ..RandomForestHyper::default()
+        });
+        for hyper in [tree, forest] {
+            let m = fit(&hyper, x.view(), &y, classes(), 3).unwrap();
+            let native = match &m.fit {
+                MulticlassFit::DecisionTree(t) => t.predict_proba(x.view()),
+                MulticlassFit::RandomForest(f) => f.predict_proba(x.view()),
+                other => panic!("{} fitted as {other:?}", hyper.class_name()),
+            };
+            assert_eq!(m.predict_proba(x.view()), native);
+            assert_eq!(m.predict(x.view()), truth);
+            let back: FittedModel = serde_json::from_value(
+                serde_json::to_value(FittedModel::Multiclass(m.clone())).unwrap(),
+            )
+            .unwrap();
+            assert_eq!(back.multiclass(), Some(&m));
+        }
+        let unlabelled: Vec<Option<usize>> = y
+            .iter()
+            .enumerate()
+            .map(|(i, c)| c.filter(|_| i != 7))
+            .collect();
+        let err = fit(&tree, x.view(), &unlabelled, classes(), 0).unwrap_err();
+        assert!(matches!(err, ModelError::Data(m) if m.contains("row 7")));
+    }
+
+    /// Trees and forests were fitted one-vs-rest before they were native: such stored models
+    /// still read back, and predict as they did.
+    #[test]
+    fn stored_one_vs_rest_trees_still_read() {
+        let (x, y) = blobs();
+        let hyper = Hyper::DecisionTree(DecisionTreeHyper {
+            criterion: Criterion::Entropy,
+            splitter: Splitter::Best,
+            limits: TreeLimits::unlimited(MaxFeatures::All),
+        });
+        let models = (0..3)
+            .map(|k| {
+                let binary: Vec<Option<bool>> = y.iter().map(|c| c.map(|c| c == k)).collect();
+                super::super::fit(&hyper, x.view(), &binary, 0).unwrap()
+            })
+            .collect();
+        let stored = FittedModel::Multiclass(MulticlassModel {
+            classes: classes(),
+            fit: MulticlassFit::OneVsRest { models },
+        });
+        let json = serde_json::to_value(&stored).unwrap();
+        let text = json.to_string();
+        assert!(text.contains(r#""strategy":"OneVsRest""#), "{text}");
+        let back: FittedModel = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, stored);
+        let truth: Vec<usize> = y.iter().map(|c| c.unwrap()).collect();
+        assert_eq!(back.multiclass().unwrap().predict(x.view()), truth);
     }
 
     #[test]

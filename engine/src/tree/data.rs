@@ -1,5 +1,5 @@
 //! The training set as the split search reads it: every column rank-coded once per fit,
-//! column-major, with the label packed into each code.
+//! column-major, with the class packed into each code.
 
 use ndarray::ArrayView2;
 
@@ -16,18 +16,42 @@ pub(crate) struct TrainingSet {
     pub n: usize,
     /// Columns.
     pub d: usize,
-    /// Column-major `(rank << 1) | label`, `rank` the index of the row's value among its
+    /// Column-major `(rank << shift) | class`, `rank` the index of the row's value among its
     /// column's distinct values in increasing order.
     pub keys: Vec<u32>,
+    /// Bits of the class in a key: 1 for two classes, enough for K - 1 for K.
+    pub shift: u32,
     /// Each column's distinct values, increasing (`values[j][rank]`).
     pub values: Vec<Vec<f64>>,
-    /// Labels, 1 for malicious.
-    pub y: Vec<u8>,
+    /// Class of each row: 1 for malicious with two classes, 0..K for K.
+    pub y: Vec<u32>,
 }
 
 impl TrainingSet {
-    /// Codes `x` (n × d, finite values) with labels `y`.
+    /// Codes `x` (n × d, finite values) with labels `y` (`true` for malicious).
     pub fn new(x: ArrayView2<f64>, y: &[bool]) -> Result<Self, ModelError> {
+        let y: Vec<u32> = y.iter().map(|&v| v as u32).collect();
+        Self::code(x, y, 1)
+    }
+
+    /// Codes `x` (n × d, finite values) with the class of each row, `y`, among `k` (at least
+    /// 2, shifted as [`super::labels::Classes`] says).
+    pub fn with_classes(x: ArrayView2<f64>, y: &[usize], k: usize) -> Result<Self, ModelError> {
+        if !(2..=1 << 16).contains(&k) {
+            return Err(ModelError::Data(format!(
+                "expected 2 to 65536 classes, got {k}"
+            )));
+        }
+        if let Some((i, c)) = y.iter().enumerate().find(|(_, &c)| c >= k) {
+            return Err(ModelError::Data(format!(
+                "row {i} has class {c}, expected below {k}"
+            )));
+        }
+        let y: Vec<u32> = y.iter().map(|&c| c as u32).collect();
+        Self::code(x, y, super::labels::Classes::new(k).shift)
+    }
+
+    fn code(x: ArrayView2<f64>, y: Vec<u32>, shift: u32) -> Result<Self, ModelError> {
         let (n, d) = x.dim();
         if n == 0 || d == 0 {
             return Err(ModelError::Data(format!(
@@ -37,16 +61,18 @@ impl TrainingSet {
         if y.len() != n {
             return Err(ModelError::Data(format!("{n} rows but {} labels", y.len())));
         }
-        if n >= (1 << 30) {
-            return Err(ModelError::Data(format!("too many rows ({n})")));
+        // Every key, and `(rank + 1) << shift`, fits in 31 bits.
+        if n >= (1 << (31 - shift)) {
+            return Err(ModelError::Data(format!(
+                "too many rows ({n}): expected fewer than {} with {shift} bit(s) of class",
+                1u64 << (31 - shift)
+            )));
         }
-        let positives = y.iter().filter(|&&v| v).count();
-        if positives == 0 || positives == n {
+        if y.iter().all(|&c| c == y[0]) {
             return Err(ModelError::Data(
                 "the training set has a single class".into(),
             ));
         }
-        let y: Vec<u8> = y.iter().map(|&v| v as u8).collect();
         let mut keys = vec![0u32; n * d];
         let mut values = Vec::with_capacity(d);
         let mut coder = Coder::new(n);
@@ -75,13 +101,14 @@ impl TrainingSet {
         }
         for j in 0..d {
             for (k, &label) in keys[j * n..(j + 1) * n].iter_mut().zip(&y) {
-                *k = (*k << 1) | label as u32;
+                *k = (*k << shift) | label;
             }
         }
         Ok(TrainingSet {
             n,
             d,
             keys,
+            shift,
             values,
             y,
         })

@@ -1,4 +1,5 @@
-//! A fitted tree as flat node arrays in pre-order, and its prediction.
+//! A fitted tree as flat node arrays in pre-order, and its prediction; with K classes, the
+//! class fractions of its leaves beside.
 
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
@@ -16,8 +17,29 @@ pub struct FlatTree {
     /// leaf.
     pub right: Vec<u32>,
     /// The threshold of an internal node (rows at most it go left); the probability of the
-    /// malicious class of a leaf (the fraction of its training rows that are malicious).
+    /// malicious class of a leaf (the fraction of its training rows that are malicious), or
+    /// in a [`ClassTree`] the index of the leaf among the leaves, in pre-order.
     pub value: Vec<f64>,
+}
+
+/// A classification tree of K classes: the nodes, and the class fractions of each leaf.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassTree {
+    /// The nodes; a leaf's value is its index among the leaves.
+    pub tree: FlatTree,
+    /// K.
+    pub classes: usize,
+    /// Leaf after leaf (in pre-order), the fraction of its training rows in each class.
+    pub proba: Vec<f64>,
+}
+
+impl ClassTree {
+    /// The class probabilities of the leaf `row` falls in.
+    #[inline]
+    pub fn predict_row(&self, row: &[f64]) -> &[f64] {
+        let at = self.tree.value[self.tree.leaf_of(row)] as usize * self.classes;
+        &self.proba[at..at + self.classes]
+    }
 }
 
 impl FlatTree {
@@ -54,11 +76,17 @@ impl FlatTree {
     /// The probability of the malicious class of the leaf `row` falls in.
     #[inline]
     pub fn predict_row(&self, row: &[f64]) -> f64 {
+        self.value[self.leaf_of(row)]
+    }
+
+    /// The node of the leaf `row` falls in.
+    #[inline]
+    pub fn leaf_of(&self, row: &[f64]) -> usize {
         let mut i = 0;
         loop {
             let f = self.feature[i];
             if f == LEAF {
-                return self.value[i];
+                return i;
             }
             i = if row[f as usize] <= self.value[i] {
                 i + 1

@@ -10,7 +10,8 @@ use secuml_proto::hyper::{Criterion, Splitter};
 
 use super::data::TrainingSet;
 use super::flat::{FlatTree, LEAF};
-use super::split::{Counts, Node, Searcher, Split};
+use super::labels::Labels;
+use super::split::{Node, Searcher, Split};
 
 /// scikit-learn's `EPSILON` (the machine epsilon of f64).
 const EPSILON: f64 = f64::EPSILON;
@@ -31,37 +32,39 @@ pub(crate) struct GrowParams {
     pub min_impurity_decrease: f64,
 }
 
-/// One grown tree: its nodes and the unnormalised decrease in impurity of each column.
+/// One grown tree: its nodes, the class fractions of its leaves (K classes: see
+/// [`Labels::leaf`]) and the unnormalised decrease in impurity of each column.
 pub(crate) struct Grown {
     pub tree: FlatTree,
+    pub proba: Vec<f64>,
     pub decrease: Vec<f64>,
 }
 
 /// Grows trees on one training set, reusing its buffers from tree to tree.
-pub(crate) struct Grower<'a> {
+pub(crate) struct Grower<'a, L: Labels> {
     data: &'a TrainingSet,
     params: GrowParams,
-    searcher: Searcher,
+    searcher: Searcher<L>,
     samples: Vec<u32>,
-    nodes: Vec<RawNode>,
+    nodes: Vec<RawNode<L::Counts>>,
     decrease: Vec<f64>,
     /// Rows of the root (the weighted total of scikit-learn's formulas).
     root_rows: f64,
 }
 
 /// A node while the tree grows, children by index (0: none yet).
-#[derive(Debug, Clone, Copy)]
-struct RawNode {
+#[derive(Debug, Clone)]
+struct RawNode<C> {
     feature: u32,
     threshold: f64,
     left: u32,
     right: u32,
-    counts: Counts,
+    counts: C,
 }
 
 /// A node waiting for its split: its rows, depth, impurity, parent and known constants.
-struct Pending {
-    node: Node,
+struct Pending<C> {
+    node: Node<C>,
     depth: usize,
     impurity: f64,
     n_constants: usize,
@@ -70,8 +73,10 @@ struct Pending {
 }
 
 /// A split kept by [`Grower::search`].
-struct Found {
+struct Found<C> {
     split: Split,
+    /// Counts of the left child.
+    left: C,
     /// Impurities of the left and right children.
     impurity_left: f64,
     impurity_right: f64,
@@ -82,21 +87,24 @@ struct Found {
 }
 
 /// A node of the best-first frontier, its split already searched.
-struct Frontier {
+struct Frontier<C> {
     id: usize,
     depth: usize,
-    node: Node,
-    /// The split and the children's impurities, `None` for a leaf.
-    split: Option<(Split, f64, f64)>,
+    node: Node<C>,
+    /// The split, the left child's counts and the children's impurities, `None` for a leaf.
+    split: Option<(Split, C, f64, f64)>,
     impurity: f64,
     improvement: f64,
     constants: Vec<usize>,
 }
 
-impl<'a> Grower<'a> {
-    pub fn new(data: &'a TrainingSet, params: GrowParams) -> Self {
+impl<'a, L: Labels> Grower<'a, L> {
+    /// A grower of trees on `data`, whose keys code the classes as `labels` do.
+    pub fn new(data: &'a TrainingSet, labels: L, params: GrowParams) -> Self {
+        debug_assert_eq!(labels.shift(), data.shift);
         let searcher = Searcher::new(
             data,
+            labels,
             params.criterion,
             params.splitter,
             params.min_samples_leaf,
@@ -121,16 +129,8 @@ impl<'a> Grower<'a> {
         self.nodes.clear();
         self.decrease.iter_mut().for_each(|v| *v = 0.0);
         self.searcher.features = (0..self.data.d).collect();
-        let pos = self
-            .samples
-            .iter()
-            .map(|&r| self.data.y[r as usize] as u32)
-            .sum();
-        let counts = Counts {
-            n: self.samples.len() as u32,
-            pos,
-        };
-        self.root_rows = counts.n as f64;
+        let counts = self.searcher.labels.count(self.data, &self.samples);
+        self.root_rows = L::rows(&counts) as f64;
         let root = Node {
             start: 0,
             end: self.samples.len(),
@@ -140,15 +140,17 @@ impl<'a> Grower<'a> {
             None => self.depth_first(root, rng),
             Some(max_leaves) => self.best_first(root, max_leaves, rng),
         }
+        let (tree, proba) = to_preorder(&self.nodes, &self.searcher.labels);
         Grown {
-            tree: to_preorder(&self.nodes),
+            tree,
+            proba,
             decrease: self.decrease.clone(),
         }
     }
 
     /// Whether a node is a leaf before any split search.
-    fn stops(&self, node: &Node, depth: usize, impurity: f64) -> bool {
-        let n = node.counts.n;
+    fn stops(&self, node: &Node<L::Counts>, depth: usize, impurity: f64) -> bool {
+        let n = L::rows(&node.counts);
         depth >= self.params.max_depth
             || n < self.params.min_samples_split
             || n < 2 * self.params.min_samples_leaf
@@ -159,12 +161,12 @@ impl<'a> Grower<'a> {
     /// the left child's first, and returns where the right child's start.
     fn search(
         &mut self,
-        node: &Node,
+        node: &Node<L::Counts>,
         depth: usize,
         impurity: f64,
         n_constants: usize,
         rng: &mut ChaCha8Rng,
-    ) -> (Option<Found>, usize) {
+    ) -> (Option<Found<L::Counts>>, usize) {
         if self.stops(node, depth, impurity) {
             return (None, n_constants);
         }
@@ -174,21 +176,22 @@ impl<'a> Grower<'a> {
         let Some(split) = split else {
             return (None, n_total);
         };
-        let left = split.left;
-        let right = Counts {
-            n: node.counts.n - left.n,
-            pos: node.counts.pos - left.pos,
-        };
-        let (il, ir) = (self.searcher.impurity(left), self.searcher.impurity(right));
-        let n = node.counts.n as f64;
-        let improvement =
-            (n / self.root_rows) * (impurity - right.n as f64 / n * ir - left.n as f64 / n * il);
+        let left = self.searcher.best_left.clone();
+        let right = self.searcher.labels.rest(&node.counts, &left);
+        let (il, ir) = (
+            self.searcher.impurity(&left),
+            self.searcher.impurity(&right),
+        );
+        let n = L::rows(&node.counts) as f64;
+        let (nl, nr) = (L::rows(&left) as f64, L::rows(&right) as f64);
+        let improvement = (n / self.root_rows) * (impurity - nr / n * ir - nl / n * il);
         if improvement + EPSILON < self.params.min_impurity_decrease {
             return (None, n_total);
         }
         let mid = self.partition(node, &split);
         let found = Found {
             split,
+            left,
             impurity_left: il,
             impurity_right: ir,
             improvement,
@@ -198,9 +201,9 @@ impl<'a> Grower<'a> {
     }
 
     /// Moves the rows of `node` going left by `split` first; returns the first right row.
-    fn partition(&mut self, node: &Node, split: &Split) -> usize {
+    fn partition(&mut self, node: &Node<L::Counts>, split: &Split) -> usize {
         let column = self.data.column(split.feature);
-        let limit = (split.left_rank + 1) << 1;
+        let limit = (split.left_rank + 1) << self.data.shift;
         let rows = &mut self.samples[node.start..node.end];
         let (mut i, mut j) = (0, rows.len());
         while i < j {
@@ -215,7 +218,7 @@ impl<'a> Grower<'a> {
     }
 
     /// Adds a node (a leaf until its split is set) under `parent`; returns its index.
-    fn add(&mut self, counts: Counts, parent: Option<(usize, bool)>) -> usize {
+    fn add(&mut self, counts: L::Counts, parent: Option<(usize, bool)>) -> usize {
         let id = self.nodes.len();
         self.nodes.push(RawNode {
             feature: LEAF,
@@ -234,18 +237,26 @@ impl<'a> Grower<'a> {
         id
     }
 
-    /// Records `split` at node `id` and its decrease in impurity.
-    fn set_split(&mut self, id: usize, split: &Split, impurity: f64, il: f64, ir: f64) {
-        let counts = self.nodes[id].counts;
-        let right = counts.n - split.left.n;
+    /// Records `split` at node `id` (`left_rows` going left) and its decrease in impurity.
+    fn set_split(
+        &mut self,
+        id: usize,
+        split: &Split,
+        left_rows: u32,
+        impurity: f64,
+        il: f64,
+        ir: f64,
+    ) {
+        let n = L::rows(&self.nodes[id].counts);
+        let right = n - left_rows;
         self.decrease[split.feature] +=
-            counts.n as f64 * impurity - split.left.n as f64 * il - right as f64 * ir;
+            n as f64 * impurity - left_rows as f64 * il - right as f64 * ir;
         self.nodes[id].feature = split.feature as u32;
         self.nodes[id].threshold = split.threshold;
     }
 
-    fn depth_first(&mut self, root: Node, rng: &mut ChaCha8Rng) {
-        let impurity = self.searcher.impurity(root.counts);
+    fn depth_first(&mut self, root: Node<L::Counts>, rng: &mut ChaCha8Rng) {
+        let impurity = self.searcher.impurity(&root.counts);
         let mut stack = vec![Pending {
             node: root,
             depth: 0,
@@ -254,10 +265,11 @@ impl<'a> Grower<'a> {
             parent: None,
         }];
         while let Some(p) = stack.pop() {
-            let id = self.add(p.node.counts, p.parent);
+            let id = self.add(p.node.counts.clone(), p.parent);
             let (found, n_total) = self.search(&p.node, p.depth, p.impurity, p.n_constants, rng);
             let Some(Found {
                 split,
+                left,
                 impurity_left: il,
                 impurity_right: ir,
                 mid,
@@ -266,8 +278,8 @@ impl<'a> Grower<'a> {
             else {
                 continue;
             };
-            self.set_split(id, &split, p.impurity, il, ir);
-            let (left, right) = children(&p.node, &split, mid);
+            self.set_split(id, &split, L::rows(&left), p.impurity, il, ir);
+            let (left, right) = self.children(p.node, left, mid);
             // Right pushed first: the left subtree is grown first, in pre-order.
             for (node, imp, is_left) in [(right, ir, false), (left, il, true)] {
                 stack.push(Pending {
@@ -281,20 +293,21 @@ impl<'a> Grower<'a> {
         }
     }
 
-    fn best_first(&mut self, root: Node, max_leaves: usize, rng: &mut ChaCha8Rng) {
-        let impurity = self.searcher.impurity(root.counts);
+    fn best_first(&mut self, root: Node<L::Counts>, max_leaves: usize, rng: &mut ChaCha8Rng) {
+        let impurity = self.searcher.impurity(&root.counts);
         let mut frontier = BinaryHeap::new();
         let first = self.frontier(root, 0, impurity, Vec::new(), None, rng);
         frontier.push(first);
         let mut splits_left = max_leaves - 1;
         while let Some(f) = frontier.pop() {
-            let Some((split, il, ir)) = f.split.filter(|_| splits_left > 0) else {
+            let Some((split, left, il, ir)) = f.split.filter(|_| splits_left > 0) else {
                 continue;
             };
             splits_left -= 1;
-            self.set_split(f.id, &split, f.impurity, il, ir);
-            let mid = f.node.start + split.left.n as usize;
-            let (left, right) = children(&f.node, &split, mid);
+            let left_rows = L::rows(&left);
+            self.set_split(f.id, &split, left_rows, f.impurity, il, ir);
+            let mid = f.node.start + left_rows as usize;
+            let (left, right) = self.children(f.node, left, mid);
             for (node, imp, is_left) in [(left, il, true), (right, ir, false)] {
                 let child = self.frontier(
                     node,
@@ -312,14 +325,14 @@ impl<'a> Grower<'a> {
     /// Adds a node and searches its split, for the best-first frontier.
     fn frontier(
         &mut self,
-        node: Node,
+        node: Node<L::Counts>,
         depth: usize,
         impurity: f64,
         constants: Vec<usize>,
         parent: Option<(usize, bool)>,
         rng: &mut ChaCha8Rng,
-    ) -> Frontier {
-        let id = self.add(node.counts, parent);
+    ) -> Frontier<L::Counts> {
+        let id = self.add(node.counts.clone(), parent);
         // Splits are searched out of depth-first order: the known constants are set up anew.
         let d = self.data.d;
         let mut is_constant = vec![false; d];
@@ -333,7 +346,7 @@ impl<'a> Grower<'a> {
         let constants = self.searcher.constant_features[..n_total].to_vec();
         let (split, improvement) = match found {
             Some(f) => (
-                Some((f.split, f.impurity_left, f.impurity_right)),
+                Some((f.split, f.left, f.impurity_left, f.impurity_right)),
                 f.improvement,
             ),
             None => (None, 0.0),
@@ -348,35 +361,39 @@ impl<'a> Grower<'a> {
             constants,
         }
     }
+
+    /// The two children of `node` split at `mid`, `left` the left one's counts.
+    fn children(
+        &self,
+        node: Node<L::Counts>,
+        left: L::Counts,
+        mid: usize,
+    ) -> (Node<L::Counts>, Node<L::Counts>) {
+        let right = self.searcher.labels.rest(&node.counts, &left);
+        (
+            Node {
+                start: node.start,
+                end: mid,
+                counts: left,
+            },
+            Node {
+                start: mid,
+                end: node.end,
+                counts: right,
+            },
+        )
+    }
 }
 
-/// The two children of `node` split at `mid`.
-fn children(node: &Node, split: &Split, mid: usize) -> (Node, Node) {
-    let right = Counts {
-        n: node.counts.n - split.left.n,
-        pos: node.counts.pos - split.left.pos,
-    };
-    (
-        Node {
-            start: node.start,
-            end: mid,
-            counts: split.left,
-        },
-        Node {
-            start: mid,
-            end: node.end,
-            counts: right,
-        },
-    )
-}
-
-/// The tree in pre-order, leaves holding their probability of the malicious class.
-fn to_preorder(nodes: &[RawNode]) -> FlatTree {
+/// The tree in pre-order, leaves holding [`Labels::leaf`]'s value, and the class fractions of
+/// the leaves it appends.
+fn to_preorder<L: Labels>(nodes: &[RawNode<L::Counts>], labels: &L) -> (FlatTree, Vec<f64>) {
     let mut tree = FlatTree {
         feature: Vec::with_capacity(nodes.len()),
         right: Vec::with_capacity(nodes.len()),
         value: Vec::with_capacity(nodes.len()),
     };
+    let mut proba = Vec::new();
     // (raw index, flat index of the parent whose right child this is).
     let mut stack = vec![(0usize, None::<usize>)];
     while let Some((i, right_of)) = stack.pop() {
@@ -388,32 +405,31 @@ fn to_preorder(nodes: &[RawNode]) -> FlatTree {
         tree.feature.push(node.feature);
         tree.right.push(0);
         if node.feature == LEAF {
-            tree.value
-                .push(node.counts.pos as f64 / node.counts.n as f64);
+            tree.value.push(labels.leaf(&node.counts, &mut proba));
         } else {
             tree.value.push(node.threshold);
             stack.push((node.right as usize, Some(at)));
             stack.push((node.left as usize, None));
         }
     }
-    tree
+    (tree, proba)
 }
 
-impl PartialEq for Frontier {
+impl<C> PartialEq for Frontier<C> {
     fn eq(&self, other: &Self) -> bool {
         self.cmp(other) == Ordering::Equal
     }
 }
 
-impl Eq for Frontier {}
+impl<C> Eq for Frontier<C> {}
 
-impl PartialOrd for Frontier {
+impl<C> PartialOrd for Frontier<C> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
-impl Ord for Frontier {
+impl<C> Ord for Frontier<C> {
     /// The largest improvement first; among equal ones, the node added first.
     fn cmp(&self, other: &Self) -> Ordering {
         self.improvement

@@ -1,7 +1,8 @@
 //! CART classification trees (Breiman et al., 1984) as scikit-learn's
-//! `DecisionTreeClassifier` grows them, for two classes.
+//! `DecisionTreeClassifier` grows them, for two classes ([`fit`]) or K ([`fit_classes`]).
 //!
-//! - Splits minimise the weighted Gini impurity or entropy of the children; the `best`
+//! - Splits minimise the weighted Gini impurity (`1 − Σ p_k²`) or entropy (`−Σ p_k log₂ p_k`)
+//!   of the children over the classes; the `best`
 //!   splitter takes the best threshold of each drawn feature (midway between consecutive
 //!   distinct values), the `random` one a single threshold drawn uniformly between the node's
 //!   lowest and highest values of each drawn feature.
@@ -14,8 +15,8 @@
 //!   `min_impurity_decrease`; with `max_leaf_nodes`, nodes are split best-first (largest
 //!   decrease first) until the budget of leaves is spent.
 //! - Leaves store the fraction of malicious training rows, the probability
-//!   [`Detector::scores`] returns; [`Detector::importances`] is the normalised mean decrease in
-//!   impurity.
+//!   [`Detector::scores`] returns (with K classes, the fraction of each class);
+//!   [`Detector::importances`] is the normalised mean decrease in impurity.
 //!
 //! Differences from scikit-learn: the random numbers (a ChaCha8 stream, so the features drawn
 //! differ for the same seed); ties between equally good splits (both take the first found,
@@ -24,9 +25,12 @@
 //! (see [`crate::forest`]) repeat rows, so `min_samples_*` count draws, not distinct rows.
 //! How the split search is organised (rank codes, counting, histograms): `README.md`.
 
+#[cfg(test)]
+mod classes_tests;
 mod data;
 mod flat;
 mod grow;
+mod labels;
 mod split;
 #[cfg(test)]
 mod tests;
@@ -41,14 +45,24 @@ use crate::model::{Detector, ModelError, Output};
 
 pub(crate) use data::TrainingSet;
 pub(crate) use flat::for_each_row;
-pub use flat::{FlatTree, LEAF};
-pub(crate) use grow::{GrowParams, Grower};
+pub use flat::{ClassTree, FlatTree, LEAF};
+pub(crate) use grow::{GrowParams, Grower, Grown};
+pub(crate) use labels::{Binary, Classes, Labels};
 
 /// A fitted classification tree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecisionTree {
     /// The nodes.
     pub tree: FlatTree,
+    /// Normalised mean decrease in impurity per column (all zeros for a single leaf).
+    pub importances: Vec<f64>,
+}
+
+/// A fitted classification tree of K classes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionTreeClasses {
+    /// The nodes and the leaves' class fractions.
+    pub tree: ClassTree,
     /// Normalised mean decrease in impurity per column (all zeros for a single leaf).
     pub importances: Vec<f64>,
 }
@@ -63,24 +77,64 @@ pub fn fit(
 ) -> Result<DecisionTree, ModelError> {
     let params = grow_params(hyper.criterion, hyper.splitter, &hyper.limits, x.ncols())?;
     let data = TrainingSet::new(x, y)?;
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let grown = Grower::new(&data, params).grow(0..data.n as u32, &mut rng);
-    let mut importances = grown.decrease;
-    normalise(&mut importances);
+    let (grown, importances) = grow_one(&data, Binary, params, seed);
     Ok(DecisionTree {
         tree: grown.tree,
         importances,
     })
 }
 
+/// Fits a tree of `k` classes to `x` (n × d, finite) and the class of each row, `y` (below
+/// `k`; at least two present), every random choice drawn from a ChaCha8 stream seeded with
+/// `seed`.
+pub fn fit_classes(
+    hyper: &DecisionTreeHyper,
+    x: ArrayView2<f64>,
+    y: &[usize],
+    k: usize,
+    seed: u64,
+) -> Result<DecisionTreeClasses, ModelError> {
+    let params = grow_params(hyper.criterion, hyper.splitter, &hyper.limits, x.ncols())?;
+    let data = TrainingSet::with_classes(x, y, k)?;
+    let (grown, importances) = grow_one(&data, Classes::new(k), params, seed);
+    Ok(DecisionTreeClasses {
+        tree: ClassTree {
+            tree: grown.tree,
+            classes: k,
+            proba: grown.proba,
+        },
+        importances,
+    })
+}
+
+/// One tree on every row of `data`, and its normalised importances.
+fn grow_one<L: Labels>(
+    data: &TrainingSet,
+    labels: L,
+    params: GrowParams,
+    seed: u64,
+) -> (Grown, Vec<f64>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut grown = Grower::new(data, labels, params).grow(0..data.n as u32, &mut rng);
+    let mut importances = std::mem::take(&mut grown.decrease);
+    normalise(&mut importances);
+    (grown, importances)
+}
+
+impl DecisionTreeClasses {
+    /// The probability of each class for every row of `x` (each row summing to 1).
+    pub fn predict_proba(&self, x: ArrayView2<f64>) -> Vec<Vec<f64>> {
+        check_columns(x, &self.importances);
+        let mut out = Vec::with_capacity(x.nrows());
+        for_each_row(x, |row| out.push(self.tree.predict_row(row).to_vec()));
+        out
+    }
+}
+
 impl DecisionTree {
     /// The probability of the malicious class of each row of `x`.
     pub fn predict_proba(&self, x: ArrayView2<f64>) -> Vec<f64> {
-        assert_eq!(
-            x.ncols(),
-            self.importances.len(),
-            "columns differ from the fit's"
-        );
+        check_columns(x, &self.importances);
         let mut out = Vec::with_capacity(x.nrows());
         for_each_row(x, |row| out.push(self.tree.predict_row(row)));
         out
@@ -159,6 +213,15 @@ pub(crate) fn grow_params(
         max_leaf_nodes: limits.max_leaf_nodes.map(|v| v as usize),
         min_impurity_decrease: decrease,
     })
+}
+
+/// Panics unless `x` has a column per importance (the fit's columns).
+pub(crate) fn check_columns(x: ArrayView2<f64>, importances: &[f64]) {
+    assert_eq!(
+        x.ncols(),
+        importances.len(),
+        "columns differ from the fit's"
+    );
 }
 
 /// Scales `v` to sum to 1, unless it sums to 0.

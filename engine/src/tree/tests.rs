@@ -25,7 +25,37 @@ fn gini_best() -> DecisionTreeHyper {
     )
 }
 
-fn fixture(name: &str) -> Value {
+/// A tree configuration of `sklearn_decision_tree.py --small` (best splitter, every feature).
+pub(super) fn config_hyper(config: &Value) -> DecisionTreeHyper {
+    let get = |k: &str| config.get(k).and_then(Value::as_f64);
+    let limits = TreeLimits {
+        max_depth: get("max_depth").map(|v| v as u32),
+        min_samples_split: get("min_samples_split").map_or(2, |v| v as u32),
+        min_samples_leaf: get("min_samples_leaf").map_or(1, |v| v as u32),
+        max_leaf_nodes: get("max_leaf_nodes").map(|v| v as u32),
+        min_impurity_decrease: get("min_impurity_decrease").unwrap_or(0.0),
+        max_features: MaxFeatures::All,
+    };
+    let criterion = serde_json::from_value(config["criterion"].clone()).unwrap();
+    hyper(criterion, Splitter::Best, limits)
+}
+
+/// Checks the features and right children of `tree` against scikit-learn's pre-order arrays
+/// (`expected`, feature -1 at leaves); returns our features so written.
+pub(super) fn check_shape(tree: &FlatTree, expected: &Value, config: &Value) -> Vec<i64> {
+    let features: Vec<i64> = serde_json::from_value(expected["feature"].clone()).unwrap();
+    let ours: Vec<i64> = tree
+        .feature
+        .iter()
+        .map(|&f| if f == LEAF { -1 } else { f as i64 })
+        .collect();
+    assert_eq!(ours, features, "{config}");
+    let right: Vec<u32> = serde_json::from_value(expected["right"].clone()).unwrap();
+    assert_eq!(tree.right, right, "{config}");
+    ours
+}
+
+pub(super) fn fixture(name: &str) -> Value {
     let path = format!("{}/../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture")).expect("json")
 }
@@ -130,28 +160,9 @@ fn matches_scikit_learn_trees_node_by_node() {
     assert!(cases.len() >= 5);
     for case in cases {
         let config = &case["config"];
-        let get = |k: &str| config.get(k).and_then(Value::as_f64);
-        let limits = TreeLimits {
-            max_depth: get("max_depth").map(|v| v as u32),
-            min_samples_split: get("min_samples_split").map_or(2, |v| v as u32),
-            min_samples_leaf: get("min_samples_leaf").map_or(1, |v| v as u32),
-            max_leaf_nodes: get("max_leaf_nodes").map(|v| v as u32),
-            min_impurity_decrease: get("min_impurity_decrease").unwrap_or(0.0),
-            max_features: MaxFeatures::All,
-        };
-        let criterion = serde_json::from_value(config["criterion"].clone()).unwrap();
-        let model = fit(&hyper(criterion, Splitter::Best, limits), x.view(), &y, 0).unwrap();
+        let model = fit(&config_hyper(config), x.view(), &y, 0).unwrap();
         let expected = &case["tree"];
-        let features: Vec<i64> = serde_json::from_value(expected["feature"].clone()).unwrap();
-        let ours: Vec<i64> = model
-            .tree
-            .feature
-            .iter()
-            .map(|&f| if f == LEAF { -1 } else { f as i64 })
-            .collect();
-        assert_eq!(ours, features, "{config}");
-        let right: Vec<u32> = serde_json::from_value(expected["right"].clone()).unwrap();
-        assert_eq!(model.tree.right, right, "{config}");
+        let ours = check_shape(&model.tree, expected, config);
         let thresholds: Vec<f64> = serde_json::from_value(expected["threshold"].clone()).unwrap();
         let values: Vec<f64> = serde_json::from_value(expected["value"].clone()).unwrap();
         for i in 0..ours.len() {
