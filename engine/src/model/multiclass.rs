@@ -6,14 +6,16 @@
 //!   ([`crate::bayes::fit_classes`]), as scikit-learn's `GaussianNB`;
 //! - LabelPropagation: native, label distributions over the families
 //!   ([`crate::propagation::fit_classes`]), as scikit-learn's `LabelPropagation`;
+//! - GradientBoosting with three families or more: native, K regression trees per stage on the
+//!   multinomial deviance ([`crate::boosting::fit_classes`]), as scikit-learn's
+//!   `GradientBoostingClassifier`; with two, the binary model below (scikit-learn's too);
 //! - every other class: one-vs-rest, one binary model per family (that family as the positive
 //!   class, every other as the negative one, the same seed for each), the class probabilities
 //!   being the positive probabilities normalised to sum to 1; with two families, a single
 //!   binary model of the second against the first. This is exactly scikit-learn's
 //!   `LogisticRegression(multi_class="ovr")` (liblinear fits one binary problem per class)
 //!   and `OneVsRestClassifier`; it differs from scikit-learn's native multiclass trees and
-//!   forests (K-class impurity), gradient boosting (K trees per stage, softmax) and SVC
-//!   (one-vs-one).
+//!   forests (K-class impurity) and SVC (one-vs-one).
 //!
 //! The predicted class of a row is its most probable one, ties going to the first class
 //! (numpy's `argmax`, and `OneVsRestClassifier.predict`'s order: trees often give several
@@ -47,6 +49,8 @@ pub enum MulticlassFit {
     GaussianNaiveBayes(crate::bayes::GaussianNbClasses),
     /// Native label propagation.
     LabelPropagation(crate::propagation::LabelPropagation),
+    /// Native multiclass gradient boosting (three classes or more).
+    GradientBoosting(crate::boosting::GradientBoostingClasses),
 }
 
 /// Fits `hyper` on `x` and the class index of each row (`None` for an unlabelled row, which
@@ -107,6 +111,15 @@ pub fn fit(
         Hyper::LabelPropagation(h) => {
             MulticlassFit::LabelPropagation(crate::propagation::fit_classes(h, x, y, k)?)
         }
+        Hyper::GradientBoosting(h) if k > 2 => {
+            if let Some(i) = y.iter().position(Option::is_none) {
+                return Err(ModelError::Data(format!(
+                    "row {i} has no family: gradient boosting trains on labelled rows only"
+                )));
+            }
+            let labelled: Vec<usize> = y.iter().flatten().copied().collect();
+            MulticlassFit::GradientBoosting(crate::boosting::fit_classes(h, x, &labelled, k, seed)?)
+        }
         _ => {
             let positives: Vec<usize> = if k == 2 { vec![1] } else { (0..k).collect() };
             let models = positives
@@ -136,6 +149,7 @@ impl MulticlassModel {
         match &self.fit {
             MulticlassFit::GaussianNaiveBayes(m) => m.predict_proba(x),
             MulticlassFit::LabelPropagation(m) => m.predict_proba(x),
+            MulticlassFit::GradientBoosting(m) => m.predict_proba(x),
             MulticlassFit::OneVsRest { models } if models.len() == 1 => models[0]
                 .scores(x)
                 .into_iter()
