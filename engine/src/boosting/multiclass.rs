@@ -3,7 +3,7 @@
 //! regression trees per stage, one per class, on the negative gradients y_k − p_k (Friedman,
 //! "Greedy function approximation: a gradient boosting machine", 2001, algorithm 6).
 
-use ndarray::ArrayView2;
+use ndarray::{ArrayView2, Axis};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use secuml_proto::hyper::GradientBoostingHyper;
@@ -13,8 +13,11 @@ use tracing::debug;
 use super::columns::RankedColumns;
 use super::grow::{Bag, Grower};
 use super::tree::RegressionTree;
-use super::{bag_size, check_hyper, check_matrix, map_rows, normalise, Sampler};
+use super::{bag_size, check_hyper, check_matrix, normalise, Sampler};
 use crate::model::ModelError;
+
+/// Rows predicted together, through every tree in turn.
+const PREDICT_BLOCK: usize = 64;
 
 /// A fitted multiclass gradient boosting classifier: the raw score of class k is
 /// `init[k] + Σ_stages learning_rate · stages[s][k](x)`, the class probabilities their softmax.
@@ -129,15 +132,33 @@ impl GradientBoostingClasses {
     /// # Panics
     /// When `x` has another number of columns than the training matrix.
     pub fn decision_function(&self, x: ArrayView2<f64>) -> Vec<Vec<f64>> {
-        map_rows(x, self.importances.len(), |row| {
-            let mut raw = self.init.clone();
+        let d = self.importances.len();
+        assert_eq!(
+            x.ncols(),
+            d,
+            "gradient boosting fitted on {d} columns, given {}",
+            x.ncols()
+        );
+        let mut out = vec![self.init.clone(); x.nrows()];
+        // Blocks of rows go through every tree in turn: the K × n_estimators trees are read once
+        // per block, not once per row.
+        let mut block = vec![0f32; PREDICT_BLOCK * d];
+        for (rows, raws) in x
+            .axis_chunks_iter(Axis(0), PREDICT_BLOCK)
+            .zip(out.chunks_mut(PREDICT_BLOCK))
+        {
+            for (b, &v) in block.iter_mut().zip(rows.iter()) {
+                *b = v as f32;
+            }
             for trees in &self.stages {
-                for (r, tree) in raw.iter_mut().zip(trees) {
-                    *r += self.learning_rate * tree.value[tree.leaf(row)];
+                for (c, tree) in trees.iter().enumerate() {
+                    for (raw, row) in raws.iter_mut().zip(block.chunks_exact(d)) {
+                        raw[c] += self.learning_rate * tree.value[tree.leaf(row)];
+                    }
                 }
             }
-            raw
-        })
+        }
+        out
     }
 
     /// The probability of each class for every row: the softmax of its raw scores.
