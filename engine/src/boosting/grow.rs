@@ -6,6 +6,7 @@
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
+use super::columns::RankedColumns;
 use super::tree::RegressionTree;
 
 /// scikit-learn's `FEATURE_THRESHOLD` (an `f32`): two values closer than this are one value.
@@ -25,12 +26,15 @@ pub(crate) struct Limits {
 }
 
 /// The rows a tree is grown on: `m` in-bag rows, their rank codes column-major
-/// (`codes[f * m + i]`), their negative gradients `g` and hessians `h`.
+/// (`codes[f * m + i]`), their negative gradients `g` and hessians `h`; a leaf's value is
+/// `scale · Σ g / Σ h` over its rows (`scale` 1 for the binomial deviance, (K − 1) / K for
+/// the multinomial one).
 pub(crate) struct Bag<'a> {
     pub m: usize,
     pub codes: &'a [u32],
     pub g: &'a [f64],
     pub h: &'a [f64],
+    pub scale: f64,
 }
 
 /// A grown tree and, for routing the training rows, the rank code each split sends left at
@@ -38,6 +42,23 @@ pub(crate) struct Bag<'a> {
 pub(crate) struct Grown {
     pub tree: RegressionTree,
     pub code_threshold: Vec<u32>,
+}
+
+impl Grown {
+    /// The leaf training row `i` falls in, routed by its rank codes.
+    pub fn training_leaf(&self, columns: &RankedColumns, i: usize) -> usize {
+        let tree = &self.tree;
+        let mut node = 0usize;
+        while tree.left[node] != 0 {
+            let f = tree.feature[node] as usize;
+            node = if columns.codes[f * columns.n + i] <= self.code_threshold[node] {
+                tree.left[node] as usize
+            } else {
+                tree.right[node] as usize
+            };
+        }
+        node
+    }
 }
 
 /// Scratch buffers reused by every node of every tree.
@@ -176,7 +197,8 @@ impl<'a> Grower<'a> {
     }
 
     /// Grows one tree on `bag`, adding each split's weighted impurity decrease to
-    /// `importances[feature]`; leaf values are the Newton step sum(g) / sum(h) of their rows.
+    /// `importances[feature]`; leaf values are the Newton step scale · sum(g) / sum(h) of their
+    /// rows.
     pub fn grow(&mut self, bag: &Bag, rng: &mut ChaCha8Rng, importances: &mut [f64]) -> Grown {
         let m = bag.m;
         self.rows.clear();
@@ -271,7 +293,7 @@ impl<'a> Grower<'a> {
         if den.abs() < 1e-150 {
             0.0
         } else {
-            num / den
+            bag.scale * num / den
         }
     }
 

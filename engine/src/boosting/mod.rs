@@ -1,4 +1,5 @@
-//! Gradient boosting of regression trees on the binomial deviance (log loss), as
+//! Gradient boosting of regression trees on the binomial deviance (log loss), and on the
+//! multinomial deviance for more than two classes (K trees per stage, [`fit_classes`]), as
 //! scikit-learn's `GradientBoostingClassifier` does it (Friedman, "Greedy function
 //! approximation: a gradient boosting machine", 2001, and "Stochastic gradient boosting", 2002).
 //!
@@ -6,10 +7,14 @@
 
 mod columns;
 mod grow;
+mod multiclass;
+#[cfg(test)]
+mod multiclass_tests;
 #[cfg(test)]
 mod tests;
 mod tree;
 
+pub use multiclass::{fit_classes, GradientBoostingClasses};
 pub use tree::RegressionTree;
 
 use ndarray::ArrayView2;
@@ -56,61 +61,36 @@ pub fn fit(
     let prior = (positives as f64 / n as f64).clamp(f64::EPSILON, 1.0 - f64::EPSILON);
     let init = (prior / (1.0 - prior)).ln();
     let mut raw = vec![init; n];
-    let m = ((hyper.subsample * n as f64).floor() as usize).clamp(1, n);
+    let m = bag_size(hyper.subsample, n);
 
     let mut grower = Grower::new(limits, &columns.values, m);
+    let mut sampler = Sampler::new(n, m, d);
     let mut importances = vec![0.0; d];
     let mut trees = Vec::with_capacity(hyper.n_estimators as usize);
-    let mut bag_rows: Vec<usize> = Vec::with_capacity(m);
-    let mut bag_codes: Vec<u32> = if m < n { vec![0; m * d] } else { Vec::new() };
     let (mut g, mut h) = (vec![0.0; m], vec![0.0; m]);
     for stage in 0..hyper.n_estimators {
-        draw_rows(n, m, &mut rng, &mut bag_rows);
-        for (k, &i) in bag_rows.iter().enumerate() {
+        sampler.draw(&columns, &mut rng);
+        for (k, &i) in sampler.rows.iter().enumerate() {
             let p = sigmoid(raw[i]);
             g[k] = if y[i] { 1.0 - p } else { -p };
             h[k] = p * (1.0 - p);
         }
-        let codes: &[u32] = if m < n {
-            for f in 0..d {
-                let column = columns.column(f);
-                let out = &mut bag_codes[f * m..(f + 1) * m];
-                for (o, &i) in out.iter_mut().zip(&bag_rows) {
-                    *o = column[i];
-                }
-            }
-            &bag_codes
-        } else {
-            &columns.codes
-        };
         let bag = Bag {
             m,
-            codes,
+            codes: sampler.codes(&columns),
             g: &g,
             h: &h,
+            scale: 1.0,
         };
         let grown = grower.grow(&bag, &mut rng, &mut importances);
-        let tree = grown.tree;
         // Every training row, in bag or not, moves by the tree's value.
         for (i, r) in raw.iter_mut().enumerate() {
-            let mut node = 0usize;
-            while tree.left[node] != 0 {
-                let f = tree.feature[node] as usize;
-                node = if columns.codes[f * n + i] <= grown.code_threshold[node] {
-                    tree.left[node] as usize
-                } else {
-                    tree.right[node] as usize
-                };
-            }
-            *r += hyper.learning_rate * tree.value[node];
+            *r += hyper.learning_rate * grown.tree.value[grown.training_leaf(&columns, i)];
         }
-        debug!(stage, nodes = tree.node_count(), "boosting stage");
-        trees.push(tree);
+        debug!(stage, nodes = grown.tree.node_count(), "boosting stage");
+        trees.push(grown.tree);
     }
-    let total: f64 = importances.iter().sum();
-    if total > 0.0 {
-        importances.iter_mut().for_each(|v| *v /= total);
-    }
+    normalise(&mut importances);
     Ok(GradientBoosting {
         init,
         learning_rate: hyper.learning_rate,
@@ -127,27 +107,13 @@ impl GradientBoosting {
     /// # Panics
     /// When `x` has another number of columns than the training matrix.
     pub fn decision_function(&self, x: ArrayView2<f64>) -> Vec<f64> {
-        assert_eq!(
-            x.ncols(),
-            self.importances.len(),
-            "gradient boosting fitted on {} columns, given {}",
-            self.importances.len(),
-            x.ncols()
-        );
-        let mut row = vec![0f32; x.ncols()];
-        x.rows()
-            .into_iter()
-            .map(|xi| {
-                for (r, &v) in row.iter_mut().zip(xi.iter()) {
-                    *r = v as f32;
-                }
-                let mut raw = self.init;
-                for tree in &self.trees {
-                    raw += self.learning_rate * tree.value[tree.leaf(&row)];
-                }
-                raw
-            })
-            .collect()
+        map_rows(x, self.importances.len(), |row| {
+            let mut raw = self.init;
+            for tree in &self.trees {
+                raw += self.learning_rate * tree.value[tree.leaf(row)];
+            }
+            raw
+        })
     }
 
     /// Number of features the model was fitted on.
@@ -172,6 +138,29 @@ impl Detector for GradientBoosting {
     }
 }
 
+/// `f` of every row of `x`, its values rounded to `f32` (as scikit-learn casts its input).
+///
+/// # Panics
+/// When `x` has another number of columns than `d`, the training matrix's.
+fn map_rows<T>(x: ArrayView2<f64>, d: usize, mut f: impl FnMut(&[f32]) -> T) -> Vec<T> {
+    assert_eq!(
+        x.ncols(),
+        d,
+        "gradient boosting fitted on {d} columns, given {}",
+        x.ncols()
+    );
+    let mut row = vec![0f32; d];
+    x.rows()
+        .into_iter()
+        .map(|xi| {
+            for (r, &v) in row.iter_mut().zip(xi.iter()) {
+                *r = v as f32;
+            }
+            f(&row)
+        })
+        .collect()
+}
+
 /// The logistic function, without overflow.
 fn sigmoid(v: f64) -> f64 {
     if v >= 0.0 {
@@ -179,6 +168,62 @@ fn sigmoid(v: f64) -> f64 {
     } else {
         let e = v.exp();
         e / (1.0 + e)
+    }
+}
+
+/// The number of in-bag rows of every stage: `max(1, floor(subsample · n))`.
+fn bag_size(subsample: f64, n: usize) -> usize {
+    ((subsample * n as f64).floor() as usize).clamp(1, n)
+}
+
+/// Scales the summed impurity decreases to sum to 1 (all 0 when no tree split).
+fn normalise(importances: &mut [f64]) {
+    let total: f64 = importances.iter().sum();
+    if total > 0.0 {
+        importances.iter_mut().for_each(|v| *v /= total);
+    }
+}
+
+/// The in-bag rows of the current stage and their rank codes.
+struct Sampler {
+    n: usize,
+    m: usize,
+    /// The in-bag rows, increasing.
+    rows: Vec<usize>,
+    /// Their codes column-major (`codes[f * m + k]`), when not every row is in bag.
+    codes: Vec<u32>,
+}
+
+impl Sampler {
+    fn new(n: usize, m: usize, d: usize) -> Self {
+        Sampler {
+            n,
+            m,
+            rows: Vec::with_capacity(m),
+            codes: if m < n { vec![0; m * d] } else { Vec::new() },
+        }
+    }
+
+    /// Draws the next stage's rows and gathers their codes.
+    fn draw(&mut self, columns: &RankedColumns, rng: &mut ChaCha8Rng) {
+        draw_rows(self.n, self.m, rng, &mut self.rows);
+        if self.m < self.n {
+            for (f, out) in self.codes.chunks_exact_mut(self.m).enumerate() {
+                let column = columns.column(f);
+                for (o, &i) in out.iter_mut().zip(&self.rows) {
+                    *o = column[i];
+                }
+            }
+        }
+    }
+
+    /// The in-bag rows' codes, column-major: the full code matrix when every row is in bag.
+    fn codes<'a>(&'a self, columns: &'a RankedColumns) -> &'a [u32] {
+        if self.m < self.n {
+            &self.codes
+        } else {
+            &columns.codes
+        }
     }
 }
 
@@ -249,14 +294,26 @@ fn check_hyper(hyper: &GradientBoostingHyper, d: usize) -> Result<Limits, ModelE
 }
 
 fn check_data(x: ArrayView2<f64>, y: &[bool]) -> Result<(), ModelError> {
+    check_matrix(x, y.len())?;
+    if y.iter().all(|&v| v) || y.iter().all(|&v| !v) {
+        return Err(ModelError::Data(
+            "gradient boosting needs both classes in the training labels".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the training matrix against `labels` labels: rows and columns, every value finite
+/// in f32.
+fn check_matrix(x: ArrayView2<f64>, labels: usize) -> Result<(), ModelError> {
     let (n, d) = x.dim();
     if n == 0 || d == 0 {
         return Err(ModelError::Data(format!(
             "gradient boosting needs rows and columns, got {n} x {d}"
         )));
     }
-    if y.len() != n {
-        return Err(ModelError::Data(format!("{n} rows but {} labels", y.len())));
+    if labels != n {
+        return Err(ModelError::Data(format!("{n} rows but {labels} labels")));
     }
     if n > u32::MAX as usize {
         return Err(ModelError::Data(format!("{n} rows: at most 2^32 - 1")));
@@ -267,11 +324,6 @@ fn check_data(x: ArrayView2<f64>, y: &[bool]) -> Result<(), ModelError> {
         return Err(ModelError::Data(format!(
             "value {v} at row {i}, column {j} is not finite in f32"
         )));
-    }
-    if y.iter().all(|&v| v) || y.iter().all(|&v| !v) {
-        return Err(ModelError::Data(
-            "gradient boosting needs both classes in the training labels".into(),
-        ));
     }
     Ok(())
 }

@@ -10,14 +10,17 @@
 //!   families, leaves holding the families' fractions; [`crate::tree::fit_classes`],
 //!   [`crate::forest::fit_classes`]), as scikit-learn's `DecisionTreeClassifier` and
 //!   `RandomForestClassifier`;
+//! - GradientBoosting with three families or more: native, K regression trees per stage on the
+//!   multinomial deviance ([`crate::boosting::fit_classes`]), as scikit-learn's
+//!   `GradientBoostingClassifier`; with two, the binary model below (scikit-learn's too);
 //! - every other class: one-vs-rest, one binary model per family (that family as the positive
 //!   class, every other as the negative one, the same seed for each), the class probabilities
 //!   being the positive probabilities normalised to sum to 1; with two families, a single
 //!   binary model of the second against the first. This is exactly scikit-learn's
 //!   `LogisticRegression(multi_class="ovr")` (liblinear fits one binary problem per class)
-//!   and `OneVsRestClassifier`; it differs from scikit-learn's native multiclass gradient
-//!   boosting (K trees per stage, softmax) and SVC (one-vs-one). Models stored before the
-//!   native trees and forests were one-vs-rest ones, and still read and predict as such.
+//!   and `OneVsRestClassifier`; it differs from scikit-learn's native SVC (one-vs-one). Models
+//!   stored before the native trees, forests and boosting were one-vs-rest ones, and still
+//!   read and predict as such.
 //!
 //! The predicted class of a row is its most probable one, ties going to the first class
 //! (numpy's `argmax`, and `OneVsRestClassifier.predict`'s order: trees often give several
@@ -55,6 +58,8 @@ pub enum MulticlassFit {
     DecisionTree(crate::tree::DecisionTreeClasses),
     /// A native forest of K-class decision trees.
     RandomForest(crate::forest::RandomForestClasses),
+    /// Native multiclass gradient boosting (three classes or more).
+    GradientBoosting(crate::boosting::GradientBoostingClasses),
 }
 
 /// Fits `hyper` on `x` and the class index of each row (`None` for an unlabelled row, which
@@ -110,6 +115,15 @@ pub fn fit(
         Hyper::LabelPropagation(h) => {
             MulticlassFit::LabelPropagation(crate::propagation::fit_classes(h, x, y, k)?)
         }
+        Hyper::GradientBoosting(h) if k > 2 => {
+            if let Some(i) = y.iter().position(Option::is_none) {
+                return Err(ModelError::Data(format!(
+                    "row {i} has no family: gradient boosting trains on labelled rows only"
+                )));
+            }
+            let labelled: Vec<usize> = y.iter().flatten().copied().collect();
+            MulticlassFit::GradientBoosting(crate::boosting::fit_classes(h, x, &labelled, k, seed)?)
+        }
         _ => {
             let positives: Vec<usize> = if k == 2 { vec![1] } else { (0..k).collect() };
             let models = positives
@@ -155,6 +169,7 @@ impl MulticlassModel {
             MulticlassFit::LabelPropagation(m) => m.predict_proba(x),
             MulticlassFit::DecisionTree(m) => m.predict_proba(x),
             MulticlassFit::RandomForest(m) => m.predict_proba(x),
+            MulticlassFit::GradientBoosting(m) => m.predict_proba(x),
             MulticlassFit::OneVsRest { models } if models.len() == 1 => models[0]
                 .scores(x)
                 .into_iter()
@@ -221,6 +236,17 @@ impl Detector for MulticlassModel {
 
     fn output(&self) -> Output {
         Output::Probability
+    }
+
+    /// The native trees', forests' and boosting's importances (mean decrease in impurity over
+    /// the families); none for the other strategies.
+    fn importances(&self) -> Option<Vec<f64>> {
+        match &self.fit {
+            MulticlassFit::DecisionTree(m) => Some(m.importances.clone()),
+            MulticlassFit::RandomForest(m) => Some(m.importances.clone()),
+            MulticlassFit::GradientBoosting(m) => Some(m.importances.clone()),
+            _ => None,
+        }
     }
 }
 
@@ -356,6 +382,12 @@ mod tests {
             )
             .unwrap();
             assert_eq!(back.multiclass(), Some(&m));
+            let importances = back
+                .importances()
+                .expect("a native tree model's importances");
+            assert_eq!(importances.len(), 2);
+            assert!((importances.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+            assert_eq!(back.family_coefficients(), None);
         }
         let unlabelled: Vec<Option<usize>> = y
             .iter()
