@@ -63,10 +63,18 @@ pub async fn run_embedded(
     };
     let store = open_store(paths)?;
     let queue: Arc<dyn TaskQueue> = Arc::new(MemoryQueue::new());
-    // One search fold alive, whatever the slots: the job's search plans its tasks fold by fold,
-    // so the slots share a fold, and at the passage to the next a slot waits for the others to
-    // finish with the last one (a fold is a copy of most of the dataset).
-    let cache = Arc::new(DataCache::new(DataRoot::local(&paths.data_dir), 4).with_live_folds(1));
+    // One search fold alive when the slots can share a fold's candidates: the job's search plans
+    // its tasks fold by fold, and at the passage to the next a slot waits for the others to
+    // finish with the last one (a fold is a copy of most of the dataset). With fewer candidates
+    // than slots (a forest's single one), that wait would run the folds one after the other:
+    // then one fold per slot.
+    let candidates = match &job {
+        JobSpec::Diadem(spec) => spec.model.candidates().map_or(1, |c| c.len()),
+        JobSpec::Clustering(_) => 1,
+    };
+    let live_folds = if candidates >= workers { 1 } else { workers };
+    let cache =
+        Arc::new(DataCache::new(DataRoot::local(&paths.data_dir), 4).with_live_folds(live_folds));
     let job_id = new_job_id(kind);
     let mut record = jobs::new_record(&job_id, job, secuml_proto::event::now_ms());
     jobs::save_job(&*store, &record).await?;

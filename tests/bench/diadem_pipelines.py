@@ -4,7 +4,7 @@
 Usage (from the repository root; needs scikit-learn, pandas):
     cargo build -p secuml-coordinator --bin secuml        # our crates at opt-level 3 (Cargo.toml)
     nice python3 tests/bench/diadem_pipelines.py [--repeats 1] [--only logreg,rf,dt,gb,iforest]
-        [--jobs 1,2] [--binary target/debug/secuml]
+        [--jobs 1,2] [--binary target/debug/secuml] [--ours-only]
 
 For each pipeline, then each number of cores N, one after the other (each a fresh process):
   ours   `secuml diadem NSL-KDD train20 <Class> --validation-mode ValidationDatasets
@@ -19,7 +19,11 @@ dt (DecisionTree, 60 candidates), gb (GradientBoosting, max_depth 3 and 5), ifor
 Prints a table: wall time of the whole process, ours and theirs (median of --repeats), the
 ratio ours / theirs, their time inside the script (load + search + predict, without the
 interpreter's start and imports), the test ROC AUC of both, and our peak RSS; then one JSON
-line with every run.
+line with every run. `--ours-only` runs ours alone (its times, AUCs and peak RSS; no ratios),
+for measuring memory without waiting for the reference.
+
+Peak RSS is in MiB (ru_maxrss / 1024), against the features a run holds: train20 and test
+encoded, (25,192 + 22,544) rows x 118 columns x 8 bytes = 43.0 MiB (45.1 MB).
 """
 
 import argparse
@@ -40,6 +44,9 @@ PIPELINES = {
     "gb": "GradientBoosting",
     "iforest": "IsolationForest",
 }
+# train20 and test encoded as f64: (25,192 + 22,544) x 118 x 8 bytes, in MiB (the unit of the
+# peak RSS printed: ru_maxrss / 1024).
+FEATURES_MB = (25192 + 22544) * 118 * 8 / 2**20
 THREADS = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
@@ -66,6 +73,8 @@ def main():
     ap.add_argument("--only", default=",".join(PIPELINES))
     ap.add_argument("--jobs", default="1,2")
     ap.add_argument("--binary", default=os.path.join(ROOT, "target", "debug", "secuml"))
+    ap.add_argument("--ours-only", action="store_true",
+                    help="run ours alone: times, AUCs and peak RSS, no scikit-learn")
     args = ap.parse_args()
     if not os.path.exists(args.binary):
         sys.exit("%s is missing: cargo build -p secuml-coordinator --bin secuml" % args.binary)
@@ -95,6 +104,11 @@ def main():
                     pair["ours"].append({"wall_s": wall, "peak_rss_mb": rss,
                                          "test_auc": out["validation"]["auc"],
                                          "best": out.get("best_params")})
+                    if args.ours_only:
+                        print("%s n_jobs=%d: ours %.2f s, peak RSS %.0f MB, test AUC %.4f" % (
+                            pipeline, n, wall, rss, out["validation"]["auc"]),
+                            file=sys.stderr, flush=True)
+                        continue
                     wall, rss, out = run(theirs_cmd)
                     pair["theirs"].append({"wall_s": wall, "peak_rss_mb": rss,
                                            "test_auc": out["test_auc"],
@@ -104,9 +118,20 @@ def main():
                         pipeline, n, pair["ours"][-1]["wall_s"], pair["theirs"][-1]["wall_s"]),
                         file=sys.stderr, flush=True)
                 med = {side: {k: statistics.median(r[k] for r in pair[side])
-                              for k in pair[side][0] if k != "best"} for side in pair}
+                              for k in pair[side][0] if k != "best"}
+                       for side in pair if pair[side]}
                 rows.append((pipeline, n, med))
                 runs.append({"pipeline": pipeline, "n_jobs": n, **pair})
+    if args.ours_only:
+        print("| pipeline | cores | ours (s) | test ROC AUC ours | ours peak RSS (MB) | x features |")
+        print("|---|---|---|---|---|---|")
+        for pipeline, n, med in rows:
+            o = med["ours"]
+            print("| %s | %d | %.2f | %.4f | %.0f | %.2f |" % (
+                PIPELINES[pipeline], n, o["wall_s"], o["test_auc"], o["peak_rss_mb"],
+                o["peak_rss_mb"] / FEATURES_MB))
+        print(json.dumps({"repeats": args.repeats, "runs": runs}))
+        return
     print("| pipeline | cores | ours (s) | scikit-learn (s) | ratio | scikit-learn inside (s) "
           "| test ROC AUC ours | scikit-learn | ours peak RSS (MB) |")
     print("|---|---|---|---|---|---|---|---|---|")
