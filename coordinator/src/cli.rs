@@ -170,7 +170,12 @@ pub struct ClusteringArgs {
     #[arg(short = 'a', long, global = true, default_value = "GROUND_TRUTH")]
     pub annotations: String,
     /// Seed of the initialisations.
-    #[arg(long, global = true, default_value_t = 0)]
+    #[arg(
+        long,
+        global = true,
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
     pub seed: u64,
     /// Rows per task; results do not depend on the number of workers, only on this.
     #[arg(long, global = true, default_value_t = secuml_proto::job::DEFAULT_BLOCK_ROWS)]
@@ -412,7 +417,7 @@ pub enum ModelCommand {
     #[command(name = "LogisticRegression")]
     LogisticRegression {
         /// Grid of C values (inverse regularisation strength).
-        #[arg(long, num_args = 1.., default_values_t = [0.01, 0.1, 1.0, 10.0])]
+        #[arg(long, num_args = 1.., default_values_t = [0.01, 0.1, 1.0, 10.0], allow_negative_numbers = true)]
         regularization: Vec<f64>,
         /// Grid of penalties.
         #[arg(long, num_args = 1.., value_enum, default_values = ["l1", "l2"])]
@@ -425,7 +430,7 @@ pub enum ModelCommand {
     #[command(name = "Svc")]
     Svc {
         /// Grid of C values (inverse regularisation strength).
-        #[arg(long, num_args = 1.., default_values_t = [0.01, 0.1, 1.0, 10.0])]
+        #[arg(long, num_args = 1.., default_values_t = [0.01, 0.1, 1.0, 10.0], allow_negative_numbers = true)]
         regularization: Vec<f64>,
     },
     /// Gaussian naive Bayes.
@@ -662,7 +667,7 @@ pub struct TreeArgs {
     #[arg(long, num_args = 1.., value_parser = parse_depth)]
     pub max_leaf_nodes: Option<Vec<Depth>>,
     /// Grid of the least impurity decrease of a split.
-    #[arg(long, num_args = 1..)]
+    #[arg(long, num_args = 1.., allow_negative_numbers = true)]
     pub min_impurity_decrease: Option<Vec<f64>>,
 }
 
@@ -881,7 +886,7 @@ pub struct DiademArgs {
     pub cutoff_time: Option<i64>,
     /// Outer folds of Cv and TemporalCv (SecuML's `--num-folds-val` and `--num-folds-val-temp`)
     /// [default: 4].
-    #[arg(long, global = true, visible_aliases = ["num-folds-val", "num-folds-val-temp"])]
+    #[arg(long, global = true, visible_aliases = ["num-folds-val", "num-folds-val-temp"], allow_negative_numbers = true)]
     pub validation_folds: Option<u32>,
     /// Buckets of equal duration of SlidingWindow [default: 10].
     #[arg(long, global = true, visible_alias = "num-buckets")]
@@ -903,7 +908,12 @@ pub struct DiademArgs {
     #[arg(long, global = true, requires = "streaming")]
     pub stream_batch: Option<u32>,
     /// Folds of the hyperparameter search.
-    #[arg(long, global = true, default_value_t = 4)]
+    #[arg(
+        long,
+        global = true,
+        default_value_t = 4,
+        allow_negative_numbers = true
+    )]
     pub num_folds: u32,
     /// Objective of the hyperparameter search, computed on each fold [default: RocAuc;
     /// Accuracy with --multiclass, which refuses any other].
@@ -920,7 +930,12 @@ pub struct DiademArgs {
     #[arg(long, global = true, default_value_t = secuml_proto::job::DEFAULT_FAR)]
     pub far: f64,
     /// Seed of the random split and of shuffled folds.
-    #[arg(long, global = true, default_value_t = 0)]
+    #[arg(
+        long,
+        global = true,
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
     pub seed: u64,
     /// Shuffle the stratified folds with the seed (SecuML keeps the dataset order).
     #[arg(long, global = true)]
@@ -1089,11 +1104,13 @@ fn settings(cli: &Cli, extra: Overrides) -> anyhow::Result<Settings> {
     config::load(&overrides, &env)
 }
 
+/// Writes `text` to stdout; a reader that closed the pipe (`secuml jobs | head`) is not an error.
 fn print_stdout(text: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    out.flush()?;
-    Ok(())
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }
 
 /// How to serve the results of an embedded run: the dashboard reads the same data folder.

@@ -257,9 +257,9 @@ pub async fn wait(store: &dyn Store, job_id: &str, quiet: bool) -> anyhow::Resul
 
 /// Requests the cancel of a job; returns its record.
 pub async fn cancel(store: &dyn Store, job_id: &str) -> anyhow::Result<JobRecord> {
-    let record = jobs::load_job(store, job_id)
-        .await?
-        .with_context(|| format!("job {job_id} does not exist"))?;
+    let Some(record) = jobs::load_job(store, job_id).await? else {
+        return Err(crate::connect::BadRequest(format!("job {job_id} does not exist")).into());
+    };
     if !record.status.is_final() {
         store.set(&keys::job_cancel(job_id), b"1").await?;
     }

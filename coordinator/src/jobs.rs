@@ -184,7 +184,10 @@ pub fn diadem_metrics(results: &DiademResults) -> BTreeMap<String, f64> {
         Some((mean, _)) => mean,
         None => results.train.best_score,
     };
-    metrics.insert("cv.best_score".to_string(), best_score);
+    // Without a search (a single candidate), there is no cross-validation score.
+    if best_score.is_finite() {
+        metrics.insert("cv.best_score".to_string(), best_score);
+    }
     let held_out = results.detections.iter().position(|d| d.name != "train");
     for (i, d) in results.detections.iter().enumerate() {
         let mut names = vec![d.name.replace(':', ".")];
@@ -210,8 +213,11 @@ pub fn diadem_metrics(results: &DiademResults) -> BTreeMap<String, f64> {
         }
         for (metric, stat) in stats {
             for name in &names {
-                metrics.insert(format!("{name}.{metric}"), stat.mean);
-                metrics.insert(format!("{name}.{metric}_std"), stat.std);
+                // JSON has no NaN: an undefined statistic is left out.
+                if stat.mean.is_finite() && stat.std.is_finite() {
+                    metrics.insert(format!("{name}.{metric}"), stat.mean);
+                    metrics.insert(format!("{name}.{metric}_std"), stat.std);
+                }
             }
         }
     }

@@ -144,15 +144,20 @@ fn fmt(v: Option<f64>) -> String {
 /// The few lines a person reads at the end of `secuml diadem`.
 pub fn diadem_text(outcome: &DiademOutcome, experiment_url: &str) -> String {
     let train = &outcome.results.train;
+    let search = if train.best_score.is_finite() {
+        format!(
+            "best {} with cross-validation {:?} {:.4}",
+            train.best, train.objective, train.best_score
+        )
+    } else {
+        format!("{} (no search: a single candidate)", train.best)
+    };
     let mut out = format!(
-        "experiment {}: {} ({} fits, {:.1} s)\nbest {} with cross-validation {:?} {:.4}\n",
+        "experiment {}: {} ({} fits, {:.1} s)\n{search}\n",
         outcome.experiment_id,
         outcome.record.name,
         num_fits(outcome),
         train.times.total_seconds,
-        train.best,
-        train.objective,
-        train.best_score
     );
     for d in &outcome.results.detections {
         let i = d.indicators.as_ref();

@@ -151,9 +151,12 @@ impl StoredModel {
 pub struct CvCandidate {
     /// The candidate.
     pub hyper: Hyper,
-    /// Mean objective over the folds.
+    /// Mean objective over the folds (NaN, stored as `null`, when a fold's objective is
+    /// undefined).
+    #[serde(with = "nan_as_null")]
     pub mean: f64,
     /// Standard deviation (population) over the folds.
+    #[serde(with = "nan_as_null")]
     pub std: f64,
     /// Objective per fold.
     pub per_fold: Vec<f64>,
@@ -199,7 +202,9 @@ pub struct TrainSummary {
     pub objective: Objective,
     /// Chosen candidate.
     pub best: Hyper,
-    /// Its mean objective.
+    /// Its mean objective; NaN without a search (a single candidate, nothing scored), stored as
+    /// `null`.
+    #[serde(with = "nan_as_null")]
     pub best_score: f64,
     /// Every candidate, in grid order.
     pub candidates: Vec<CvCandidate>,
@@ -560,4 +565,44 @@ pub struct ClusteringResult {
     pub assignments_files: Vec<String>,
     /// Wall time of the job in seconds.
     pub seconds: f64,
+}
+
+/// An `f64` that may be NaN, as JSON: `null` for NaN (JSON has no NaN, and serde_json writes a
+/// NaN as `null` but refuses to read `null` back as an `f64`), a number otherwise.
+pub mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes NaN as `null`.
+    pub fn serialize<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+        if value.is_nan() {
+            serializer.serialize_none()
+        } else {
+            serializer.serialize_f64(*value)
+        }
+    }
+
+    /// Reads `null` as NaN.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::NAN))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[derive(Debug, serde::Serialize, serde::Deserialize)]
+        struct Score {
+            #[serde(with = "super")]
+            value: f64,
+        }
+
+        #[test]
+        fn nan_round_trips_through_null() {
+            let json = serde_json::to_string(&Score { value: f64::NAN }).unwrap();
+            assert_eq!(json, r#"{"value":null}"#);
+            let back: Score = serde_json::from_str(&json).unwrap();
+            assert!(back.value.is_nan());
+            let back: Score = serde_json::from_str(r#"{"value":0.25}"#).unwrap();
+            assert_eq!(back.value, 0.25);
+            assert!(serde_json::from_str::<Score>(r#"{"value":"x"}"#).is_err());
+        }
+    }
 }

@@ -198,4 +198,24 @@ fn every_command_exits_3_on_an_unknown_option() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(3), "{command:?}: {stderr}");
     }
+    // A negative value is a value of its option, refused by name.
+    for (option, value) in [("--num-folds", "-2"), ("--seed", "-1")] {
+        let out = Command::new(secuml_bin())
+            .args([
+                "diadem",
+                "NSL-KDD",
+                "train20",
+                "LogisticRegression",
+                option,
+                value,
+            ])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{option} {value}: {stderr}");
+        assert!(
+            stderr.contains(option) && stderr.contains(value),
+            "{option} {value}: {stderr}"
+        );
+    }
 }

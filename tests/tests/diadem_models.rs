@@ -165,6 +165,25 @@ async fn every_class_runs_end_to_end() {
             },
             "{class}"
         );
+        // The stored records read back, a class without a search (its best score NaN) included:
+        // the dashboard's training summary and the job record.
+        let store: std::sync::Arc<dyn Store> =
+            std::sync::Arc::new(FileStore::open(paths.store_dir()).unwrap());
+        let reader = secuml_dashboard::Reader::new(store.clone(), paths.datasets_dir());
+        let summary = reader
+            .train_summary(outcome.experiment_id)
+            .await
+            .unwrap_or_else(|e| panic!("{class}: {e}"));
+        assert_eq!(summary.best_score.is_nan(), !searched, "{class}");
+        let job = secuml_coordinator::jobs::load_job(&*store, &outcome.job_id)
+            .await
+            .unwrap_or_else(|e| panic!("{class}: {e:#}"))
+            .expect("the job record");
+        assert_eq!(
+            job.metrics.contains_key("cv.best_score"),
+            searched,
+            "{class}"
+        );
         let model = stored_model(&paths, outcome.experiment_id).await;
         assert_eq!(model.format_version, MODEL_FORMAT_VERSION);
         assert_eq!(model.hyper.class_name(), class);
