@@ -10,7 +10,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use secuml_engine::cluster::{read_assignments, AssignmentsError};
+use secuml_engine::cluster::read_assignments;
 use secuml_proto::{keys, ClusteringResult, ExperimentRecord};
 use serde::Serialize;
 
@@ -354,21 +354,8 @@ fn select_instances(
     let mut total = 0u64;
     let mut row = 0u64;
     for (relative, path) in files {
-        let part = read_assignments(path).map_err(|e| match e {
-            AssignmentsError::Io { source, .. }
-                if source.kind() == std::io::ErrorKind::NotFound =>
-            {
-                missing_file(relative, id)
-            }
-            AssignmentsError::Io { source, .. } => DashboardError::BadFile {
-                file: relative.clone(),
-                reason: source.to_string(),
-            },
-            AssignmentsError::Parquet { message, .. } => DashboardError::BadFile {
-                file: relative.clone(),
-                reason: message,
-            },
-        })?;
+        let part = read_assignments(path)
+            .map_err(|e| DashboardError::of_file(relative, e, || missing_file(relative, id)))?;
         let rows = part.clusters.len();
         if [
             part.instance_ids.len(),

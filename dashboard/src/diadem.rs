@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use secuml_engine::metrics::histogram_bin;
-use secuml_engine::predictions::{read_predictions_file, ReadPredictions, ReadPredictionsError};
+use secuml_engine::predictions::{read_predictions_file, ReadPredictions};
 use secuml_proto::fold_stats::{fold_statistics, FoldStatistic};
 use secuml_proto::{keys, DetectionResult, ExperimentRecord, TrainSummary};
 use serde::Serialize;
@@ -291,8 +291,11 @@ impl Reader {
                 relative: &relative,
             };
             let path = stored.parquet_file_in_project(&datasets_dir, &record)?;
-            let predictions =
-                read_predictions_file(&path).map_err(|e| predictions_error(&relative, e))?;
+            let predictions = read_predictions_file(&path).map_err(|e| {
+                DashboardError::of_file(&relative, e, || {
+                    DashboardError::not_found(format!("predictions file {relative}"))
+                })
+            })?;
             let rows = &predictions.rows;
             if [
                 rows.idents.len(),
@@ -416,24 +419,6 @@ pub(crate) async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(read)
         .await
         .map_err(|e| DashboardError::Internal(format!("reading a file: {e}")))?
-}
-
-fn predictions_error(relative: &str, e: ReadPredictionsError) -> DashboardError {
-    match e {
-        ReadPredictionsError::Io { source, .. }
-            if source.kind() == std::io::ErrorKind::NotFound =>
-        {
-            DashboardError::not_found(format!("predictions file {relative}"))
-        }
-        ReadPredictionsError::Io { source, .. } => DashboardError::BadFile {
-            file: relative.to_string(),
-            reason: source.to_string(),
-        },
-        ReadPredictionsError::Parquet { message, .. } => DashboardError::BadFile {
-            file: relative.to_string(),
-            reason: message,
-        },
-    }
 }
 
 #[cfg(test)]

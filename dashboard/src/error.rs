@@ -2,6 +2,7 @@
 
 use std::convert::Infallible;
 
+use secuml_engine::parquet_file::FileError;
 use secuml_proto::ErrorCode;
 use secuml_runtime::StoreError;
 use serde::Serialize;
@@ -57,6 +58,22 @@ impl DashboardError {
     /// Builds a [`DashboardError::NotFound`].
     pub fn not_found(what: impl Into<String>) -> Self {
         Self::NotFound { what: what.into() }
+    }
+
+    /// The error of reading the stored file shown as `relative`: `missing()` when it does not
+    /// exist, else a bad file with the cause.
+    pub(crate) fn of_file(relative: &str, e: FileError, missing: impl FnOnce() -> Self) -> Self {
+        let reason = match e {
+            FileError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                return missing();
+            }
+            FileError::Io { source, .. } => source.to_string(),
+            FileError::Parquet { message, .. } => message,
+        };
+        Self::BadFile {
+            file: relative.to_string(),
+            reason,
+        }
     }
 
     /// The code of this error in the shared set.

@@ -67,15 +67,7 @@ fn main() {
 fn families(repeats: usize) {
     let data = sample::repository_nsl_kdd().expect("NSL-KDD sample");
     let (x_train, x_test) = data.standardised();
-    let mut classes = data.train.families.clone();
-    classes.sort();
-    classes.dedup();
-    let y: Vec<usize> = data
-        .train
-        .families
-        .iter()
-        .map(|f| classes.binary_search(f).expect("a train family"))
-        .collect();
+    let (classes, y) = data.train_classes();
     let hyper = GradientBoostingHyper::default();
     let (mut fit_s, mut predict_s) = (f64::INFINITY, f64::INFINITY);
     let mut predicted = Vec::new();

@@ -104,15 +104,7 @@ fn main() {
 fn multiclass() {
     let data = sample::repository_nsl_kdd().expect("NSL-KDD sample");
     let (x_train, _) = data.standardised();
-    let mut classes = data.train.families.clone();
-    classes.sort();
-    classes.dedup();
-    let y: Vec<usize> = data
-        .train
-        .families
-        .iter()
-        .map(|f| classes.binary_search(f).expect("a family"))
-        .collect();
+    let (classes, y) = data.train_classes();
     let k = classes.len();
     let mut out = serde_json::Map::new();
     out.insert("train_families".into(), k.into());

@@ -8,9 +8,10 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
-/// Why a file could not be written.
+/// Why a Parquet file could not be written or read: the file system, or the encoding (the
+/// files of predictions and of cluster assignments alike).
 #[derive(Debug, thiserror::Error)]
-pub enum WriteError {
+pub enum FileError {
     /// A file operation failed.
     #[error("{}: {source}", file.display())]
     Io {
@@ -19,7 +20,7 @@ pub enum WriteError {
         /// The cause.
         source: std::io::Error,
     },
-    /// The Parquet encoding failed.
+    /// The Parquet encoding or decoding failed, or the file is not of the expected schema.
     #[error("{}: {message}", file.display())]
     Parquet {
         /// The file.
@@ -30,12 +31,12 @@ pub enum WriteError {
 }
 
 /// Writes `batch` to `path` (zstd-compressed), creating the parent folder.
-pub fn write_atomically(path: &Path, batch: &RecordBatch) -> Result<(), WriteError> {
+pub fn write_atomically(path: &Path, batch: &RecordBatch) -> Result<(), FileError> {
     let io = |file: &Path| {
         let file = file.to_path_buf();
-        move |source| WriteError::Io { file, source }
+        move |source| FileError::Io { file, source }
     };
-    let pq = |e: &dyn std::fmt::Display| WriteError::Parquet {
+    let pq = |e: &dyn std::fmt::Display| FileError::Parquet {
         file: path.to_path_buf(),
         message: e.to_string(),
     };

@@ -8,7 +8,7 @@
 //! `family` (utf8, nullable); for a multiclass model, `predicted_family` (utf8: the most
 //! probable family; `score` and `value` are then its probability).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::{
@@ -18,7 +18,7 @@ use arrow_schema::{DataType, Field, Schema};
 
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use crate::parquet_file::{typed_column, write_atomically, WriteError};
+use crate::parquet_file::{typed_column, write_atomically, FileError};
 
 /// The predictions of some rows, column by column.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -58,7 +58,7 @@ fn schema(multiclass: bool) -> Schema {
 }
 
 /// Writes `rows` to `path` atomically.
-pub fn write_predictions(path: &Path, rows: &Predictions) -> Result<(), WriteError> {
+pub fn write_predictions(path: &Path, rows: &Predictions) -> Result<(), FileError> {
     let mut columns: Vec<Arc<dyn Array>> = vec![
         Arc::new(Int64Array::from(rows.instance_ids.clone())),
         Arc::new(StringArray::from_iter_values(rows.idents.iter())),
@@ -79,7 +79,7 @@ pub fn write_predictions(path: &Path, rows: &Predictions) -> Result<(), WriteErr
     }
     let schema = schema(rows.predicted_families.is_some());
     let batch =
-        RecordBatch::try_new(Arc::new(schema), columns).map_err(|e| WriteError::Parquet {
+        RecordBatch::try_new(Arc::new(schema), columns).map_err(|e| FileError::Parquet {
             file: path.to_path_buf(),
             message: e.to_string(),
         })?;
@@ -167,38 +167,15 @@ pub fn read_predictions(bytes: Vec<u8>, file: &str) -> Result<ReadPredictions, R
     Ok(out)
 }
 
-/// Why a predictions file on disk could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum ReadPredictionsError {
-    /// The file cannot be opened or read.
-    #[error("{}: {source}", file.display())]
-    Io {
-        /// The file.
-        file: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// The file is not a predictions Parquet file.
-    #[error("{}: {message}", file.display())]
-    Parquet {
-        /// The file.
-        file: PathBuf,
-        /// The cause.
-        message: String,
-    },
-}
-
 /// Reads a predictions file on disk ([`read_predictions`] of its bytes).
-pub fn read_predictions_file(path: &Path) -> Result<ReadPredictions, ReadPredictionsError> {
-    let bytes = std::fs::read(path).map_err(|source| ReadPredictionsError::Io {
+pub fn read_predictions_file(path: &Path) -> Result<ReadPredictions, FileError> {
+    let bytes = std::fs::read(path).map_err(|source| FileError::Io {
         file: path.to_path_buf(),
         source,
     })?;
-    read_predictions(bytes, &path.display().to_string()).map_err(|e| {
-        ReadPredictionsError::Parquet {
-            file: path.to_path_buf(),
-            message: e.message,
-        }
+    read_predictions(bytes, &path.display().to_string()).map_err(|e| FileError::Parquet {
+        file: path.to_path_buf(),
+        message: e.message,
     })
 }
 
@@ -277,10 +254,7 @@ mod tests {
     fn reading_a_file_of_another_schema_names_the_column() {
         let tmp = tempfile::tempdir().unwrap();
         let missing = read_predictions_file(&tmp.path().join("none.parquet")).unwrap_err();
-        assert!(
-            matches!(missing, ReadPredictionsError::Io { .. }),
-            "{missing}"
-        );
+        assert!(matches!(missing, FileError::Io { .. }), "{missing}");
         let path = tmp.path().join("other.parquet");
         let schema = Schema::new(vec![Field::new("instance_id", DataType::Utf8, false)]);
         let batch = RecordBatch::try_new(

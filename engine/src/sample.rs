@@ -64,6 +64,20 @@ impl NslKdd {
             scaler.transform(self.test.x.view()),
         )
     }
+
+    /// train20's families, sorted, and the index among them of each train20 row's family.
+    pub fn train_classes(&self) -> (Vec<String>, Vec<usize>) {
+        let mut classes = self.train.families.clone();
+        classes.sort();
+        classes.dedup();
+        let y = self
+            .train
+            .families
+            .iter()
+            .map(|f| classes.binary_search(f).expect("a train family"))
+            .collect();
+        (classes, y)
+    }
 }
 
 /// The repository's copy of the sample: `data/NSL-KDD` beside the engine crate.

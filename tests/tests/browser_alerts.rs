@@ -8,7 +8,6 @@
 
 use std::sync::Arc;
 
-use secuml_coordinator::config::Paths;
 use secuml_coordinator::embedded::run_diadem;
 use secuml_proto::{
     keys, AlertRow, AlertsAnalysis, AlertsClusteringAlgo, AlertsResult, DiademSpec, ModelSpec,
@@ -16,6 +15,7 @@ use secuml_proto::{
 };
 use secuml_runtime::{FileStore, Store};
 use secuml_tests::browser::{serve_dashboard, BrowserTools};
+use secuml_tests::paths_in;
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -108,10 +108,7 @@ async fn check_panel(analysis: AlertsAnalysis, group_button: &str) {
     let tools = BrowserTools::find().unwrap_or_else(|e| panic!("{e:#}"));
 
     let tmp = tempfile::tempdir().unwrap();
-    let paths = Paths {
-        input_dir: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data"),
-        data_dir: tmp.path().join("data"),
-    };
+    let paths = paths_in(tmp.path());
     let mut spec = DiademSpec::with_defaults(
         "NSL-KDD",
         "train20",

@@ -23,6 +23,7 @@ use secuml_proto::{
 };
 use secuml_runtime::{FileStore, Store};
 use secuml_tests::browser::{serve_dashboard, BrowserTools};
+use secuml_tests::paths_in;
 use serde_json::{json, Value};
 
 /// Thresholds tried in order; the first whose detection rate differs from the default threshold's is checked.
@@ -58,11 +59,7 @@ async fn diadem_page_shows_the_stored_detection_rate_at_the_slider_threshold() {
     let tools = BrowserTools::find().unwrap_or_else(|e| panic!("{e:#}"));
 
     let tmp = tempfile::tempdir().unwrap();
-    let input_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
-    let paths = Paths {
-        input_dir,
-        data_dir: tmp.path().join("data"),
-    };
+    let paths = paths_in(tmp.path());
     let outcome = run_diadem(&paths, nsl_kdd_spec(), 2)
         .await
         .expect("the DIADEM experiment runs");
@@ -243,10 +240,7 @@ async fn stored_detection(store: &dyn Store, id: u64, name: &str) -> DetectionRe
 async fn diadem_panels_follow_the_folds_and_describe_the_instances_of_a_cell_and_a_bin() {
     let tools = BrowserTools::find().unwrap_or_else(|e| panic!("{e:#}"));
     let tmp = tempfile::tempdir().unwrap();
-    let paths = Paths {
-        input_dir: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data"),
-        data_dir: tmp.path().join("data"),
-    };
+    let paths = paths_in(tmp.path());
     let mut spec = DiademSpec::with_defaults(
         "NSL-KDD",
         "train20",

@@ -10,22 +10,19 @@
 
 use std::sync::Arc;
 
-use secuml_coordinator::config::Paths;
 use secuml_coordinator::embedded::run_diadem;
 use secuml_proto::{
     keys, DetectionResult, DiademSpec, ModelSpec, Objective, Penalty, TrainSummary, ValidationSpec,
 };
 use secuml_runtime::{FileStore, Store};
 use secuml_tests::browser::{serve_dashboard, BrowserTools};
+use secuml_tests::paths_in;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn diadem_page_shows_the_multiclass_indicators_and_family_confusion() {
     let tools = BrowserTools::find().unwrap_or_else(|e| panic!("{e:#}"));
     let tmp = tempfile::tempdir().unwrap();
-    let paths = Paths {
-        input_dir: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data"),
-        data_dir: tmp.path().join("data"),
-    };
+    let paths = paths_in(tmp.path());
     let mut spec = DiademSpec::with_defaults(
         "NSL-KDD",
         "train20",

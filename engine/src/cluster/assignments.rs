@@ -4,7 +4,7 @@
 //! Euclidean, standardised space), `label` (int8, 1 malicious, 0 benign, null unknown),
 //! `family` (utf8, nullable). Files are written to a temporary name then renamed.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::{
@@ -12,6 +12,8 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::parquet_file::FileError;
 
 /// The assignments of some rows, column by column.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -42,27 +44,6 @@ impl Assignments {
     }
 }
 
-/// Why assignments could not be written or read.
-#[derive(Debug, thiserror::Error)]
-pub enum AssignmentsError {
-    /// A file operation failed.
-    #[error("{}: {source}", file.display())]
-    Io {
-        /// The file.
-        file: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// The Parquet encoding or decoding failed.
-    #[error("{}: {message}", file.display())]
-    Parquet {
-        /// The file.
-        file: PathBuf,
-        /// The cause.
-        message: String,
-    },
-}
-
 fn schema() -> Schema {
     Schema::new(vec![
         Field::new("instance_id", DataType::Int64, false),
@@ -76,8 +57,8 @@ fn schema() -> Schema {
 
 /// Writes `rows` to `path` atomically (a temporary file beside it, then a rename), creating
 /// the parent folder.
-pub fn write_assignments(path: &Path, rows: &Assignments) -> Result<(), AssignmentsError> {
-    let pq = |e: &dyn std::fmt::Display| AssignmentsError::Parquet {
+pub fn write_assignments(path: &Path, rows: &Assignments) -> Result<(), FileError> {
+    let pq = |e: &dyn std::fmt::Display| FileError::Parquet {
         file: path.to_path_buf(),
         message: e.to_string(),
     };
@@ -94,23 +75,16 @@ pub fn write_assignments(path: &Path, rows: &Assignments) -> Result<(), Assignme
         )),
     ];
     let batch = RecordBatch::try_new(Arc::new(schema()), columns).map_err(|e| pq(&e))?;
-    crate::parquet_file::write_atomically(path, &batch).map_err(|e| match e {
-        crate::parquet_file::WriteError::Io { file, source } => {
-            AssignmentsError::Io { file, source }
-        }
-        crate::parquet_file::WriteError::Parquet { file, message } => {
-            AssignmentsError::Parquet { file, message }
-        }
-    })
+    crate::parquet_file::write_atomically(path, &batch)
 }
 
 /// Reads an assignments file back.
-pub fn read_assignments(path: &Path) -> Result<Assignments, AssignmentsError> {
-    let pq = |e: &dyn std::fmt::Display| AssignmentsError::Parquet {
+pub fn read_assignments(path: &Path) -> Result<Assignments, FileError> {
+    let pq = |e: &dyn std::fmt::Display| FileError::Parquet {
         file: path.to_path_buf(),
         message: e.to_string(),
     };
-    let file = std::fs::File::open(path).map_err(|source| AssignmentsError::Io {
+    let file = std::fs::File::open(path).map_err(|source| FileError::Io {
         file: path.to_path_buf(),
         source,
     })?;

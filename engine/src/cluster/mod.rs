@@ -35,7 +35,7 @@ mod moments;
 #[cfg(test)]
 mod tests;
 
-pub use assignments::{read_assignments, write_assignments, Assignments, AssignmentsError};
+pub use assignments::{read_assignments, write_assignments, Assignments};
 pub use dbscan::{dbscan, DbscanParams};
 pub use gmm::{fit_gmm, fit_gmm_from, Covariance, GmmError, GmmFit, GmmParams};
 pub use kmeans::{
