@@ -262,7 +262,12 @@ impl Reader {
             .map(|(j, (column, coefficient))| {
                 let value = x[[0, j]];
                 let standardised = match &model.scaling {
-                    Some(s) => (value - s.mean[j]) / s.scale[j],
+                    // As the model's rows were standardised.
+                    Some(s) => secuml_engine::preprocess::StandardScaler::standardise(
+                        value,
+                        s.mean[j],
+                        1.0 / s.scale[j],
+                    ),
                     None => value,
                 };
                 WeightedFeature {

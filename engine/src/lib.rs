@@ -37,6 +37,7 @@ pub mod parquet_file;
 pub mod predictions;
 pub mod preprocess;
 pub mod propagation;
+pub mod rows;
 pub mod sample;
 pub mod split;
 pub mod svdd;

@@ -20,7 +20,23 @@ impl StandardScaler {
     /// the rounding error of the mean), so large offsets do not cancel the variance. With no
     /// rows, the means are 0 and the scales 1.
     pub fn fit(x: ArrayView2<f64>) -> StandardScaler {
-        let (n, d) = x.dim();
+        Self::fit_on(x.ncols(), x.nrows(), || x.rows().into_iter())
+    }
+
+    /// Learns the column means and standard deviations of the rows `rows` of `x`, in that
+    /// order: the scaler [`StandardScaler::fit`] learns from their copy, bit for bit, without
+    /// the copy.
+    pub fn fit_rows(x: ArrayView2<f64>, rows: &[usize]) -> StandardScaler {
+        Self::fit_on(x.ncols(), rows.len(), || {
+            rows.iter().map(move |&r| x.index_axis_move(Axis(0), r))
+        })
+    }
+
+    /// [`StandardScaler::fit`] over the `n` rows of `d` values that `rows` yields (twice).
+    fn fit_on<'a, I>(d: usize, n: usize, rows: impl Fn() -> I) -> StandardScaler
+    where
+        I: Iterator<Item = ndarray::ArrayView1<'a, f64>>,
+    {
         if n == 0 {
             return StandardScaler {
                 mean: Array1::zeros(d),
@@ -28,10 +44,15 @@ impl StandardScaler {
             };
         }
         let nf = n as f64;
-        let mean = x.sum_axis(Axis(0)) / nf;
+        // Row after row, as ndarray's `sum_axis(Axis(0))` of a row-major matrix adds them.
+        let mut sum = Array1::<f64>::zeros(d);
+        for row in rows() {
+            sum = sum + row;
+        }
+        let mean = sum / nf;
         let mut sum_sq = Array1::<f64>::zeros(d);
         let mut sum_dev = Array1::<f64>::zeros(d);
-        for row in x.rows() {
+        for row in rows() {
             Zip::from(&mut sum_sq)
                 .and(&mut sum_dev)
                 .and(&row)
@@ -72,13 +93,23 @@ impl StandardScaler {
 
     /// Standardises `x` in place.
     pub fn transform_inplace(&self, x: &mut Array2<f64>) {
-        let inverse = self.scale.mapv(|s| 1.0 / s);
+        let inverse = self.inverse();
         for mut row in x.rows_mut() {
-            Zip::from(&mut row)
-                .and(&self.mean)
-                .and(&inverse)
-                .for_each(|v, &m, &inv| *v = (*v - m) * inv);
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = Self::standardise(*v, self.mean[j], inverse[j]);
+            }
         }
+    }
+
+    /// The reciprocal of each column's scale, which [`StandardScaler::standardise`] multiplies by.
+    pub fn inverse(&self) -> Vec<f64> {
+        self.scale.iter().map(|s| 1.0 / s).collect()
+    }
+
+    /// One standardised value: `(v - mean) * inverse`, as every transform computes it.
+    #[inline]
+    pub fn standardise(v: f64, mean: f64, inverse: f64) -> f64 {
+        (v - mean) * inverse
     }
 }
 
@@ -129,6 +160,19 @@ mod tests {
             y.mean_axis(Axis(0)).unwrap(),
             Array1::zeros(3),
             epsilon = 1e-12
+        );
+    }
+
+    #[test]
+    fn fit_rows_equals_fit_of_the_copy_bit_for_bit() {
+        let x = Array2::from_shape_fn((50, 4), |(i, j)| {
+            ((i * 7 + j * 13) % 17) as f64 * 0.37 + 1e6 * f64::from(u8::from(j == 3))
+        });
+        let rows: Vec<usize> = (0..50).filter(|i| i % 3 != 1).rev().collect();
+        let copy = x.select(Axis(0), &rows);
+        assert_eq!(
+            StandardScaler::fit_rows(x.view(), &rows),
+            StandardScaler::fit(copy.view())
         );
     }
 

@@ -9,6 +9,7 @@ use secuml_engine::metrics;
 use secuml_engine::model::multiclass::MulticlassModel;
 use secuml_engine::model::FittedModel;
 use secuml_engine::predictions::{write_predictions, Predictions};
+use secuml_engine::preprocess::StandardScaler;
 use secuml_proto::result::{Confusion, FamilyDetection, Histogram, ThresholdIndicators};
 use secuml_proto::{
     AnnotationsSource, DataRef, DetectionResult, ErrorCode, ModelOutput, RowSelection, Side,
@@ -23,7 +24,7 @@ pub const HISTOGRAM_BINS: usize = 10;
 
 /// Rows a detection standardises and scores at a time: its copy of the data is one block, not
 /// the whole set of rows.
-pub const SCORE_BLOCK_ROWS: usize = 4096;
+pub const SCORE_BLOCK_ROWS: usize = secuml_engine::rows::BLOCK_ROWS;
 
 /// The model's scores for the rows `rows` of `x` (encoded, not standardised), in that order:
 /// probabilities, or anomaly scores for [`ModelOutput::Score`] models. The rows are copied
@@ -48,26 +49,26 @@ fn block_scores(
     fitted: &FittedModel,
     mut x: ndarray::Array2<f64>,
 ) -> Vec<f64> {
-    if let Some(scaling) = &model.scaling {
-        for mut row in x.rows_mut() {
-            for (j, v) in row.iter_mut().enumerate() {
-                *v = (*v - scaling.mean[j]) / scaling.scale[j];
-            }
-        }
-    }
+    standardise_inplace(model, &mut x);
     fitted.scores(x.view())
+}
+
+/// Standardises `x` (encoded) in place with the model's scaling, if it has one, as its
+/// training rows were standardised.
+fn standardise_inplace(model: &StoredModel, x: &mut ndarray::Array2<f64>) {
+    if let Some(scaling) = &model.scaling {
+        StandardScaler::from_parts(
+            ndarray::Array1::from(scaling.mean.clone()),
+            ndarray::Array1::from(scaling.scale.clone()),
+        )
+        .transform_inplace(x);
+    }
 }
 
 /// `x` (encoded) as the model takes it: standardised with the model's scaling, if it has one.
 pub fn standardised(model: &StoredModel, x: &ndarray::Array2<f64>) -> ndarray::Array2<f64> {
     let mut x = x.clone();
-    if let Some(scaling) = &model.scaling {
-        for mut row in x.rows_mut() {
-            for (j, v) in row.iter_mut().enumerate() {
-                *v = (*v - scaling.mean[j]) / scaling.scale[j];
-            }
-        }
-    }
+    standardise_inplace(model, &mut x);
     x
 }
 

@@ -7,6 +7,7 @@ use secuml_engine::dataset::Encoder;
 use secuml_engine::metrics;
 use secuml_engine::model::{self as engine_model, FittedModel, ModelError, Output};
 use secuml_engine::preprocess::StandardScaler;
+use secuml_engine::rows::Rows;
 use secuml_engine::split;
 use secuml_proto::result::MODEL_FORMAT_VERSION;
 use secuml_proto::{
@@ -154,8 +155,10 @@ fn decode_model(
             ),
         ));
     }
-    let stored: StoredModel = serde_json::from_slice(bytes).map_err(bad)?;
-    let fitted: FittedModel = serde_json::from_value(stored.model.clone()).map_err(bad)?;
+    let mut stored: StoredModel = serde_json::from_slice(bytes).map_err(bad)?;
+    // The fitted model is the one kept: its JSON tree (tens of MB for a forest) goes.
+    let fitted: FittedModel =
+        serde_json::from_value(std::mem::take(&mut stored.model)).map_err(bad)?;
     Ok((stored, fitted))
 }
 
@@ -176,6 +179,26 @@ pub(crate) fn fit_model(
     Ok((fitted, scaler, x))
 }
 
+/// Fits `hyper` on the labelled rows `x`, standardised when the class standardises.
+fn fit_rows(
+    hyper: &Hyper,
+    x: &Rows,
+    y: &[Option<bool>],
+    seed: u64,
+) -> Result<FittedModel, TaskFailure> {
+    engine_model::fit_rows(hyper, x, y, seed).map_err(fit_failure)
+}
+
+/// The task failure of a fit that failed: a bad hyperparameter or unfit data, for good.
+fn fit_failure(e: ModelError) -> TaskFailure {
+    match e {
+        ModelError::Param { .. } => TaskFailure::permanent(ErrorCode::BadRequest, e.to_string()),
+        ModelError::Data(m) => {
+            TaskFailure::permanent(ErrorCode::BadData, format!("fit failed: {m}"))
+        }
+    }
+}
+
 /// Fits `hyper` on the rows `x`, already standardised when the class standardises.
 fn fit_prepared(
     hyper: &Hyper,
@@ -183,12 +206,7 @@ fn fit_prepared(
     y: Target,
     seed: u64,
 ) -> Result<FittedModel, TaskFailure> {
-    multiclass::fit(hyper, x, y, seed).map_err(|e| match e {
-        ModelError::Param { .. } => TaskFailure::permanent(ErrorCode::BadRequest, e.to_string()),
-        ModelError::Data(m) => {
-            TaskFailure::permanent(ErrorCode::BadData, format!("fit failed: {m}"))
-        }
-    })
+    multiclass::fit(hyper, x, y, seed).map_err(fit_failure)
 }
 
 /// Threshold of the Accuracy objective: the classifier's own decision (probability above 0.5).
@@ -332,15 +350,17 @@ pub(crate) fn compute(
                     fitted.iterations() as u32,
                 )
             } else {
-                let split =
-                    cache.fold(data, annotations, rows, folds, *fold, hyper.standardises())?;
-                let fitted = fit_prepared(
-                    hyper,
-                    split.x_fit.view(),
-                    Target::Labels(&split.y_fit),
-                    folds.seed,
+                let split = cache.fold(
+                    data,
+                    annotations,
+                    rows,
+                    folds,
+                    *fold,
+                    hyper.standardises(),
+                    !engine_model::fits_rows(hyper),
                 )?;
-                let proba = fitted.scores(split.x_score.view());
+                let fitted = fit_rows(hyper, &split.fit_rows(), &split.y_fit, folds.seed)?;
+                let proba = split.scores(&fitted);
                 let score =
                     objective_score(*objective, *far, &split.y_score, &proba).ok_or_else(|| {
                         TaskFailure::permanent(
@@ -402,12 +422,28 @@ pub(crate) fn compute(
                     .map(|(&r, l)| family(r, l))
                     .collect();
             }
-            let x = take_rows(&loaded.x, &train_rows);
-            let target = match on_families {
-                true => Target::Families(&families),
-                false => Target::Labels(&train_y),
+            // The trees and forests read the training rows where they are; the other
+            // classes (and multiclass models) fit on a copy.
+            let (fitted, scaler, training_scores) = if !*on_families
+                && engine_model::fits_rows(hyper)
+            {
+                let scaler = hyper
+                    .standardises()
+                    .then(|| StandardScaler::fit_rows(loaded.x.view(), &train_rows));
+                let x = Rows::new(loaded.x.view(), Some(&train_rows), scaler.as_ref());
+                let fitted = fit_rows(hyper, &x, &train_y, *seed)?;
+                let scores = (fitted.output() == Output::Score).then(|| fitted.scores_rows(&x));
+                (fitted, scaler, scores)
+            } else {
+                let x = take_rows(&loaded.x, &train_rows);
+                let target = match on_families {
+                    true => Target::Families(&families),
+                    false => Target::Labels(&train_y),
+                };
+                let (fitted, scaler, x) = fit_model(hyper, x, target, *seed)?;
+                let scores = (fitted.output() == Output::Score).then(|| fitted.scores(x.view()));
+                (fitted, scaler, scores)
             };
-            let (fitted, scaler, x) = fit_model(hyper, x, target, *seed)?;
             let columns = loaded
                 .encoder
                 .columns()
@@ -418,8 +454,7 @@ pub(crate) fn compute(
                 })
                 .collect();
             let output = fitted.output();
-            let score_quantiles = (output == Output::Score)
-                .then(|| engine_model::quantiles(&fitted.scores(x.view())));
+            let score_quantiles = training_scores.map(|s| engine_model::quantiles(&s));
             let model = StoredModel {
                 format_version: MODEL_FORMAT_VERSION,
                 hyper: *hyper,

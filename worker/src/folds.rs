@@ -11,26 +11,82 @@
 use std::sync::Arc;
 
 use ndarray::Array2;
+use secuml_engine::model::FittedModel;
 use secuml_engine::preprocess::StandardScaler;
+use secuml_engine::rows::Rows;
 use secuml_engine::split;
 use secuml_proto::{AnnotationsSource, DataRef, ErrorCode, FoldSpec, RowSelection, TaskFailure};
 
-use crate::data::{dataset_key, select_rows, take_rows, DataCache};
+use crate::data::{dataset_key, select_rows, take_rows, DataCache, LoadedData};
 
 /// One fold of a search, ready to fit and score.
 pub struct Fold {
-    /// The fitting rows (every other fold), standardised when the class standardises.
-    pub x_fit: Array2<f64>,
-    /// Their labels.
+    /// The fitting and scored rows.
+    pub x: FoldRows,
+    /// The fitting rows' labels.
     pub y_fit: Vec<Option<bool>>,
-    /// The scored rows (this fold), with the fitting rows' standardisation.
-    pub x_score: Array2<f64>,
-    /// Their labels.
+    /// The scored rows' labels.
     pub y_score: Vec<bool>,
 }
 
-/// What makes two tasks' folds the same: the data, labels, rows, folds, fold and whether the
-/// rows are standardised.
+/// Where a fold's rows are.
+pub enum FoldRows {
+    /// Copied out: the fitting rows (every other fold) and the scored rows (this fold),
+    /// standardised (with the fitting rows' scaler) when the class standardises.
+    Copied {
+        /// The fitting rows.
+        x_fit: Array2<f64>,
+        /// The scored rows.
+        x_score: Array2<f64>,
+    },
+    /// Left in the dataset, for the classes that read their rows where they are
+    /// ([`secuml_engine::model::fits_rows`]): no copy of most of the dataset per fold.
+    Selected {
+        /// The dataset.
+        loaded: Arc<LoadedData>,
+        /// The fitting rows, in dataset order.
+        fit_rows: Vec<usize>,
+        /// The scored rows.
+        score_rows: Vec<usize>,
+        /// The fitting rows' scaler, when the class standardises.
+        scaler: Option<StandardScaler>,
+    },
+}
+
+impl Fold {
+    /// The fitting rows, standardised when the class standardises.
+    pub fn fit_rows(&self) -> Rows<'_> {
+        match &self.x {
+            FoldRows::Copied { x_fit, .. } => Rows::all(x_fit.view()),
+            FoldRows::Selected {
+                loaded,
+                fit_rows,
+                scaler,
+                ..
+            } => Rows::new(loaded.x.view(), Some(fit_rows), scaler.as_ref()),
+        }
+    }
+
+    /// The scores of `fitted` for the scored rows.
+    pub fn scores(&self, fitted: &FittedModel) -> Vec<f64> {
+        match &self.x {
+            FoldRows::Copied { x_score, .. } => fitted.scores(x_score.view()),
+            FoldRows::Selected {
+                loaded,
+                score_rows,
+                scaler,
+                ..
+            } => fitted.scores_rows(&Rows::new(
+                loaded.x.view(),
+                Some(score_rows),
+                scaler.as_ref(),
+            )),
+        }
+    }
+}
+
+/// What makes two tasks' folds the same: the data, labels, rows, folds, fold, whether the
+/// rows are standardised and whether they are copied.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FoldKey {
     data: (String, String),
@@ -39,11 +95,14 @@ pub struct FoldKey {
     folds: FoldSpec,
     fold: u32,
     standardise: bool,
+    copy: bool,
 }
 
 impl DataCache {
     /// Fold `fold` of the search over the rows `rows` of `data` labelled by `annotations`,
-    /// standardised if `standardise`: from the worker's last folds, else prepared.
+    /// standardised if `standardise`, its rows copied out if `copy`: from the worker's last
+    /// folds, else prepared.
+    #[allow(clippy::too_many_arguments)]
     pub fn fold(
         &self,
         data: &DataRef,
@@ -52,6 +111,7 @@ impl DataCache {
         folds: &FoldSpec,
         fold: u32,
         standardise: bool,
+        copy: bool,
     ) -> Result<Arc<Fold>, TaskFailure> {
         let key = FoldKey {
             data: (dataset_key(data, ""), data.manifest_sha256.clone()),
@@ -60,6 +120,7 @@ impl DataCache {
             folds: folds.clone(),
             fold,
             standardise,
+            copy,
         };
         let wanted = key.clone();
         self.folds
@@ -80,7 +141,8 @@ impl DataCache {
     }
 }
 
-/// Builds the fold `key` of `data`: its rows split and copied, then standardised if asked.
+/// Builds the fold `key` of `data`: its rows split, the scaler of the fitting rows learnt if
+/// asked, and the rows copied out (and standardised) if asked.
 fn prepare(cache: &DataCache, data: &DataRef, key: &FoldKey) -> Result<Fold, TaskFailure> {
     let FoldKey {
         annotations,
@@ -88,9 +150,10 @@ fn prepare(cache: &DataCache, data: &DataRef, key: &FoldKey) -> Result<Fold, Tas
         folds,
         fold,
         standardise,
+        copy,
         ..
     } = key;
-    tracing::debug!(dataset = %data.dataset, fold, standardise, "preparing a search fold");
+    tracing::debug!(dataset = %data.dataset, fold, standardise, copy, "preparing a search fold");
     let loaded = cache.load(data, None)?;
     let labels = cache.labels(data, &loaded, annotations)?;
     let train = select_rows(&labels, loaded.timestamps.as_deref(), rows)?;
@@ -109,19 +172,26 @@ fn prepare(cache: &DataCache, data: &DataRef, key: &FoldKey) -> Result<Fold, Tas
             y_fit.push(Some(*label));
         }
     }
-    let mut x_fit = take_rows(&loaded.x, &fit_rows);
-    let mut x_score = take_rows(&loaded.x, &score_rows);
-    if *standardise {
-        let scaler = StandardScaler::fit(x_fit.view());
-        scaler.transform_inplace(&mut x_fit);
-        scaler.transform_inplace(&mut x_score);
-    }
-    Ok(Fold {
-        x_fit,
-        y_fit,
-        x_score,
-        y_score,
-    })
+    let scaler = standardise.then(|| StandardScaler::fit_rows(loaded.x.view(), &fit_rows));
+    let x = if *copy {
+        let (mut x_fit, mut x_score) = (
+            take_rows(&loaded.x, &fit_rows),
+            take_rows(&loaded.x, &score_rows),
+        );
+        if let Some(scaler) = &scaler {
+            scaler.transform_inplace(&mut x_fit);
+            scaler.transform_inplace(&mut x_score);
+        }
+        FoldRows::Copied { x_fit, x_score }
+    } else {
+        FoldRows::Selected {
+            loaded,
+            fit_rows,
+            score_rows,
+            scaler,
+        }
+    };
+    Ok(Fold { x, y_fit, y_score })
 }
 
 #[cfg(test)]
@@ -269,41 +339,89 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_fold_cache_keys_on_standardisation_and_fold() {
-        let root = tempfile::tempdir().unwrap();
-        let data = dataset(root.path());
-        let cache = DataCache::new(DataRoot::local(root.path()), 2).with_fold_entries(4);
+    /// A cache of 4 folds over the whole training side of `data`, with 3 folds (shuffled
+    /// with `seed` when given).
+    fn whole_side(
+        root: &Path,
+        seed: Option<u64>,
+    ) -> (DataCache, RowSelection, FoldSpec, AnnotationsSource) {
+        let cache = DataCache::new(DataRoot::local(root), 2).with_fold_entries(4);
         let rows = RowSelection {
             outer: OuterSplit::Whole,
             side: Side::Train,
         };
         let folds = FoldSpec {
             num_folds: 3,
-            shuffle: false,
-            seed: 0,
+            shuffle: seed.is_some(),
+            seed: seed.unwrap_or(0),
         };
-        let gt = AnnotationsSource::GroundTruth;
-        let raw = cache.fold(&data, &gt, &rows, &folds, 0, false).unwrap();
-        let scaled = cache.fold(&data, &gt, &rows, &folds, 0, true).unwrap();
-        let other = cache.fold(&data, &gt, &rows, &folds, 1, true).unwrap();
-        assert!(Arc::ptr_eq(
-            &scaled,
-            &cache.fold(&data, &gt, &rows, &folds, 0, true).unwrap()
-        ));
+        (cache, rows, folds, AnnotationsSource::GroundTruth)
+    }
+
+    #[test]
+    fn the_fold_cache_keys_on_standardisation_and_fold() {
+        let root = tempfile::tempdir().unwrap();
+        let data = dataset(root.path());
+        let (cache, rows, folds, gt) = whole_side(root.path(), None);
+        let fold = |f, standardise, copy| {
+            cache
+                .fold(&data, &gt, &rows, &folds, f, standardise, copy)
+                .unwrap()
+        };
+        let raw = fold(0, false, true);
+        let scaled = fold(0, true, true);
+        let other = fold(1, true, true);
+        assert!(Arc::ptr_eq(&scaled, &fold(0, true, true)));
         assert_eq!(cache.fold_stats(), CacheStats { hits: 1, misses: 3 });
-        assert_ne!(raw.x_fit, scaled.x_fit);
-        assert_ne!(scaled.x_score, other.x_score);
+        assert_ne!(copied(&raw).0, copied(&scaled).0);
+        assert_ne!(copied(&scaled).1, copied(&other).1);
         // Standardised on the fitting rows: every column of them has mean 0.
-        for column in scaled.x_fit.columns() {
+        for column in copied(&scaled).0.columns() {
             assert!(column.mean().unwrap().abs() < 1e-12);
         }
         // A refit forgets its search's folds; a fold in use stays alive with its user.
         cache.forget_folds(&data, &gt, &rows);
-        let again = cache.fold(&data, &gt, &rows, &folds, 0, true).unwrap();
+        let again = fold(0, true, true);
         assert!(!Arc::ptr_eq(&scaled, &again));
-        assert_eq!(again.x_fit, scaled.x_fit);
+        assert_eq!(copied(&again).0, copied(&scaled).0);
         assert_eq!(cache.fold_stats().misses, 4);
+    }
+
+    /// The copies of a copied fold: its fitting rows and its scored rows.
+    fn copied(fold: &Fold) -> (&Array2<f64>, &Array2<f64>) {
+        match &fold.x {
+            FoldRows::Copied { x_fit, x_score } => (x_fit, x_score),
+            FoldRows::Selected { .. } => panic!("a fold left in the dataset"),
+        }
+    }
+
+    #[test]
+    fn a_fold_left_in_the_dataset_fits_and_scores_as_its_copy() {
+        let root = tempfile::tempdir().unwrap();
+        let data = dataset(root.path());
+        let (cache, rows, folds, gt) = whole_side(root.path(), Some(5));
+        for standardise in [false, true] {
+            let copy = cache
+                .fold(&data, &gt, &rows, &folds, 1, standardise, true)
+                .unwrap();
+            let left = cache
+                .fold(&data, &gt, &rows, &folds, 1, standardise, false)
+                .unwrap();
+            assert!(matches!(left.x, FoldRows::Selected { .. }));
+            assert_eq!(left.fit_rows().to_matrix(), *copied(&copy).0);
+            assert_eq!((&left.y_fit, &left.y_score), (&copy.y_fit, &copy.y_score));
+            let hyper = Hyper::RandomForest(secuml_proto::hyper::RandomForestHyper {
+                n_estimators: 5,
+                ..Default::default()
+            });
+            let fit = |f: &Fold| {
+                secuml_engine::model::fit_rows(&hyper, &f.fit_rows(), &f.y_fit, 3).unwrap()
+            };
+            let (a, b) = (fit(&copy), fit(&left));
+            assert_eq!(a, b);
+            let bits = |s: Vec<f64>| s.into_iter().map(f64::to_bits).collect::<Vec<_>>();
+            assert_eq!(bits(copy.scores(&a)), bits(left.scores(&b)));
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! gradient boosting casts its input), then replaced by its rank among the column's distinct
 //! values, column by column.
 
-use ndarray::ArrayView2;
+use crate::rows::Rows;
 
 /// Rank-coded columns: `codes[f * n + i]` is the rank of row `i`'s value among the sorted
 /// distinct values of column `f`, `values[f][code]` that value.
@@ -13,20 +13,15 @@ pub(crate) struct RankedColumns {
 }
 
 impl RankedColumns {
-    /// Codes every column of `x` (finite values).
-    pub fn new(x: ArrayView2<f64>) -> Self {
-        let (n, d) = x.dim();
+    /// Codes every column of the rows `x` (finite values).
+    pub fn new(x: &Rows) -> Self {
+        let (n, d) = (x.len(), x.ncols());
         let mut codes = vec![0u32; n * d];
         let mut values = Vec::with_capacity(d);
         let mut pairs: Vec<(f32, u32)> = Vec::with_capacity(n);
-        for (f, column) in x.columns().into_iter().enumerate() {
+        for f in 0..d {
             pairs.clear();
-            pairs.extend(
-                column
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &v)| (v as f32, i as u32)),
-            );
+            pairs.extend((0..n).map(|i| (x.value(i, f) as f32, i as u32)));
             pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
             let out = &mut codes[f * n..(f + 1) * n];
             let mut distinct: Vec<f32> = Vec::new();
@@ -59,7 +54,7 @@ mod tests {
     fn codes_are_ranks_of_f32_values() {
         // 1.0 and 1.0 + 1e-12 are one f32 value; -0.0 and 0.0 are one value.
         let x = array![[3.0, 0.0], [1.0, -0.0], [1.0 + 1e-12, 5.0], [-2.0, 0.0]];
-        let c = RankedColumns::new(x.view());
+        let c = RankedColumns::new(&Rows::all(x.view()));
         assert_eq!(c.column(0), &[2, 1, 1, 0]);
         assert_eq!(c.values[0], vec![-2.0, 1.0, 3.0]);
         assert_eq!(c.column(1), &[0, 0, 1, 0]);

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use tracing::debug;
 
 use crate::model::{Detector, ModelError, Output};
+use crate::rows::Rows;
 use columns::RankedColumns;
 use grow::{Bag, Grower, Limits};
 
@@ -51,9 +52,19 @@ pub fn fit(
     y: &[bool],
     seed: u64,
 ) -> Result<GradientBoosting, ModelError> {
+    fit_rows(hyper, &Rows::all(x), y, seed)
+}
+
+/// [`fit`] on the rows `x` of a larger matrix, read once (rank-coded) without a copy.
+pub fn fit_rows(
+    hyper: &GradientBoostingHyper,
+    x: &Rows,
+    y: &[bool],
+    seed: u64,
+) -> Result<GradientBoosting, ModelError> {
     let limits = check_hyper(hyper, x.ncols())?;
     check_data(x, y)?;
-    let (n, d) = x.dim();
+    let (n, d) = (x.len(), x.ncols());
     let columns = RankedColumns::new(x);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
 
@@ -293,7 +304,7 @@ fn check_hyper(hyper: &GradientBoostingHyper, d: usize) -> Result<Limits, ModelE
     })
 }
 
-fn check_data(x: ArrayView2<f64>, y: &[bool]) -> Result<(), ModelError> {
+fn check_data(x: &Rows, y: &[bool]) -> Result<(), ModelError> {
     check_matrix(x, y.len())?;
     if y.iter().all(|&v| v) || y.iter().all(|&v| !v) {
         return Err(ModelError::Data(
@@ -305,8 +316,8 @@ fn check_data(x: ArrayView2<f64>, y: &[bool]) -> Result<(), ModelError> {
 
 /// Checks the training matrix against `labels` labels: rows and columns, every value finite
 /// in f32.
-fn check_matrix(x: ArrayView2<f64>, labels: usize) -> Result<(), ModelError> {
-    let (n, d) = x.dim();
+fn check_matrix(x: &Rows, labels: usize) -> Result<(), ModelError> {
+    let (n, d) = (x.len(), x.ncols());
     if n == 0 || d == 0 {
         return Err(ModelError::Data(format!(
             "gradient boosting needs rows and columns, got {n} x {d}"
@@ -320,10 +331,14 @@ fn check_matrix(x: ArrayView2<f64>, labels: usize) -> Result<(), ModelError> {
     }
     // The trees compare f32 values: a value beyond f32's range would become infinite.
     let too_large = |v: f64| !v.is_finite() || v.abs() > f64::from(f32::MAX);
-    if let Some(((i, j), v)) = x.indexed_iter().find(|(_, &v)| too_large(v)) {
-        return Err(ModelError::Data(format!(
-            "value {v} at row {i}, column {j} is not finite in f32"
-        )));
+    let mut row = vec![0.0; d];
+    for i in 0..n {
+        x.row_into(i, &mut row);
+        if let Some((j, v)) = row.iter().enumerate().find(|(_, &v)| too_large(v)) {
+            return Err(ModelError::Data(format!(
+                "value {v} at row {i}, column {j} is not finite in f32"
+            )));
+        }
     }
     Ok(())
 }

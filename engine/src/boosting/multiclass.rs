@@ -15,6 +15,7 @@ use super::grow::{Bag, Grower};
 use super::tree::RegressionTree;
 use super::{bag_size, check_hyper, check_matrix, normalise, Sampler};
 use crate::model::ModelError;
+use crate::rows::Rows;
 
 /// Rows predicted together, through every tree in turn.
 const PREDICT_BLOCK: usize = 64;
@@ -47,7 +48,8 @@ pub fn fit_classes(
     seed: u64,
 ) -> Result<GradientBoostingClasses, ModelError> {
     let limits = check_hyper(hyper, x.ncols())?;
-    check_matrix(x, y.len())?;
+    let x = Rows::all(x);
+    check_matrix(&x, y.len())?;
     if k < 3 {
         return Err(ModelError::Data(format!(
             "multiclass gradient boosting needs at least 3 classes, got {k} (two classes are \
@@ -59,8 +61,8 @@ pub fn fit_classes(
             "row {i} has class {c}: expected a class index below {k}"
         )));
     }
-    let (n, d) = x.dim();
-    let columns = RankedColumns::new(x);
+    let (n, d) = (x.len(), x.ncols());
+    let columns = RankedColumns::new(&x);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
 
     let init = prior_logits(y, k);

@@ -21,6 +21,7 @@ use secuml_proto::hyper::{RandomForestHyper, Splitter};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Detector, ModelError, Output};
+use crate::rows::Rows;
 use crate::tree::{
     check_columns, for_each_row, grow_params, normalise, Binary, ClassTree, Classes, FlatTree,
     GrowParams, Grower, Grown, Labels, TrainingSet,
@@ -52,6 +53,16 @@ pub fn fit(
     y: &[bool],
     seed: u64,
 ) -> Result<RandomForest, ModelError> {
+    fit_rows(hyper, &Rows::all(x), y, seed)
+}
+
+/// [`fit`] on the rows `x` of a larger matrix, read once (rank-coded) without a copy.
+pub fn fit_rows(
+    hyper: &RandomForestHyper,
+    x: &Rows,
+    y: &[bool],
+    seed: u64,
+) -> Result<RandomForest, ModelError> {
     let params = check_hyper(hyper, x.ncols())?;
     let data = TrainingSet::new(x, y)?;
     let (trees, importances) = grow_forest(hyper, &data, Binary, params, seed);
@@ -72,7 +83,7 @@ pub fn fit_classes(
     seed: u64,
 ) -> Result<RandomForestClasses, ModelError> {
     let params = check_hyper(hyper, x.ncols())?;
-    let data = TrainingSet::with_classes(x, y, k)?;
+    let data = TrainingSet::with_classes(&Rows::all(x), y, k)?;
     let (trees, importances) = grow_forest(hyper, &data, Classes::new(k), params, seed);
     let trees = trees
         .into_iter()

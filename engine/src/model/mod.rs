@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::linear::{
     LogisticRegression, LogisticRegressionParams, OptimAlgo, ParamsError, Penalty as LinearPenalty,
 };
+use crate::rows::Rows;
 
 /// What [`Detector::scores`] returns: [`Output::Probability`] (of the malicious class, in
 /// [0, 1]) or [`Output::Score`] (an anomaly score, unbounded: the higher, the more likely
@@ -132,6 +133,17 @@ impl FittedModel {
         self.detector().scores(x)
     }
 
+    /// [`FittedModel::scores`] of the rows `x`, copied [`crate::rows::BLOCK_ROWS`] at a time
+    /// (a row's score depends on that row alone).
+    pub fn scores_rows(&self, x: &Rows) -> Vec<f64> {
+        let mut scores = Vec::with_capacity(x.len());
+        for start in (0..x.len()).step_by(crate::rows::BLOCK_ROWS) {
+            let end = x.len().min(start + crate::rows::BLOCK_ROWS);
+            scores.extend(self.scores(x.block(start, end).view()));
+        }
+        scores
+    }
+
     /// What [`FittedModel::scores`] are.
     pub fn output(&self) -> Output {
         self.detector().output()
@@ -185,8 +197,8 @@ impl Detector for LogisticRegression {
     }
 }
 
-/// The labelled rows of `x` and their labels; an error names the first unlabelled row.
-fn labelled(x: ArrayView2<f64>, y: &[Option<bool>]) -> Result<Vec<bool>, ModelError> {
+/// The labels of the `n` rows `y` labels; an error names the first unlabelled row.
+fn labelled_rows(n: usize, y: &[Option<bool>]) -> Result<Vec<bool>, ModelError> {
     y.iter()
         .enumerate()
         .map(|(i, l)| {
@@ -198,16 +210,64 @@ fn labelled(x: ArrayView2<f64>, y: &[Option<bool>]) -> Result<Vec<bool>, ModelEr
         })
         .collect::<Result<Vec<bool>, _>>()
         .and_then(|labels| {
-            if labels.len() == x.nrows() {
+            if labels.len() == n {
                 Ok(labels)
             } else {
                 Err(ModelError::Data(format!(
-                    "{} labels for {} rows",
-                    labels.len(),
-                    x.nrows()
+                    "{} labels for {n} rows",
+                    labels.len()
                 )))
             }
         })
+}
+
+/// The labels of the rows of `x`; an error names the first unlabelled row.
+fn labelled(x: ArrayView2<f64>, y: &[Option<bool>]) -> Result<Vec<bool>, ModelError> {
+    labelled_rows(x.nrows(), y)
+}
+
+/// Whether [`fit_rows`] fits the class of `hyper` on the rows it is given without copying
+/// them (the trees, forests and gradient boosting, which rank-code them); the other classes
+/// fit on a copy.
+pub fn fits_rows(hyper: &Hyper) -> bool {
+    matches!(
+        hyper,
+        Hyper::DecisionTree(_) | Hyper::RandomForest(_) | Hyper::GradientBoosting(_)
+    )
+}
+
+/// [`fit`] on the rows `x` (rows of a larger matrix, standardised on the fly when the class
+/// standardises): read where they are by the classes of [`fits_rows`], copied for the others.
+pub fn fit_rows(
+    hyper: &Hyper,
+    x: &Rows,
+    y: &[Option<bool>],
+    seed: u64,
+) -> Result<FittedModel, ModelError> {
+    match hyper {
+        Hyper::DecisionTree(h) => Ok(FittedModel::DecisionTree(crate::tree::fit_rows(
+            h,
+            x,
+            &labelled_rows(x.len(), y)?,
+            seed,
+        )?)),
+        Hyper::RandomForest(h) => Ok(FittedModel::RandomForest(crate::forest::fit_rows(
+            h,
+            x,
+            &labelled_rows(x.len(), y)?,
+            seed,
+        )?)),
+        Hyper::GradientBoosting(h) => Ok(FittedModel::GradientBoosting(crate::boosting::fit_rows(
+            h,
+            x,
+            &labelled_rows(x.len(), y)?,
+            seed,
+        )?)),
+        _ => match x.as_matrix() {
+            Some(x) => fit(hyper, x, y, seed),
+            None => fit(hyper, x.to_matrix().view(), y, seed),
+        },
+    }
 }
 
 /// Fits the class `hyper` names on `x` (standardised when [`Hyper::standardises`]).

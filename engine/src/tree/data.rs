@@ -1,9 +1,8 @@
 //! The training set as the split search reads it: every column rank-coded once per fit,
 //! column-major, with the class packed into each code.
 
-use ndarray::ArrayView2;
-
 use crate::model::ModelError;
+use crate::rows::Rows;
 
 /// Values closer than this count as equal: no threshold is placed between them
 /// (scikit-learn's `FEATURE_THRESHOLD`).
@@ -28,15 +27,15 @@ pub(crate) struct TrainingSet {
 }
 
 impl TrainingSet {
-    /// Codes `x` (n × d, finite values) with labels `y` (`true` for malicious).
-    pub fn new(x: ArrayView2<f64>, y: &[bool]) -> Result<Self, ModelError> {
+    /// Codes the rows `x` (n × d, finite values) with labels `y` (`true` for malicious).
+    pub fn new(x: &Rows, y: &[bool]) -> Result<Self, ModelError> {
         let y: Vec<u32> = y.iter().map(|&v| v as u32).collect();
         Self::code(x, y, 1)
     }
 
     /// Codes `x` (n × d, finite values) with the class of each row, `y`, among `k` (at least
     /// 2, shifted as [`super::labels::Classes`] says).
-    pub fn with_classes(x: ArrayView2<f64>, y: &[usize], k: usize) -> Result<Self, ModelError> {
+    pub fn with_classes(x: &Rows, y: &[usize], k: usize) -> Result<Self, ModelError> {
         if !(2..=1 << 16).contains(&k) {
             return Err(ModelError::Data(format!(
                 "expected 2 to 65536 classes, got {k}"
@@ -51,8 +50,8 @@ impl TrainingSet {
         Self::code(x, y, super::labels::Classes::new(k).shift)
     }
 
-    fn code(x: ArrayView2<f64>, y: Vec<u32>, shift: u32) -> Result<Self, ModelError> {
-        let (n, d) = x.dim();
+    fn code(x: &Rows, y: Vec<u32>, shift: u32) -> Result<Self, ModelError> {
+        let (n, d) = (x.len(), x.ncols());
         if n == 0 || d == 0 {
             return Err(ModelError::Data(format!(
                 "the training set is empty ({n} rows, {d} columns)"
@@ -129,16 +128,17 @@ enum Column {
     Wide(Vec<f64>),
 }
 
-/// One pass over `x`, by tiles of rows (each read in memory order first, the finiteness
-/// check, which brings it into cache): writes the codes of the two-valued columns into
-/// `keys` (column-major) and copies out the other columns; an error if a value is not finite.
-fn code_two_valued(x: ArrayView2<f64>, keys: &mut [u32]) -> Result<Vec<Column>, ModelError> {
+/// One pass over `x`, by tiles of rows (each gathered, standardised, then read in memory
+/// order first, the finiteness check, which brings it into cache): writes the codes of the
+/// two-valued columns into `keys` (column-major) and copies out the other columns; an error
+/// if a value is not finite.
+fn code_two_valued(x: &Rows, keys: &mut [u32]) -> Result<Vec<Column>, ModelError> {
     const TILE: usize = 32;
-    let (n, d) = x.dim();
-    let x = x.as_standard_layout();
-    let all = x.as_slice().expect("standard layout");
+    let (n, d) = (x.len(), x.ncols());
+    let mut tile = vec![0.0; TILE * d];
+    x.row_into(0, &mut tile[..d]);
     // Adding 0.0 turns -0.0 into 0.0 and keeps every other value.
-    let mut columns: Vec<Column> = all[..d]
+    let mut columns: Vec<Column> = tile[..d]
         .iter()
         .map(|&v| Column::TwoValued {
             first: v + 0.0,
@@ -147,7 +147,10 @@ fn code_two_valued(x: ArrayView2<f64>, keys: &mut [u32]) -> Result<Vec<Column>, 
         .collect();
     for i0 in (0..n).step_by(TILE) {
         let rows = TILE.min(n - i0);
-        let tile = &all[i0 * d..(i0 + rows) * d];
+        for (r, out) in tile.chunks_exact_mut(d).take(rows).enumerate() {
+            x.row_into(i0 + r, out);
+        }
+        let tile = &tile[..rows * d];
         if !tile.iter().fold(true, |ok, v| ok & v.is_finite()) {
             return Err(ModelError::Data(
                 "the training set has non-finite values".into(),

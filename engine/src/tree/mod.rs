@@ -42,6 +42,7 @@ use secuml_proto::hyper::{Criterion, DecisionTreeHyper, MaxFeatures, Splitter, T
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Detector, ModelError, Output};
+use crate::rows::Rows;
 
 pub(crate) use data::TrainingSet;
 pub(crate) use flat::for_each_row;
@@ -75,6 +76,16 @@ pub fn fit(
     y: &[bool],
     seed: u64,
 ) -> Result<DecisionTree, ModelError> {
+    fit_rows(hyper, &Rows::all(x), y, seed)
+}
+
+/// [`fit`] on the rows `x` of a larger matrix, read once (rank-coded) without a copy.
+pub fn fit_rows(
+    hyper: &DecisionTreeHyper,
+    x: &Rows,
+    y: &[bool],
+    seed: u64,
+) -> Result<DecisionTree, ModelError> {
     let params = grow_params(hyper.criterion, hyper.splitter, &hyper.limits, x.ncols())?;
     let data = TrainingSet::new(x, y)?;
     let (grown, importances) = grow_one(&data, Binary, params, seed);
@@ -95,7 +106,7 @@ pub fn fit_classes(
     seed: u64,
 ) -> Result<DecisionTreeClasses, ModelError> {
     let params = grow_params(hyper.criterion, hyper.splitter, &hyper.limits, x.ncols())?;
-    let data = TrainingSet::with_classes(x, y, k)?;
+    let data = TrainingSet::with_classes(&Rows::all(x), y, k)?;
     let (grown, importances) = grow_one(&data, Classes::new(k), params, seed);
     Ok(DecisionTreeClasses {
         tree: ClassTree {
