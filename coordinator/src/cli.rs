@@ -1164,7 +1164,16 @@ async fn serve_dashboard(settings: &Settings) -> anyhow::Result<()> {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    secuml_dashboard::serve(store, settings.paths.datasets_dir(), addr, shutdown).await
+    // The datasets of the data root; an object store's files mirrored as they are read.
+    let datasets = secuml_dashboard::Files::of_root(
+        connect::data_root(settings)?,
+        settings
+            .data
+            .cache_dir
+            .join("dashboard")
+            .join(secuml_runtime::data_root::DATASETS),
+    );
+    secuml_dashboard::serve(store, datasets, addr, shutdown).await
 }
 
 /// Exit codes of every command (`secuml submit --wait` adds the gates').

@@ -8,7 +8,7 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use secuml_engine::cluster::read_assignments;
 use secuml_proto::{keys, ClusteringResult, ExperimentRecord};
@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::data::{decode, Reader};
 use crate::error::DashboardError;
-use crate::files::StoredPath;
+use crate::files::{Files, StoredPath};
 
 /// Instances per page when the request gives no `limit`.
 pub const DEFAULT_LIMIT: usize = 50;
@@ -221,12 +221,12 @@ impl Reader {
             )));
         }
         let (has_labels, has_families) = (result.has_labels, result.has_families);
-        let datasets_dir = self.datasets_dir().to_path_buf();
+        let files = self.files();
         let (total, instances) = tokio::task::spawn_blocking(move || {
             let files = result
                 .assignments_files
                 .iter()
-                .map(|f| assignments_path(&datasets_dir, &record, f))
+                .map(|f| assignments_path(&files, &record, f))
                 .collect::<Result<Vec<_>, _>>()?;
             select_instances(id, &files, cluster, page, has_labels, has_families)
         })
@@ -303,7 +303,7 @@ fn summary(id: u64, result: ClusteringResult) -> ClusteringSummary {
 /// The assignments file `relative` (a stored path, relative to the datasets folder) of the experiment of
 /// `record`, checked by [`StoredPath::parquet_file`].
 pub(crate) fn assignments_path(
-    datasets_dir: &Path,
+    files: &Files,
     record: &ExperimentRecord,
     relative: &str,
 ) -> Result<(String, PathBuf), DashboardError> {
@@ -312,12 +312,10 @@ pub(crate) fn assignments_path(
         what: "assignments file",
         relative,
     };
-    let file = stored
-        .parquet_file(datasets_dir, record)
-        .map_err(|e| match e {
-            DashboardError::NotFound { .. } => missing_file(relative, record.id),
-            other => other,
-        })?;
+    let file = stored.parquet_file(files, record).map_err(|e| match e {
+        DashboardError::NotFound { .. } => missing_file(relative, record.id),
+        other => other,
+    })?;
     Ok((relative.to_string(), file))
 }
 

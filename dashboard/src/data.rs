@@ -1,7 +1,6 @@
 //! Reads of the store, through the key builders of `secuml_proto::keys` only; nothing here writes.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use secuml_proto::{keys, DetectionResult, ExperimentRecord, ExperimentStatus, TrainSummary};
@@ -10,6 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::error::DashboardError;
+use crate::files::Files;
 
 /// A project or a dataset in a menu, with how many experiments it holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -51,19 +51,20 @@ pub struct DetectionEntry {
 }
 
 /// Read-only access to what the dashboard shows: the store, and the files its records name under the
-/// datasets folder (`<datasets_dir>/<project>/<dataset>/`, the folder `secuml` ingests into).
+/// datasets folder (`<datasets_dir>/<project>/<dataset>/`, the folder `secuml` ingests into) or in an
+/// object store ([`Files`]).
 #[derive(Clone)]
 pub struct Reader {
     store: Arc<dyn Store>,
-    datasets_dir: Arc<Path>,
+    files: Arc<Files>,
 }
 
 impl Reader {
-    /// Wraps a store and the datasets folder.
-    pub fn new(store: Arc<dyn Store>, datasets_dir: PathBuf) -> Self {
+    /// Wraps a store and where the datasets are.
+    pub fn new(store: Arc<dyn Store>, files: impl Into<Files>) -> Self {
         Self {
             store,
-            datasets_dir: datasets_dir.into(),
+            files: Arc::new(files.into()),
         }
     }
 
@@ -72,9 +73,9 @@ impl Reader {
         self.store.as_ref()
     }
 
-    /// The datasets folder.
-    pub(crate) fn datasets_dir(&self) -> &Path {
-        &self.datasets_dir
+    /// Where the datasets' files are read.
+    pub(crate) fn files(&self) -> Arc<Files> {
+        self.files.clone()
     }
 
     /// Every readable experiment record, by id; unreadable ones are logged and skipped.

@@ -283,14 +283,14 @@ impl Reader {
                 "predictions of detection {name} of experiment {id}"
             ))
         })?;
-        let datasets_dir = self.datasets_dir().to_path_buf();
+        let files = self.files();
         let (record, predictions) = blocking(move || {
             let stored = StoredPath {
                 key: keys::detections(record.id),
                 what: "predictions file",
                 relative: &relative,
             };
-            let path = stored.parquet_file_in_project(&datasets_dir, &record)?;
+            let path = stored.parquet_file_in_project(&files, &record)?;
             let predictions = read_predictions_file(&path).map_err(|e| {
                 DashboardError::of_file(&relative, e, || {
                     DashboardError::not_found(format!("predictions file {relative}"))

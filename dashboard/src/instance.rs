@@ -358,19 +358,20 @@ impl Reader {
         detection: DetectionResult,
         instance_id: i64,
     ) -> Result<InstanceRow, DashboardError> {
-        let datasets_dir = self.datasets_dir().to_path_buf();
+        let files = self.files();
         blocking(move || {
+            let datasets_dir = files.dir();
             let key = keys::detections(record.id);
             let dataset = StoredPath {
                 key: key.clone(),
                 what: "dataset",
                 relative: &detection.dataset,
             };
-            let dir = dataset.dataset_dir(&datasets_dir, &record)?;
+            let dir = dataset.dataset_dir(&files, &record)?;
             let shown = format!("{}/{}", record.project, detection.dataset);
             let bad_file = |file: &str, e: &dyn std::fmt::Display| DashboardError::BadFile {
                 file: format!("{shown}/{file}"),
-                reason: hide_folder(&e.to_string(), &datasets_dir),
+                reason: hide_folder(&e.to_string(), datasets_dir),
             };
             let (manifest, _) = read_manifest(&dir).map_err(|e| bad_file(MANIFEST_FILE, &e))?;
             for shard in &manifest.shards {
@@ -379,7 +380,11 @@ impl Reader {
                     what: "shard",
                     relative: &shard.file,
                 }
-                .in_dataset(&datasets_dir, &dir)?;
+                .in_dataset(
+                    &files,
+                    &Path::new(&record.project).join(&detection.dataset),
+                    &shard.sha256,
+                )?;
             }
             let location = locate_instance(&dir, &manifest, instance_id)
                 .map_err(|e| bad_file("shards", &e))?

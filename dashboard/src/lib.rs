@@ -29,7 +29,6 @@ pub mod security;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -39,6 +38,7 @@ use warp::Filter;
 
 pub use data::Reader;
 pub use error::DashboardError;
+pub use files::Files;
 
 /// Address the dashboard binds to unless told otherwise (SecuML's port, loopback only).
 pub const DEFAULT_ADDR: SocketAddr =
@@ -46,14 +46,15 @@ pub const DEFAULT_ADDR: SocketAddr =
 
 /// Every route of the dashboard: pages, `/api/` and `/static/`, behind the request guard.
 ///
-/// `datasets_dir` is the datasets folder of `secuml` (`<data_dir>/datasets`, shared by every machine in the
-/// distributed mode): the dashboard reads the clustering assignments its stored results name there.
+/// `datasets` is the datasets folder of `secuml` (`<data_dir>/datasets`, shared by every machine in the
+/// distributed mode), or an object-store data root ([`Files`]): the dashboard reads the files its
+/// stored results name there (predictions, clustering assignments, an instance's shard).
 /// Errors become JSON replies with a status from the shared code set; every reply carries the security headers.
 pub fn routes(
     store: Arc<dyn Store>,
-    datasets_dir: PathBuf,
+    datasets: impl Into<Files> + 'static,
 ) -> impl Filter<Extract = (Response,), Error = Infallible> + Clone {
-    let reader = Reader::new(store, datasets_dir);
+    let reader = Reader::new(store, datasets);
     security::request_guard()
         .and(
             api::routes(reader.clone())
@@ -67,21 +68,21 @@ pub fn routes(
         .unify()
 }
 
-/// Binds the dashboard ([`routes`] over `store` and `datasets_dir`) to `addr` (port 0 picks a free port) and
+/// Binds the dashboard ([`routes`] over `store` and `datasets`) to `addr` (port 0 picks a free port) and
 /// returns the bound address and the server future, which runs until dropped.
 pub async fn bind(
     store: Arc<dyn Store>,
-    datasets_dir: PathBuf,
+    datasets: impl Into<Files> + 'static,
     addr: SocketAddr,
 ) -> anyhow::Result<(SocketAddr, impl Future<Output = ()> + Send + 'static)> {
-    bind_with_shutdown(store, datasets_dir, addr, std::future::pending()).await
+    bind_with_shutdown(store, datasets, addr, std::future::pending()).await
 }
 
 /// Binds the dashboard and returns the bound address and the server future, which ends after `shutdown`
 /// completes and the requests in flight are answered.
 pub async fn bind_with_shutdown(
     store: Arc<dyn Store>,
-    datasets_dir: PathBuf,
+    datasets: impl Into<Files> + 'static,
     addr: SocketAddr,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<(SocketAddr, impl Future<Output = ()> + Send + 'static)> {
@@ -91,7 +92,7 @@ pub async fn bind_with_shutdown(
     let bound = listener
         .local_addr()
         .context("reading the dashboard's bound address")?;
-    let server = warp::serve(routes(store, datasets_dir))
+    let server = warp::serve(routes(store, datasets))
         .incoming(listener)
         .graceful(shutdown)
         .run();
@@ -101,11 +102,11 @@ pub async fn bind_with_shutdown(
 /// Serves the dashboard on `addr` until `shutdown` completes.
 pub async fn serve(
     store: Arc<dyn Store>,
-    datasets_dir: PathBuf,
+    datasets: impl Into<Files> + 'static,
     addr: SocketAddr,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let (bound, server) = bind_with_shutdown(store, datasets_dir, addr, shutdown).await?;
+    let (bound, server) = bind_with_shutdown(store, datasets, addr, shutdown).await?;
     tracing::info!(url = %format!("http://{bound}/"), "dashboard listening");
     server.await;
     tracing::info!("dashboard stopped");

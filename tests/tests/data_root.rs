@@ -234,6 +234,7 @@ async fn scenario(name: &str, db: u32, url: &str, envs: &[(String, String)]) {
 
     let diadem_job = submit(&ns, &coordinator_dir, envs, DIADEM);
     let record = job(&*store, &diadem_job).await.unwrap();
+    let diadem_id = record.experiment_id.unwrap();
     assert_eq!(record.spec, JobSpec::Diadem(diadem_spec()));
     let ours = diadem::load_results(&*store, record.experiment_id.unwrap(), &diadem_spec())
         .await
@@ -314,6 +315,128 @@ async fn scenario(name: &str, db: u32, url: &str, envs: &[(String, String)]) {
             "a worker writes nothing to its data folder but its log"
         );
     }
+
+    // A dashboard with nothing on disk but its cache reads the predictions, an instance's
+    // shard and the assignments from the data root.
+    let port = free_port();
+    let (dashboard_dir, dashboard_cache) = (
+        tmp.path().join("dashboard"),
+        tmp.path().join("dashboard-cache"),
+    );
+    let dashboard_cache_arg = dashboard_cache.display().to_string();
+    let port_arg = port.to_string();
+    let _dashboard = service(
+        "d1",
+        &dashboard_dir,
+        &[
+            "--cache-dir",
+            &dashboard_cache_arg,
+            "dashboard",
+            "--port",
+            &port_arg,
+        ],
+    );
+    until("the dashboard", Duration::from_secs(60), || async move {
+        http(port, "GET", "/api/projects").is_ok()
+    })
+    .await;
+    let detections = diadem::load_results(&*store, diadem_id, &diadem_spec())
+        .await
+        .unwrap()
+        .detections;
+    for detection in &detections {
+        let fp = detection.confusion.unwrap().fp as usize;
+        let page = get_json(
+            port,
+            &format!(
+                "/api/experiments/{diadem_id}/detections/{}/predictions?cell=fp&threshold={}",
+                detection.name, detection.detection_threshold
+            ),
+        );
+        assert_eq!(page["total"], fp, "false positives of {}", detection.name);
+        let first = &page["instances"][0];
+        let instance = get_json(
+            port,
+            &format!(
+                "/api/experiments/{diadem_id}/detections/{}/instances/{}",
+                detection.name, first["instance_id"]
+            ),
+        );
+        assert_eq!(
+            instance["prediction"]["ident"], first["ident"],
+            "{instance}"
+        );
+        assert_eq!(
+            instance["features"].as_array().unwrap().len(),
+            41,
+            "{instance}"
+        );
+    }
+    let sizes: Vec<u64> = ours.clusters.iter().map(|c| c.mix.size).collect();
+    for (k, size) in sizes.iter().enumerate() {
+        let page = get_json(
+            port,
+            &format!("/api/experiments/{id}/clusters/{k}/instances"),
+        );
+        assert_eq!(page["total"], *size, "cluster {k}");
+    }
+    // The mirror holds what was read: the manifests, one shard each, the predictions and the
+    // assignments files.
+    let mirrored = files_under(&dashboard_cache.join("dashboard").join(DATASETS));
+    for file in [
+        "NSL-KDD/train20/manifest.json",
+        "NSL-KDD/test/manifest.json",
+        "NSL-KDD/train20/shards/part-00000.parquet",
+        "NSL-KDD/test/shards/part-00000.parquet",
+    ] {
+        assert!(mirrored.contains(file), "{file} in {mirrored:?}");
+    }
+    assert_eq!(
+        mirrored
+            .iter()
+            .filter(|f| f.contains("/predictions/"))
+            .count(),
+        detections.len()
+    );
+    assert!(files_in(&dashboard_dir).iter().all(|f| f.ends_with(".log")));
+}
+
+/// The files under `dir`, by their path relative to it.
+fn files_under(dir: &Path) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                let relative = path.strip_prefix(dir).unwrap();
+                found.insert(relative.to_string_lossy().into_owned());
+            }
+        }
+    }
+    found
+}
+
+/// A loopback port nothing listens on.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The JSON body of a GET of `path` from the dashboard on `port`, which must answer 200.
+fn get_json(port: u16, path: &str) -> serde_json::Value {
+    let response = http(port, "GET", path).unwrap();
+    assert!(
+        response.starts_with("HTTP/1.1 200"),
+        "GET {path}: {response}"
+    );
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -354,11 +477,7 @@ fn http(port: u16, method: &str, path: &str) -> std::io::Result<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workers_read_an_s3_object_store_through_their_cache_with_identical_results() {
     let _serial = SERIAL.lock().await;
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let child = match Command::new("moto_server")
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
