@@ -19,7 +19,9 @@ use secuml_proto::{
 };
 
 use crate::config::{self, Overrides, Settings};
-use crate::{client, clustering, connect, datasets, diadem, embedded, jobs, report, service};
+use crate::{
+    client, clustering, connect, datasets, diadem, embedded, jobs, preflight, report, service,
+};
 
 /// secuml: train and diagnose detection models (DIADEM), on one machine or many.
 #[derive(Debug, Parser)]
@@ -1252,8 +1254,7 @@ async fn submit_job(
         .map(|g| g.parse::<client::Gate>())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| connect::BadRequest(format!("invalid parameter `fail-under`: {e}")))?;
-    spec.validate()
-        .map_err(|e| connect::BadRequest(e.to_string()))?;
+    preflight::request(&spec)?;
     let settings = settings(cli, Overrides::default())?;
     let (store, queue) = connect::services(&settings, "submit").await?;
     let job_id = client::submit(&*store, &*queue, spec).await?;
