@@ -60,6 +60,50 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// A command-line error, with the choices listed when a subcommand is unknown (the model
+/// classes of `secuml diadem`, the algorithms of `secuml clustering`, the commands): clap
+/// suggests only a close name. `args` is the command line parsed, program name first.
+pub fn explain(mut error: clap::Error, args: &[String]) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let unknown = match error.kind() {
+        ErrorKind::InvalidSubcommand => true,
+        // Where the subcommand follows positional arguments and global options (`secuml
+        // clustering <project> <dataset> Nosuch`), clap calls the name an unexpected argument.
+        ErrorKind::UnknownArgument => matches!(
+            error.get(ContextKind::InvalidArg),
+            Some(ContextValue::String(arg)) if !arg.starts_with('-')
+        ),
+        _ => false,
+    };
+    if !unknown {
+        return error;
+    }
+    let root = <Cli as clap::CommandFactory>::command();
+    let mut command = &root;
+    for arg in args.iter().skip(1) {
+        if let Some(sub) = command.find_subcommand(arg) {
+            command = sub;
+        }
+    }
+    // Empty when a subcommand was given: the unexpected argument is not a subcommand's name.
+    let names: Vec<&str> = command.get_subcommands().map(|c| c.get_name()).collect();
+    if names.is_empty() {
+        return error;
+    }
+    let what = match command.get_name() {
+        "diadem" => "model classes",
+        "clustering" => "algorithms",
+        _ => "commands",
+    };
+    let mut tips = match error.get(ContextKind::Suggested) {
+        Some(ContextValue::StyledStrs(tips)) => tips.clone(),
+        _ => Vec::new(),
+    };
+    tips.push(format!("{what}: {}", names.join(", ")).into());
+    error.insert(ContextKind::Suggested, ContextValue::StyledStrs(tips));
+    error
+}
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {

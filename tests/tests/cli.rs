@@ -299,6 +299,29 @@ fn a_hyperparameter_out_of_its_domain_is_refused_before_any_job_or_experiment() 
 }
 
 #[test]
+fn an_unknown_model_class_is_refused_with_the_available_classes() {
+    let out = Command::new(secuml_bin())
+        .args(["diadem", "Gaussians", "test", "RandomForrest"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("RandomForrest")
+            && stderr.contains("model classes: LogisticRegression, Svc, GaussianNaiveBayes")
+            && stderr.contains("EllipticEnvelope, AlreadyTrained"),
+        "{stderr}"
+    );
+    let out = Command::new(secuml_bin())
+        .args(["clustering", "Gaussians", "test", "Dbscan"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("algorithms: Kmeans"), "{stderr}");
+}
+
+#[test]
 fn an_unknown_annotations_file_is_refused_with_the_files_of_the_dataset() {
     let tmp = tempfile::tempdir().unwrap();
     let out = diadem(
