@@ -1329,17 +1329,7 @@ async fn submit_job(
         _ => None,
     };
     if json {
-        let mut value = serde_json::json!({
-            "job_id": job_id,
-            "status": record.status,
-            "experiment_id": record.experiment_id,
-            "dashboard_url": experiment_url.clone().unwrap_or_else(|| job_url.clone()),
-            "job_url": job_url,
-            "error": record.error,
-            "metrics": record.metrics,
-            "gates": results,
-            "passed": code == exit::OK,
-        });
+        let mut value = ended_json(&settings, &record, &results, code == exit::OK);
         if let Some((report, _)) = report {
             value["report"] = report;
         }
@@ -1365,6 +1355,57 @@ async fn submit_job(
         }
     }
     Ok(code)
+}
+
+/// The JSON object `--json` prints for a job that ended: `secuml submit --wait`'s, and a failed
+/// embedded run's.
+fn ended_json(
+    settings: &Settings,
+    record: &secuml_proto::JobRecord,
+    gates: &[client::GateResult],
+    passed: bool,
+) -> serde_json::Value {
+    let job_url = settings.job_url(&record.job_id);
+    serde_json::json!({
+        "job_id": record.job_id,
+        "status": record.status,
+        "experiment_id": record.experiment_id,
+        "dashboard_url": record
+            .experiment_id
+            .map_or_else(|| job_url.clone(), |id| settings.experiment_url(id)),
+        "job_url": job_url,
+        "error": record.error,
+        "metrics": record.metrics,
+        "gates": gates,
+        "passed": passed,
+    })
+}
+
+/// Whether the command prints one JSON object on stdout.
+fn prints_json(command: &Command) -> bool {
+    match command {
+        Command::Diadem(args) => args.json,
+        Command::Clustering(args) => args.json,
+        Command::Submit(args) => {
+            args.json
+                || match &args.job {
+                    SubmitJob::Diadem(d) => d.json,
+                    SubmitJob::Clustering(c) => c.json,
+                }
+        }
+        _ => false,
+    }
+}
+
+/// The JSON object `--json` prints when a command fails with `error`: a refused request
+/// (`status` `refused`) or a job that ended failed (as [`ended_json`]); `None` otherwise.
+fn failure_json(cli: &Cli, error: &anyhow::Error) -> Option<serde_json::Value> {
+    if error.downcast_ref::<connect::BadRequest>().is_some() {
+        return Some(serde_json::json!({"status": "refused", "error": format!("{error:#}")}));
+    }
+    let failed = error.downcast_ref::<connect::JobFailed>()?;
+    let settings = settings(cli, Overrides::default()).ok()?;
+    Some(ended_json(&settings, &failed.record, &[], false))
 }
 
 /// The DIADEM spec of the arguments, checked: a bad one is a bad request.
@@ -1439,16 +1480,28 @@ async fn stop_signal(stop: tokio::sync::watch::Sender<bool>) {
 }
 
 /// Runs a parsed command line; returns the exit code.
+///
+/// With `--json`, a refused request or a failed job still prints one JSON object on stdout
+/// (the error also goes to stderr, by the caller).
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
-    run_command(cli).await
+    let result = run_command(&cli).await;
+    if let Err(error) = &result {
+        if let Some(value) = prints_json(&cli.command)
+            .then(|| failure_json(&cli, error))
+            .flatten()
+        {
+            print_stdout(&format!("{value}\n"))?;
+        }
+    }
+    result
 }
 
-async fn run_command(cli: Cli) -> anyhow::Result<u8> {
+async fn run_command(cli: &Cli) -> anyhow::Result<u8> {
     match &cli.command {
         Command::Ingest(args) => {
             secuml_proto::job::check_name("project", &args.project)?;
             secuml_proto::job::check_name("dataset", &args.dataset)?;
-            let settings = settings(&cli, Overrides::default())?;
+            let settings = settings(cli, Overrides::default())?;
             let root = connect::data_root(&settings)?;
             let input = datasets_input(&args.input_dir, &args.project, &args.dataset);
             let started = std::time::Instant::now();
@@ -1496,14 +1549,14 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
         Command::Diadem(args) => {
             let spec = args.to_spec()?;
             let settings = settings(
-                &cli,
+                cli,
                 Overrides {
                     input_dir: args.input_dir.clone(),
                     ..Default::default()
                 },
             )?;
             if settings.distributed() {
-                return submit_job(&cli, JobSpec::Diadem(spec), true, &[], args.json).await;
+                return submit_job(cli, JobSpec::Diadem(spec), true, &[], args.json).await;
             }
             refuse_data_root(&settings)?;
             let outcome =
@@ -1519,7 +1572,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Clustering(args) => {
             let settings = settings(
-                &cli,
+                cli,
                 Overrides {
                     input_dir: args.input_dir.clone(),
                     ..Default::default()
@@ -1527,7 +1580,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
             )?;
             if settings.distributed() {
                 return submit_job(
-                    &cli,
+                    cli,
                     JobSpec::Clustering(args.to_spec()),
                     true,
                     &[],
@@ -1550,7 +1603,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Dashboard(args) => {
             let settings = settings(
-                &cli,
+                cli,
                 Overrides {
                     host: args.host,
                     port: args.port,
@@ -1563,7 +1616,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
         Command::Demo(args) => {
             let input_dir = demo_input_dir(args.input_dir.clone());
             let settings = settings(
-                &cli,
+                cli,
                 Overrides {
                     input_dir: Some(input_dir),
                     host: args.host,
@@ -1602,7 +1655,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Coordinator(args) => {
             let settings = settings(
-                &cli,
+                cli,
                 Overrides {
                     input_dir: args.input_dir.clone(),
                     ..Default::default()
@@ -1632,7 +1685,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         Command::Worker(args) => {
-            let settings = settings(&cli, Overrides::default())?;
+            let settings = settings(cli, Overrides::default())?;
             let heartbeat_ttl = secs("heartbeat-ttl", args.heartbeat_ttl)?;
             let slots = match args.slots {
                 Some(0) => anyhow::bail!("invalid parameter `slots`: 0 is not a positive number"),
@@ -1667,7 +1720,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
         Command::Submit(args) => match &args.job {
             SubmitJob::Diadem(diadem) => {
                 submit_job(
-                    &cli,
+                    cli,
                     diadem_job(diadem)?,
                     args.wait,
                     &args.fail_under,
@@ -1677,7 +1730,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
             }
             SubmitJob::Clustering(c) => {
                 submit_job(
-                    &cli,
+                    cli,
                     JobSpec::Clustering(c.to_spec()),
                     args.wait,
                     &args.fail_under,
@@ -1687,7 +1740,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
             }
         },
         Command::Status(args) => {
-            let settings = settings(&cli, Overrides::default())?;
+            let settings = settings(cli, Overrides::default())?;
             let store = connect::store(&settings).await?;
             let Some((record, tasks)) = client::status(&*store, &args.job).await? else {
                 return Err(connect::BadRequest(format!("job {} does not exist", args.job)).into());
@@ -1711,7 +1764,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         Command::Jobs(args) => {
-            let settings = settings(&cli, Overrides::default())?;
+            let settings = settings(cli, Overrides::default())?;
             let store = connect::store(&settings).await?;
             let jobs = jobs::list_jobs(&*store).await?;
             if args.json {
@@ -1731,7 +1784,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         Command::Cancel(args) => {
-            let settings = settings(&cli, Overrides::default())?;
+            let settings = settings(cli, Overrides::default())?;
             let store = connect::store(&settings).await?;
             let record = client::cancel(&*store, &args.job).await?;
             if record.status.is_final() {

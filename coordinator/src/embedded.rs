@@ -125,7 +125,11 @@ pub async fn run_embedded(
             };
             match e {
                 JobError::Infrastructure(_) => Err(anyhow::anyhow!(message)),
-                _ => Err(crate::connect::JobFailed(message).into()),
+                _ => Err(crate::connect::JobFailed {
+                    message,
+                    record: Box::new(record),
+                }
+                .into()),
             }
         }
     }

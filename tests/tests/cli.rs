@@ -289,12 +289,17 @@ fn a_hyperparameter_out_of_its_domain_is_refused_before_any_job_or_experiment() 
             "--n-estimators",
             "10",
             "0",
+            "--json",
         ],
         &input_dir(),
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("n-estimators"), "{stderr}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(v["status"], "refused", "{v}");
+    assert!(v["error"].as_str().unwrap().contains("n-estimators"), "{v}");
     assert!(is_empty(tmp.path()));
 }
 
@@ -332,6 +337,7 @@ fn an_unknown_annotations_file_is_refused_with_the_files_of_the_dataset() {
             "LogisticRegression",
             "-a",
             "nosuch.csv",
+            "--json",
         ],
         &input_dir(),
     );
@@ -344,6 +350,16 @@ fn an_unknown_annotations_file_is_refused_with_the_files_of_the_dataset() {
             && stderr.contains("its annotations files: init_annotations.csv"),
         "{stderr}"
     );
+    // --json: one object on stdout as `secuml submit --wait --json` prints for a failed job.
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.trim().lines().count(), 1, "{stdout}");
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(v["status"], "failed", "{v}");
+    assert!(v["job_id"].as_str().unwrap().starts_with("diadem"), "{v}");
+    assert!(v["experiment_id"].is_null(), "no experiment: {v}");
+    assert!(v["error"].as_str().unwrap().contains("nosuch"), "{v}");
+    assert_eq!(v["passed"], false, "{v}");
+
     // A dataset without annotations files says so, and where they are expected.
     let input = tmp.path().join("in");
     let dataset = input.join("P/D");
@@ -377,7 +393,14 @@ fn more_clusters_than_instances_is_refused_by_name_before_any_task() {
     let out = secuml(
         tmp.path(),
         "clustering",
-        &["Gaussians", "test", "Kmeans", "--num-clusters", "1000"],
+        &[
+            "Gaussians",
+            "test",
+            "Kmeans",
+            "--num-clusters",
+            "1000",
+            "--json",
+        ],
         &input_dir(),
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -387,6 +410,13 @@ fn more_clusters_than_instances_is_refused_by_name_before_any_task() {
             && stderr.contains("Gaussians/test has 260 instance(s)")
             && !stderr.contains("infrastructure"),
         "{stderr}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(String::from_utf8(out.stdout).unwrap().trim()).unwrap();
+    assert_eq!(v["status"], "failed", "{v}");
+    assert!(
+        v["experiment_id"].is_null(),
+        "refused before any experiment: {v}"
     );
     let jobs = Command::new(secuml_bin())
         .arg("--data-dir")
