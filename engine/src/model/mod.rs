@@ -13,6 +13,10 @@
 //! `x` is n rows × d columns, already standardised when the class standardises (every class
 //! but the isolation forests, as SecuML's pipelines do).
 //!
+//! Each class checks its hyperparameters' domains in one function of its module, which its
+//! `fit` calls first; [`check_hyper`] dispatches to them, so a request is refused before any
+//! data is read, with the same error the fit would give.
+//!
 //! [`multiclass`] trains a class on families instead of binary labels ([`FittedModel::Multiclass`]).
 
 pub mod multiclass;
