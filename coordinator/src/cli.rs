@@ -19,7 +19,9 @@ use secuml_proto::{
 };
 
 use crate::config::{self, Overrides, Settings};
-use crate::{client, clustering, connect, datasets, diadem, embedded, jobs, report, service};
+use crate::{
+    client, clustering, connect, datasets, diadem, embedded, jobs, preflight, report, service,
+};
 
 /// secuml: train and diagnose detection models (DIADEM), on one machine or many.
 #[derive(Debug, Parser)]
@@ -56,6 +58,50 @@ pub struct Cli {
     /// The command.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// A command-line error, with the choices listed when a subcommand is unknown (the model
+/// classes of `secuml diadem`, the algorithms of `secuml clustering`, the commands): clap
+/// suggests only a close name. `args` is the command line parsed, program name first.
+pub fn explain(mut error: clap::Error, args: &[String]) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let unknown = match error.kind() {
+        ErrorKind::InvalidSubcommand => true,
+        // Where the subcommand follows positional arguments and global options (`secuml
+        // clustering <project> <dataset> Nosuch`), clap calls the name an unexpected argument.
+        ErrorKind::UnknownArgument => matches!(
+            error.get(ContextKind::InvalidArg),
+            Some(ContextValue::String(arg)) if !arg.starts_with('-')
+        ),
+        _ => false,
+    };
+    if !unknown {
+        return error;
+    }
+    let root = <Cli as clap::CommandFactory>::command();
+    let mut command = &root;
+    for arg in args.iter().skip(1) {
+        if let Some(sub) = command.find_subcommand(arg) {
+            command = sub;
+        }
+    }
+    // Empty when a subcommand was given: the unexpected argument is not a subcommand's name.
+    let names: Vec<&str> = command.get_subcommands().map(|c| c.get_name()).collect();
+    if names.is_empty() {
+        return error;
+    }
+    let what = match command.get_name() {
+        "diadem" => "model classes",
+        "clustering" => "algorithms",
+        _ => "commands",
+    };
+    let mut tips = match error.get(ContextKind::Suggested) {
+        Some(ContextValue::StyledStrs(tips)) => tips.clone(),
+        _ => Vec::new(),
+    };
+    tips.push(format!("{what}: {}", names.join(", ")).into());
+    error.insert(ContextKind::Suggested, ContextValue::StyledStrs(tips));
+    error
 }
 
 /// Subcommands.
@@ -1261,8 +1307,7 @@ async fn submit_job(
         .map(|g| g.parse::<client::Gate>())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| connect::BadRequest(format!("invalid parameter `fail-under`: {e}")))?;
-    spec.validate()
-        .map_err(|e| connect::BadRequest(e.to_string()))?;
+    preflight::request(&spec)?;
     let settings = settings(cli, Overrides::default())?;
     let (store, queue) = connect::services(&settings, "submit").await?;
     let job_id = client::submit(&*store, &*queue, spec).await?;
@@ -1293,17 +1338,7 @@ async fn submit_job(
         _ => None,
     };
     if json {
-        let mut value = serde_json::json!({
-            "job_id": job_id,
-            "status": record.status,
-            "experiment_id": record.experiment_id,
-            "dashboard_url": experiment_url.clone().unwrap_or_else(|| job_url.clone()),
-            "job_url": job_url,
-            "error": record.error,
-            "metrics": record.metrics,
-            "gates": results,
-            "passed": code == exit::OK,
-        });
+        let mut value = ended_json(&settings, &record, &results, code == exit::OK);
         if let Some((report, _)) = report {
             value["report"] = report;
         }
@@ -1329,6 +1364,57 @@ async fn submit_job(
         }
     }
     Ok(code)
+}
+
+/// The JSON object `--json` prints for a job that ended: `secuml submit --wait`'s, and a failed
+/// embedded run's.
+fn ended_json(
+    settings: &Settings,
+    record: &secuml_proto::JobRecord,
+    gates: &[client::GateResult],
+    passed: bool,
+) -> serde_json::Value {
+    let job_url = settings.job_url(&record.job_id);
+    serde_json::json!({
+        "job_id": record.job_id,
+        "status": record.status,
+        "experiment_id": record.experiment_id,
+        "dashboard_url": record
+            .experiment_id
+            .map_or_else(|| job_url.clone(), |id| settings.experiment_url(id)),
+        "job_url": job_url,
+        "error": record.error,
+        "metrics": record.metrics,
+        "gates": gates,
+        "passed": passed,
+    })
+}
+
+/// Whether the command prints one JSON object on stdout.
+fn prints_json(command: &Command) -> bool {
+    match command {
+        Command::Diadem(args) => args.json,
+        Command::Clustering(args) => args.json,
+        Command::Submit(args) => {
+            args.json
+                || match &args.job {
+                    SubmitJob::Diadem(d) => d.json,
+                    SubmitJob::Clustering(c) => c.json,
+                }
+        }
+        _ => false,
+    }
+}
+
+/// The JSON object `--json` prints when a command fails with `error`: a refused request
+/// (`status` `refused`) or a job that ended failed (as [`ended_json`]); `None` otherwise.
+fn failure_json(cli: &Cli, error: &anyhow::Error) -> Option<serde_json::Value> {
+    if error.downcast_ref::<connect::BadRequest>().is_some() {
+        return Some(serde_json::json!({"status": "refused", "error": format!("{error:#}")}));
+    }
+    let failed = error.downcast_ref::<connect::JobFailed>()?;
+    let settings = settings(cli, Overrides::default()).ok()?;
+    Some(ended_json(&settings, &failed.record, &[], false))
 }
 
 /// The DIADEM spec of the arguments, checked: a bad one is a bad request.
@@ -1403,16 +1489,28 @@ async fn stop_signal(stop: tokio::sync::watch::Sender<bool>) {
 }
 
 /// Runs a parsed command line; returns the exit code.
+///
+/// With `--json`, a refused request or a failed job still prints one JSON object on stdout
+/// (the error also goes to stderr, by the caller).
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
-    run_command(cli).await
+    let result = run_command(&cli).await;
+    if let Err(error) = &result {
+        if let Some(value) = prints_json(&cli.command)
+            .then(|| failure_json(&cli, error))
+            .flatten()
+        {
+            print_stdout(&format!("{value}\n"))?;
+        }
+    }
+    result
 }
 
-async fn run_command(cli: Cli) -> anyhow::Result<u8> {
+async fn run_command(cli: &Cli) -> anyhow::Result<u8> {
     match &cli.command {
         Command::Ingest(args) => {
             secuml_proto::job::check_name("project", &args.project)?;
             secuml_proto::job::check_name("dataset", &args.dataset)?;
-            let settings = settings(&cli, Overrides::default())?;
+            let settings = settings(cli, Overrides::default())?;
             let root = connect::data_root(&settings)?;
             let input = datasets_input(&args.input_dir, &args.project, &args.dataset);
             let started = std::time::Instant::now();
@@ -1460,14 +1558,14 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
         Command::Diadem(args) => {
             let spec = args.to_spec()?;
             let settings = settings(
-                &cli,
+                cli,
                 Overrides {
                     input_dir: args.input_dir.clone(),
                     ..Default::default()
                 },
             )?;
             if settings.distributed() {
-                return submit_job(&cli, JobSpec::Diadem(spec), true, &[], args.json).await;
+                return submit_job(cli, JobSpec::Diadem(spec), true, &[], args.json).await;
             }
             refuse_data_root(&settings)?;
             let outcome =
@@ -1483,7 +1581,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Clustering(args) => {
             let settings = settings(
-                &cli,
+                cli,
                 Overrides {
                     input_dir: args.input_dir.clone(),
                     ..Default::default()
@@ -1491,7 +1589,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
             )?;
             if settings.distributed() {
                 return submit_job(
-                    &cli,
+                    cli,
                     JobSpec::Clustering(args.to_spec()),
                     true,
                     &[],
@@ -1514,7 +1612,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Dashboard(args) => {
             let settings = settings(
-                &cli,
+                cli,
                 Overrides {
                     host: args.host,
                     port: args.port,
@@ -1527,7 +1625,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
         Command::Demo(args) => {
             let input_dir = demo_input_dir(args.input_dir.clone());
             let settings = settings(
-                &cli,
+                cli,
                 Overrides {
                     input_dir: Some(input_dir),
                     host: args.host,
@@ -1566,7 +1664,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Coordinator(args) => {
             let settings = settings(
-                &cli,
+                cli,
                 Overrides {
                     input_dir: args.input_dir.clone(),
                     ..Default::default()
@@ -1596,7 +1694,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         Command::Worker(args) => {
-            let settings = settings(&cli, Overrides::default())?;
+            let settings = settings(cli, Overrides::default())?;
             let heartbeat_ttl = secs("heartbeat-ttl", args.heartbeat_ttl)?;
             let slots = match args.slots {
                 Some(0) => anyhow::bail!("invalid parameter `slots`: 0 is not a positive number"),
@@ -1631,7 +1729,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
         Command::Submit(args) => match &args.job {
             SubmitJob::Diadem(diadem) => {
                 submit_job(
-                    &cli,
+                    cli,
                     diadem_job(diadem)?,
                     args.wait,
                     &args.fail_under,
@@ -1641,7 +1739,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
             }
             SubmitJob::Clustering(c) => {
                 submit_job(
-                    &cli,
+                    cli,
                     JobSpec::Clustering(c.to_spec()),
                     args.wait,
                     &args.fail_under,
@@ -1651,7 +1749,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
             }
         },
         Command::Status(args) => {
-            let settings = settings(&cli, Overrides::default())?;
+            let settings = settings(cli, Overrides::default())?;
             let store = connect::store(&settings).await?;
             let Some((record, tasks)) = client::status(&*store, &args.job).await? else {
                 return Err(connect::BadRequest(format!("job {} does not exist", args.job)).into());
@@ -1675,7 +1773,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         Command::Jobs(args) => {
-            let settings = settings(&cli, Overrides::default())?;
+            let settings = settings(cli, Overrides::default())?;
             let store = connect::store(&settings).await?;
             let jobs = jobs::list_jobs(&*store).await?;
             if args.json {
@@ -1695,7 +1793,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         Command::Cancel(args) => {
-            let settings = settings(&cli, Overrides::default())?;
+            let settings = settings(cli, Overrides::default())?;
             let store = connect::store(&settings).await?;
             let record = client::cancel(&*store, &args.job).await?;
             if record.status.is_final() {

@@ -98,7 +98,7 @@ pub async fn submit(
     queue: &dyn TaskQueue,
     spec: JobSpec,
 ) -> anyhow::Result<String> {
-    spec.validate()?;
+    crate::preflight::request(&spec)?;
     let kind = match &spec {
         JobSpec::Diadem(_) => "diadem",
         JobSpec::Clustering(_) => "clustering",

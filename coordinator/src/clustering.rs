@@ -101,13 +101,8 @@ pub async fn run(
     let stats: ClusterStatsResult = read_result(driver, "stats").await?;
     let n = stats.n_rows as usize;
     let d = stats.columns.len();
-    if n < k {
-        return Err(JobError::Infrastructure(anyhow::anyhow!(
-            "{}/{} has {n} rows, fewer than the {k} clusters asked for",
-            data.project,
-            data.dataset
-        )));
-    }
+    // The preflight checked the manifest's rows; the statistics read the shards themselves.
+    crate::preflight::num_clusters_fit(data, num_clusters, n).map_err(JobError::Refused)?;
     let mut moments = ColumnMoments::empty(d);
     for b in &stats.blocks {
         moments.merge(&ColumnMoments {

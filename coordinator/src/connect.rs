@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
+use secuml_proto::JobRecord;
 use secuml_runtime::{AmqpQueue, DataRoot, RedisStore, Store, TaskQueue};
 
 use crate::config::Settings;
@@ -17,8 +18,13 @@ pub struct BadRequest(pub String);
 
 /// A job that ran, or was refused by its data, and failed (exit code 2).
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct JobFailed(pub String);
+#[error("{message}")]
+pub struct JobFailed {
+    /// What failed.
+    pub message: String,
+    /// The job's record as it ended (its id, status, experiment and error).
+    pub record: Box<JobRecord>,
+}
 
 /// The store: Redis when a Redis URL is set, else the file store under the data folder.
 pub async fn store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {

@@ -55,8 +55,7 @@ pub async fn run_embedded(
     job: JobSpec,
     workers: usize,
 ) -> anyhow::Result<(JobRecord, JobOutput)> {
-    job.validate()
-        .map_err(|e| crate::connect::BadRequest(e.to_string()))?;
+    crate::preflight::request(&job)?;
     let kind = match &job {
         JobSpec::Diadem(_) => "diadem",
         JobSpec::Clustering(_) => "clustering",
@@ -126,7 +125,11 @@ pub async fn run_embedded(
             };
             match e {
                 JobError::Infrastructure(_) => Err(anyhow::anyhow!(message)),
-                _ => Err(crate::connect::JobFailed(message).into()),
+                _ => Err(crate::connect::JobFailed {
+                    message,
+                    record: Box::new(record),
+                }
+                .into()),
             }
         }
     }

@@ -65,6 +65,7 @@ fn prepare(paths: &Paths, cache: &DataCache, spec: &JobSpec) -> anyhow::Result<P
         )),
         JobSpec::Clustering(s) => {
             let data = datasets::ensure(paths, cache.root(), &s.project, &s.dataset)?;
+            preflight::clustering(cache, s, &data)?;
             Ok(Prepared::Clustering(s.clone(), data))
         }
     }

@@ -1,11 +1,49 @@
 //! Checks a job's data before any task or experiment exists: what would otherwise fail
 //! inside every task fails once, with a clear message.
 
-use secuml_proto::{DiademSpec, RowSelection, Side, ValidationSpec};
-use secuml_worker::data::select_rows;
+use secuml_proto::{
+    AlertsAnalysis, AnnotationsSource, ClusteringAlgo, ClusteringSpec, DataRef, DiademSpec,
+    JobSpec, RowSelection, Side, ValidationSpec,
+};
+use secuml_worker::data::{annotation_file, select_rows};
 use secuml_worker::DataCache;
 
+use crate::connect::BadRequest;
 use crate::diadem::{outer_splits, DiademData};
+
+/// Checks a request before any job or experiment exists: the spec's parameters, then, for a
+/// DIADEM job, every candidate of its grid (and of the alerts' classification model) against
+/// its class's domains, as the fit checks them. A bad one is a [`BadRequest`] naming the
+/// parameter.
+pub fn request(job: &JobSpec) -> Result<(), BadRequest> {
+    job.validate().map_err(|e| BadRequest(e.to_string()))?;
+    if let JobSpec::Diadem(spec) = job {
+        hyperparameters(spec, None).map_err(BadRequest)?;
+    }
+    Ok(())
+}
+
+/// Every candidate of `spec`'s grids checked by [`secuml_engine::model::check_hyper`], with
+/// the number of encoded columns when known; the error names the parameter and the candidate.
+fn hyperparameters(spec: &DiademSpec, num_features: Option<usize>) -> Result<(), String> {
+    let mut models = vec![&spec.model];
+    if let Some(AlertsAnalysis::Classification { model, .. }) = &spec.alerts {
+        models.push(model);
+    }
+    for model in models {
+        let candidates = model.candidates().map_err(|e| e.to_string())?;
+        for hyper in &candidates {
+            secuml_engine::model::check_hyper(hyper, num_features).map_err(|e| {
+                let of = match num_features {
+                    Some(d) => format!(" on {d} encoded feature column(s)"),
+                    None => String::new(),
+                };
+                format!("{e} (candidate {} {hyper}{of})", hyper.class_name())
+            })?;
+        }
+    }
+    Ok(())
+}
 
 /// The warning given when a random validation mode runs on a dataset with timestamps.
 pub fn random_mode_warning(spec: &DiademSpec) -> String {
@@ -18,7 +56,8 @@ pub fn random_mode_warning(spec: &DiademSpec) -> String {
 }
 
 /// Checks, before any task or experiment exists, what would otherwise fail inside every task:
-/// timestamps for the temporal modes, labels (and families for a multiclass model) to train
+/// the hyperparameters of every candidate on the training features, timestamps for the
+/// temporal modes, labels (and families for a multiclass model) to train
 /// on, enough of each class for the folds
 /// of every outer split, instances to validate on, validation datasets with the training
 /// features. Loads the training data into `cache`, which the workers then reuse.
@@ -26,6 +65,7 @@ pub fn diadem(cache: &DataCache, spec: &DiademSpec, data: &DiademData) -> anyhow
     let loaded = cache
         .load(&data.train, None)
         .map_err(|f| anyhow::anyhow!(f.message))?;
+    hyperparameters(spec, Some(loaded.encoder.columns().len())).map_err(anyhow::Error::msg)?;
     let mode = spec.validation.mode_name();
     if spec.validation.is_temporal() && loaded.timestamps.is_none() {
         anyhow::bail!(
@@ -130,4 +170,31 @@ pub fn diadem(cache: &DataCache, spec: &DiademSpec, data: &DiademData) -> anyhow
         }
     }
     Ok(())
+}
+
+/// Checks a clustering job's data before any task or experiment exists: an instance per
+/// cluster at least, and the annotations file shown per cluster.
+pub fn clustering(cache: &DataCache, spec: &ClusteringSpec, data: &DataRef) -> anyhow::Result<()> {
+    let (manifest, _) = cache
+        .manifest(data)
+        .map_err(|f| anyhow::anyhow!(f.message))?;
+    let ClusteringAlgo::Kmeans { num_clusters, .. } = spec.algo;
+    num_clusters_fit(data, num_clusters, manifest.rows).map_err(anyhow::Error::msg)?;
+    if let Some(AnnotationsSource::File(name)) = &spec.annotations {
+        annotation_file(data, &manifest, name).map_err(|f| anyhow::anyhow!(f.message))?;
+    }
+    Ok(())
+}
+
+/// Whether `data`'s `rows` instances can be split into `num_clusters` clusters; the refusal
+/// names the parameter, its value and the instances.
+pub fn num_clusters_fit(data: &DataRef, num_clusters: u32, rows: usize) -> Result<(), String> {
+    if (num_clusters as usize) <= rows {
+        return Ok(());
+    }
+    Err(format!(
+        "invalid parameter `num-clusters`: {num_clusters} clusters asked for, but dataset {}/{} \
+         has {rows} instance(s) (at most one cluster per instance)",
+        data.project, data.dataset
+    ))
 }

@@ -438,6 +438,23 @@ impl ModelSpec {
         }
     }
 
+    /// The name of every class [`ModelSpec::secuml_default`] knows, as SecuML spells them.
+    pub const CLASS_NAMES: [&'static str; 13] = [
+        "LogisticRegression",
+        "Svc",
+        "GaussianNaiveBayes",
+        "DecisionTree",
+        "RandomForest",
+        "GradientBoosting",
+        "LabelPropagation",
+        "Sssvdd",
+        "WeightedIsolationForest",
+        "IsolationForest",
+        "Lof",
+        "OneClassSvm",
+        "EllipticEnvelope",
+    ];
+
     /// The class with SecuML's defaults (its grid for supervised classes), by SecuML's name;
     /// `None` for an unknown name and for `AlreadyTrained`, which needs a model.
     pub fn secuml_default(class: &str) -> Option<Self> {

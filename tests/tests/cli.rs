@@ -4,17 +4,27 @@ use std::process::{Command, Output};
 
 use secuml_tests::{input_dir, secuml_bin};
 
-/// Runs `secuml --data-dir <data_dir> diadem <args> --input-dir <input>`.
-fn diadem(data_dir: &std::path::Path, args: &[&str], input: &std::path::Path) -> Output {
+/// Runs `secuml --data-dir <data_dir> <command> <args> --input-dir <input>`.
+fn secuml(
+    data_dir: &std::path::Path,
+    command: &str,
+    args: &[&str],
+    input: &std::path::Path,
+) -> Output {
     Command::new(secuml_bin())
         .arg("--data-dir")
         .arg(data_dir)
-        .arg("diadem")
+        .arg(command)
         .args(args)
         .arg("--input-dir")
         .arg(input)
         .output()
         .unwrap()
+}
+
+/// Runs `secuml --data-dir <data_dir> diadem <args> --input-dir <input>`.
+fn diadem(data_dir: &std::path::Path, args: &[&str], input: &std::path::Path) -> Output {
+    secuml(data_dir, "diadem", args, input)
 }
 
 #[test]
@@ -218,4 +228,210 @@ fn every_command_exits_3_on_an_unknown_option() {
             "{option} {value}: {stderr}"
         );
     }
+}
+
+/// Whether `dir` holds nothing at all: no store, no job, no experiment, no ingested dataset.
+fn is_empty(dir: &std::path::Path) -> bool {
+    std::fs::read_dir(dir).unwrap().next().is_none()
+}
+
+#[test]
+fn a_hyperparameter_out_of_its_domain_is_refused_before_any_job_or_experiment() {
+    for (class, option, value, param) in [
+        ("RandomForest", "--n-estimators", "0", "n-estimators"),
+        ("GradientBoosting", "--subsample", "1.5", "subsample"),
+        (
+            "DecisionTree",
+            "--min-samples-split",
+            "1",
+            "min-samples-split",
+        ),
+        (
+            "DecisionTree",
+            "--min-samples-leaf",
+            "0",
+            "min-samples-leaf",
+        ),
+        ("IsolationForest", "--n-estimators", "0", "n-estimators"),
+        ("Lof", "--contamination", "0.9", "contamination"),
+        ("OneClassSvm", "--nu", "1.5", "nu"),
+        ("LabelPropagation", "--n-neighbors", "0", "n-neighbors"),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = diadem(
+            tmp.path(),
+            &["Gaussians", "test", class, option, value],
+            &input_dir(),
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "{class} {option} {value}: {stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("invalid hyperparameter `{param}`")) && stderr.contains(class),
+            "{class} {option} {value}: {stderr}"
+        );
+        assert!(
+            is_empty(tmp.path()),
+            "{class}: no job, no experiment, nothing written"
+        );
+    }
+    // A grid is checked candidate by candidate: one bad value among good ones is enough.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = diadem(
+        tmp.path(),
+        &[
+            "Gaussians",
+            "test",
+            "RandomForest",
+            "--n-estimators",
+            "10",
+            "0",
+            "--json",
+        ],
+        &input_dir(),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("n-estimators"), "{stderr}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(v["status"], "refused", "{v}");
+    assert!(v["error"].as_str().unwrap().contains("n-estimators"), "{v}");
+    assert!(is_empty(tmp.path()));
+}
+
+#[test]
+fn an_unknown_model_class_is_refused_with_the_available_classes() {
+    let out = Command::new(secuml_bin())
+        .args(["diadem", "Gaussians", "test", "RandomForrest"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("RandomForrest")
+            && stderr.contains("model classes: LogisticRegression, Svc, GaussianNaiveBayes")
+            && stderr.contains("EllipticEnvelope, AlreadyTrained"),
+        "{stderr}"
+    );
+    let out = Command::new(secuml_bin())
+        .args(["clustering", "Gaussians", "test", "Dbscan"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("algorithms: Kmeans"), "{stderr}");
+}
+
+#[test]
+fn an_unknown_annotations_file_is_refused_with_the_files_of_the_dataset() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = diadem(
+        tmp.path(),
+        &[
+            "Gaussians",
+            "test",
+            "LogisticRegression",
+            "-a",
+            "nosuch.csv",
+            "--json",
+        ],
+        &input_dir(),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Refused by its data, before any experiment: a failed job.
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("`nosuch`")
+            && stderr.contains("Gaussians/test")
+            && stderr.contains("its annotations files: init_annotations.csv"),
+        "{stderr}"
+    );
+    // --json: one object on stdout as `secuml submit --wait --json` prints for a failed job.
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.trim().lines().count(), 1, "{stdout}");
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(v["status"], "failed", "{v}");
+    assert!(v["job_id"].as_str().unwrap().starts_with("diadem"), "{v}");
+    assert!(v["experiment_id"].is_null(), "no experiment: {v}");
+    assert!(v["error"].as_str().unwrap().contains("nosuch"), "{v}");
+    assert_eq!(v["passed"], false, "{v}");
+
+    // A dataset without annotations files says so, and where they are expected.
+    let input = tmp.path().join("in");
+    let dataset = input.join("P/D");
+    std::fs::create_dir_all(dataset.join("features")).unwrap();
+    let mut idents = String::from("instance_id,ident,label\n");
+    let mut features = String::from("instance_id,f1\n");
+    for i in 0..20 {
+        idents.push_str(&format!("{i},i{i},{}\n", i % 2));
+        features.push_str(&format!("{i},{}\n", i as f64 * 0.5));
+    }
+    std::fs::write(dataset.join("idents.csv"), idents).unwrap();
+    std::fs::write(dataset.join("features/features.csv"), features).unwrap();
+    let out = diadem(
+        &tmp.path().join("data"),
+        &["P", "D", "LogisticRegression", "-a", "nosuch.csv"],
+        &input,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("`nosuch`")
+            && stderr.contains("it has none")
+            && stderr.contains("P/D/annotations/*.csv"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn more_clusters_than_instances_is_refused_by_name_before_any_task() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = secuml(
+        tmp.path(),
+        "clustering",
+        &[
+            "Gaussians",
+            "test",
+            "Kmeans",
+            "--num-clusters",
+            "1000",
+            "--json",
+        ],
+        &input_dir(),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "refused by its data: {stderr}");
+    assert!(
+        stderr.contains("invalid parameter `num-clusters`: 1000 clusters")
+            && stderr.contains("Gaussians/test has 260 instance(s)")
+            && !stderr.contains("infrastructure"),
+        "{stderr}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(String::from_utf8(out.stdout).unwrap().trim()).unwrap();
+    assert_eq!(v["status"], "failed", "{v}");
+    assert!(
+        v["experiment_id"].is_null(),
+        "refused before any experiment: {v}"
+    );
+    let jobs = Command::new(secuml_bin())
+        .arg("--data-dir")
+        .arg(tmp.path())
+        .args(["jobs", "--json"])
+        .output()
+        .unwrap();
+    let jobs: serde_json::Value = serde_json::from_slice(&jobs.stdout).unwrap();
+    assert_eq!(jobs[0]["status"], "failed", "{jobs}");
+    assert_eq!(
+        jobs[0]["tasks_planned"], 0,
+        "refused before any task: {jobs}"
+    );
+    assert!(
+        jobs[0]["experiment_id"].is_null(),
+        "and any experiment: {jobs}"
+    );
 }

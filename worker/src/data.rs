@@ -249,6 +249,51 @@ impl LocalFiles {
     }
 }
 
+/// The annotation file `name` of `data`; an unknown one is refused with the files the
+/// dataset has (or where they are expected when it has none).
+pub fn annotation_file<'m>(
+    data: &DataRef,
+    manifest: &'m Manifest,
+    name: &str,
+) -> Result<&'m AnnotationMeta, TaskFailure> {
+    manifest.annotation(name).ok_or_else(|| {
+        let files: Vec<String> = manifest
+            .annotations
+            .iter()
+            .map(|a| {
+                // The input file's name, as -a takes it (`.csv` or `.csv.gz`).
+                manifest
+                    .sources
+                    .iter()
+                    .filter_map(|s| s.path.strip_prefix("annotations/"))
+                    .find(|f| {
+                        f.strip_suffix(".csv")
+                            .or_else(|| f.strip_suffix(".csv.gz"))
+                            .is_some_and(|stem| stem == a.name)
+                    })
+                    .map_or_else(|| format!("{}.csv", a.name), str::to_string)
+            })
+            .collect();
+        let known = match files.as_slice() {
+            [] => format!(
+                "it has none (annotations files are read at ingest from \
+                 {}/{}/annotations/*.csv or *.csv.gz of the input folder)",
+                data.project, data.dataset
+            ),
+            files => format!("its annotations files: {}", files.join(", ")),
+        };
+        TaskFailure::permanent(
+            ErrorCode::BadRequest,
+            format!(
+                "invalid parameter `annotations`: dataset {}/{} has no annotations file \
+                 `{name}` (annotations/{name}.csv); {known}; or GROUND_TRUTH for the labels \
+                 of idents.csv",
+                data.project, data.dataset
+            ),
+        )
+    })
+}
+
 impl DataCache {
     /// A cache over the data root `root` (its datasets are `datasets/<project>/<dataset>/`).
     pub fn new(root: DataRoot, capacity: usize) -> Self {
@@ -462,7 +507,8 @@ impl DataCache {
         name: &str,
     ) -> Result<Vec<Annotation>, TaskFailure> {
         let failure = |message: String| TaskFailure::permanent(ErrorCode::BadRequest, message);
-        let files = self.local_files(data, manifest, manifest.annotation(name))?;
+        let meta = annotation_file(data, manifest, name)?;
+        let files = self.local_files(data, manifest, Some(meta))?;
         dataset::read_annotations_at(manifest, name, &|f| files.locate(f)).map_err(|e| match e {
             DatasetError::Checksum { .. } => {
                 self.read_failure(format!("cannot read annotations `{name}`"), e)

@@ -62,6 +62,17 @@ pub fn fit(
     })
 }
 
+/// Checks the hyperparameters of `hyper` (no data needed).
+pub(crate) fn check_hyper(hyper: &GaussianNbHyper) -> Result<(), ModelError> {
+    if !(hyper.var_smoothing.is_finite() && hyper.var_smoothing >= 0.0) {
+        return Err(ModelError::param(
+            "var-smoothing",
+            "a finite number, 0 or above",
+        ));
+    }
+    Ok(())
+}
+
 /// Fits the model on `x` (n × d, standardised) and class indices `y` (each below `k`, every
 /// class present: scikit-learn knows only the classes it saw).
 pub fn fit_classes(
@@ -70,12 +81,7 @@ pub fn fit_classes(
     y: &[usize],
     k: usize,
 ) -> Result<GaussianNbClasses, ModelError> {
-    if !(hyper.var_smoothing.is_finite() && hyper.var_smoothing >= 0.0) {
-        return Err(ModelError::param(
-            "var-smoothing",
-            "a finite number, 0 or above",
-        ));
-    }
+    check_hyper(hyper)?;
     let (n, d) = x.dim();
     if n == 0 || d == 0 {
         return Err(ModelError::Data(

@@ -20,7 +20,7 @@ pub use tree::RegressionTree;
 use ndarray::ArrayView2;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use secuml_proto::hyper::{GradientBoostingHyper, MaxFeatures};
+use secuml_proto::hyper::GradientBoostingHyper;
 use serde::{Deserialize, Serialize};
 use tracing::debug;
 
@@ -62,7 +62,7 @@ pub fn fit_rows(
     y: &[bool],
     seed: u64,
 ) -> Result<GradientBoosting, ModelError> {
-    let limits = check_hyper(hyper, x.ncols())?;
+    let limits = resolve(hyper, x.ncols())?;
     check_data(x, y)?;
     let (n, d) = (x.len(), x.ncols());
     let columns = RankedColumns::new(x);
@@ -257,8 +257,8 @@ fn draw_rows(n: usize, m: usize, rng: &mut ChaCha8Rng, out: &mut Vec<usize>) {
     }
 }
 
-fn check_hyper(hyper: &GradientBoostingHyper, d: usize) -> Result<Limits, ModelError> {
-    let lim = &hyper.limits;
+/// Checks the hyperparameters of `hyper` (no data needed).
+pub(crate) fn check_hyper(hyper: &GradientBoostingHyper) -> Result<(), ModelError> {
     if !(hyper.learning_rate.is_finite() && hyper.learning_rate > 0.0) {
         return Err(ModelError::param("learning-rate", "a finite number > 0"));
     }
@@ -268,32 +268,13 @@ fn check_hyper(hyper: &GradientBoostingHyper, d: usize) -> Result<Limits, ModelE
     if !(hyper.subsample > 0.0 && hyper.subsample <= 1.0) {
         return Err(ModelError::param("subsample", "a fraction in (0, 1]"));
     }
-    if lim.max_depth == Some(0) {
-        return Err(ModelError::param("max-depth", "an integer >= 1, or none"));
-    }
-    if lim.min_samples_split < 2 {
-        return Err(ModelError::param("min-samples-split", "an integer >= 2"));
-    }
-    if lim.min_samples_leaf < 1 {
-        return Err(ModelError::param("min-samples-leaf", "an integer >= 1"));
-    }
-    if let MaxFeatures::Fraction(f) = lim.max_features {
-        if !(f > 0.0 && f <= 1.0) {
-            return Err(ModelError::param("max-features", "a fraction in (0, 1]"));
-        }
-    }
-    if lim.max_leaf_nodes.is_some_and(|k| k < 2) {
-        return Err(ModelError::param(
-            "max-leaf-nodes",
-            "an integer >= 2, or none",
-        ));
-    }
-    if !(lim.min_impurity_decrease.is_finite() && lim.min_impurity_decrease >= 0.0) {
-        return Err(ModelError::param(
-            "min-impurity-decrease",
-            "a finite number >= 0",
-        ));
-    }
+    crate::tree::check_limits(&hyper.limits)
+}
+
+/// The growth limits of the trees of `hyper` on `d` columns, checked.
+pub(crate) fn resolve(hyper: &GradientBoostingHyper, d: usize) -> Result<Limits, ModelError> {
+    check_hyper(hyper)?;
+    let lim = &hyper.limits;
     Ok(Limits {
         max_depth: lim.max_depth.map_or(usize::MAX, |v| v as usize),
         min_samples_split: lim.min_samples_split as usize,

@@ -13,7 +13,7 @@ use tracing::debug;
 use super::columns::RankedColumns;
 use super::grow::{Bag, Grower};
 use super::tree::RegressionTree;
-use super::{bag_size, check_hyper, check_matrix, normalise, Sampler};
+use super::{bag_size, check_matrix, normalise, resolve, Sampler};
 use crate::model::ModelError;
 use crate::rows::Rows;
 
@@ -47,7 +47,7 @@ pub fn fit_classes(
     k: usize,
     seed: u64,
 ) -> Result<GradientBoostingClasses, ModelError> {
-    let limits = check_hyper(hyper, x.ncols())?;
+    let limits = resolve(hyper, x.ncols())?;
     let x = Rows::all(x);
     check_matrix(&x, y.len())?;
     if k < 3 {

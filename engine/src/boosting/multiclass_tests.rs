@@ -169,7 +169,7 @@ fn stumps_have_scaled_newton_leaves() {
 fn saturated_leaves_are_zero() {
     let x = array![[0.0], [1.0], [2.0], [3.0], [4.0], [5.0]];
     let columns = RankedColumns::new(&crate::rows::Rows::all(x.view()));
-    let limits = check_hyper(&hyper(1, 1, 1.0), 1).unwrap();
+    let limits = resolve(&hyper(1, 1, 1.0), 1).unwrap();
     let mut grower = grow::Grower::new(limits, &columns.values, 6);
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     // Rows 3-5 of probability p: g = −p, h = p (1 − p) ≈ p; rows 0-2 of probability 1/2.

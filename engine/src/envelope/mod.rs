@@ -61,18 +61,24 @@ pub struct EllipticEnvelope {
     pub threshold: f64,
 }
 
-/// Fits the envelope on `x` (standardised), every random subset drawn from `seed`.
-pub fn fit(
-    hyper: &EllipticEnvelopeHyper,
-    x: ArrayView2<f64>,
-    seed: u64,
-) -> Result<EllipticEnvelope, ModelError> {
+/// Checks the hyperparameters of `hyper` (no data needed).
+pub(crate) fn check_hyper(hyper: &EllipticEnvelopeHyper) -> Result<(), ModelError> {
     if !(hyper.contamination > 0.0 && hyper.contamination <= 0.5) {
         return Err(ModelError::param(
             "contamination",
             "expected a share in (0, 0.5]",
         ));
     }
+    Ok(())
+}
+
+/// Fits the envelope on `x` (standardised), every random subset drawn from `seed`.
+pub fn fit(
+    hyper: &EllipticEnvelopeHyper,
+    x: ArrayView2<f64>,
+    seed: u64,
+) -> Result<EllipticEnvelope, ModelError> {
+    check_hyper(hyper)?;
     check_rows(x, 2)?;
     let raw = mcd::fast_mcd(x, seed);
     let (n, d) = (x.nrows() as f64, x.ncols() as f64);

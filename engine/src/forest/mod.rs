@@ -23,8 +23,8 @@ use serde::{Deserialize, Serialize};
 use crate::model::{Detector, ModelError, Output};
 use crate::rows::Rows;
 use crate::tree::{
-    check_columns, for_each_row, grow_params, normalise, Binary, ClassTree, Classes, FlatTree,
-    GrowParams, Grower, Grown, Labels, TrainingSet,
+    check_columns, check_limits, for_each_row, grow_params, normalise, Binary, ClassTree, Classes,
+    FlatTree, GrowParams, Grower, Grown, Labels, TrainingSet,
 };
 
 /// A fitted random forest.
@@ -63,7 +63,7 @@ pub fn fit_rows(
     y: &[bool],
     seed: u64,
 ) -> Result<RandomForest, ModelError> {
-    let params = check_hyper(hyper, x.ncols())?;
+    let params = resolve(hyper, x.ncols())?;
     let data = TrainingSet::new(x, y)?;
     let (trees, importances) = grow_forest(hyper, &data, Binary, params, seed);
     Ok(RandomForest {
@@ -82,7 +82,7 @@ pub fn fit_classes(
     k: usize,
     seed: u64,
 ) -> Result<RandomForestClasses, ModelError> {
-    let params = check_hyper(hyper, x.ncols())?;
+    let params = resolve(hyper, x.ncols())?;
     let data = TrainingSet::with_classes(&Rows::all(x), y, k)?;
     let (trees, importances) = grow_forest(hyper, &data, Classes::new(k), params, seed);
     let trees = trees
@@ -96,14 +96,25 @@ pub fn fit_classes(
     Ok(RandomForestClasses { trees, importances })
 }
 
-/// The growth parameters of the trees of `hyper` on `d` columns, checked.
-fn check_hyper(hyper: &RandomForestHyper, d: usize) -> Result<GrowParams, ModelError> {
+/// Checks the hyperparameters of `hyper` (no data needed).
+pub(crate) fn check_hyper(hyper: &RandomForestHyper) -> Result<(), ModelError> {
+    check_trees(hyper)?;
+    check_limits(&hyper.limits)
+}
+
+fn check_trees(hyper: &RandomForestHyper) -> Result<(), ModelError> {
     if hyper.n_estimators == 0 {
         return Err(ModelError::param(
             "n-estimators",
             "expected at least 1, got 0",
         ));
     }
+    Ok(())
+}
+
+/// The growth parameters of the trees of `hyper` on `d` columns, checked.
+pub(crate) fn resolve(hyper: &RandomForestHyper, d: usize) -> Result<GrowParams, ModelError> {
+    check_trees(hyper)?;
     grow_params(hyper.criterion, Splitter::Best, &hyper.limits, d)
 }
 

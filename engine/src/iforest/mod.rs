@@ -11,6 +11,7 @@ pub mod weighted;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use params::check_hyper;
 pub use tree::{average_path_length, IsolationTree};
 pub use weighted::WeightedIsolationForest;
 

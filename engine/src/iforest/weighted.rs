@@ -22,6 +22,17 @@ pub struct WeightedIsolationForest {
     pub weights: Vec<f64>,
 }
 
+/// Checks the hyperparameters of `hyper` (no data needed).
+pub(crate) fn check_hyper(hyper: &WeightedIsolationForestHyper) -> Result<(), ModelError> {
+    if !(hyper.eta.is_finite() && hyper.eta > 0.0) {
+        return Err(ModelError::param(
+            "eta",
+            format!("a finite number > 0, got {}", hyper.eta),
+        ));
+    }
+    params::check_hyper(&hyper.forest)
+}
+
 /// Fits the forest on every row of `x`, then sets its node weights from the labelled rows
 /// (`y[i]`: `Some(true)` malicious, `Some(false)` benign, `None` unlabelled), as
 /// [`WeightedIsolationForest::update`] does.
@@ -31,13 +42,7 @@ pub fn fit(
     y: &[Option<bool>],
     seed: u64,
 ) -> Result<WeightedIsolationForest, ModelError> {
-    if !(hyper.eta.is_finite() && hyper.eta > 0.0) {
-        return Err(ModelError::param(
-            "eta",
-            format!("a finite number > 0, got {}", hyper.eta),
-        ));
-    }
-    params::check_hyper(&hyper.forest)?;
+    check_hyper(hyper)?;
     check_labels(x, y)?;
     let forest = super::fit(&hyper.forest, x, seed)?;
     let mut model = WeightedIsolationForest {

@@ -41,8 +41,8 @@ pub struct Lof {
     pub threshold: f64,
 }
 
-/// Fits the model on `x` (rows × columns, standardised). `seed` is unused: the fit is exact.
-pub fn fit(hyper: &LofHyper, x: ArrayView2<f64>, _seed: u64) -> Result<Lof, ModelError> {
+/// Checks the hyperparameters of `hyper` (no data needed).
+pub(crate) fn check_hyper(hyper: &LofHyper) -> Result<(), ModelError> {
     if hyper.n_neighbors == 0 {
         return Err(ModelError::param("n-neighbors", "expected at least 1"));
     }
@@ -52,6 +52,12 @@ pub fn fit(hyper: &LofHyper, x: ArrayView2<f64>, _seed: u64) -> Result<Lof, Mode
             "expected a share in (0, 0.5]",
         ));
     }
+    Ok(())
+}
+
+/// Fits the model on `x` (rows × columns, standardised). `seed` is unused: the fit is exact.
+pub fn fit(hyper: &LofHyper, x: ArrayView2<f64>, _seed: u64) -> Result<Lof, ModelError> {
+    check_hyper(hyper)?;
     check_rows(x, 2)?;
     let k = (hyper.n_neighbors as usize).min(x.nrows() - 1);
     let nb = kneighbors(x, x, k, true);

@@ -13,9 +13,16 @@
 //! `x` is n rows × d columns, already standardised when the class standardises (every class
 //! but the isolation forests, as SecuML's pipelines do).
 //!
+//! Each class checks its hyperparameters' domains in one function of its module, which its
+//! `fit` calls first; [`check_hyper`] dispatches to them, so a request is refused before any
+//! data is read, with the same error the fit would give.
+//!
 //! [`multiclass`] trains a class on families instead of binary labels ([`FittedModel::Multiclass`]).
 
 pub mod multiclass;
+
+#[cfg(test)]
+mod check_tests;
 
 use ndarray::ArrayView2;
 use secuml_proto::{hyper, Hyper, Penalty};
@@ -23,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::linear::{
     LogisticRegression, LogisticRegressionParams, OptimAlgo, ParamsError, Penalty as LinearPenalty,
+    ValidLogisticRegressionParams,
 };
 use crate::rows::Rows;
 
@@ -270,6 +278,73 @@ pub fn fit_rows(
     }
 }
 
+/// The checked parameters of a logistic regression.
+fn logistic_params(
+    c: f64,
+    penalty: Penalty,
+    optim_algo: hyper::OptimAlgo,
+    seed: u64,
+) -> Result<ValidLogisticRegressionParams, ModelError> {
+    let penalty = match penalty {
+        Penalty::L1 => LinearPenalty::L1,
+        Penalty::L2 => LinearPenalty::L2,
+    };
+    let solver = match optim_algo {
+        hyper::OptimAlgo::Liblinear => OptimAlgo::Liblinear,
+        hyper::OptimAlgo::Lbfgs => OptimAlgo::Lbfgs,
+        hyper::OptimAlgo::Sag => OptimAlgo::Sag,
+        hyper::OptimAlgo::Saga => OptimAlgo::Saga,
+    };
+    LogisticRegressionParams {
+        seed,
+        ..LogisticRegressionParams::with_solver(c, penalty, solver)
+    }
+    .check()
+    .map_err(|e| match e {
+        ParamsError::Unsupported { .. } => ModelError::param("optim-algo", e.to_string()),
+        _ => ModelError::param("regularization", e.to_string()),
+    })
+}
+
+/// Checks the hyperparameters of `hyper` against their domains, as [`fit`] does before it
+/// fits (each class's own check, the one its fit calls), without any data: a bad value is
+/// refused with the parameter's name, as the command line spells it.
+///
+/// With `num_features` (the number of encoded columns the class would be fitted on), the
+/// classes whose hyperparameters resolve against the columns (the tree classes'
+/// `max-features`) are resolved as their fit resolves them; without it, only what needs no
+/// data is checked.
+pub fn check_hyper(hyper: &Hyper, num_features: Option<usize>) -> Result<(), ModelError> {
+    match hyper {
+        Hyper::LogisticRegression {
+            c,
+            penalty,
+            optim_algo,
+        } => logistic_params(*c, *penalty, *optim_algo, 0).map(drop),
+        Hyper::DecisionTree(h) => match num_features {
+            Some(d) => crate::tree::grow_params(h.criterion, h.splitter, &h.limits, d).map(drop),
+            None => crate::tree::check_limits(&h.limits),
+        },
+        Hyper::RandomForest(h) => match num_features {
+            Some(d) => crate::forest::resolve(h, d).map(drop),
+            None => crate::forest::check_hyper(h),
+        },
+        Hyper::GradientBoosting(h) => match num_features {
+            Some(d) => crate::boosting::resolve(h, d).map(drop),
+            None => crate::boosting::check_hyper(h),
+        },
+        Hyper::Svc(h) => crate::svm::svc::check_hyper(h),
+        Hyper::GaussianNaiveBayes(h) => crate::bayes::check_hyper(h),
+        Hyper::LabelPropagation(h) => crate::propagation::check_hyper(h),
+        Hyper::Sssvdd(h) => crate::svdd::check_hyper(h),
+        Hyper::WeightedIsolationForest(h) => crate::iforest::weighted::check_hyper(h),
+        Hyper::IsolationForest(h) => crate::iforest::check_hyper(h),
+        Hyper::Lof(h) => crate::lof::check_hyper(h),
+        Hyper::OneClassSvm(h) => crate::svm::one_class::check_hyper(h),
+        Hyper::EllipticEnvelope(h) => crate::envelope::check_hyper(h),
+    }
+}
+
 /// Fits the class `hyper` names on `x` (standardised when [`Hyper::standardises`]).
 ///
 /// `y` has one entry per row: supervised classes need every row labelled, semi-supervised
@@ -287,25 +362,7 @@ pub fn fit(
             optim_algo,
         } => {
             let labels = labelled(x, y)?;
-            let penalty = match penalty {
-                Penalty::L1 => LinearPenalty::L1,
-                Penalty::L2 => LinearPenalty::L2,
-            };
-            let solver = match optim_algo {
-                hyper::OptimAlgo::Liblinear => OptimAlgo::Liblinear,
-                hyper::OptimAlgo::Lbfgs => OptimAlgo::Lbfgs,
-                hyper::OptimAlgo::Sag => OptimAlgo::Sag,
-                hyper::OptimAlgo::Saga => OptimAlgo::Saga,
-            };
-            let params = LogisticRegressionParams {
-                seed,
-                ..LogisticRegressionParams::with_solver(*c, penalty, solver)
-            }
-            .check()
-            .map_err(|e| match e {
-                ParamsError::Unsupported { .. } => ModelError::param("optim-algo", e.to_string()),
-                _ => ModelError::param("regularization", e.to_string()),
-            })?;
+            let params = logistic_params(*c, *penalty, *optim_algo, seed)?;
             let fitted = params
                 .fit(x, &labels)
                 .map_err(|e| ModelError::Data(e.to_string()))?;

@@ -74,6 +74,17 @@ pub fn fit(
     fit_classes(hyper, x, &classes, 2)
 }
 
+/// Checks the hyperparameters of `hyper` (no data needed).
+pub(crate) fn check_hyper(hyper: &LabelPropagationHyper) -> Result<(), ModelError> {
+    if !(hyper.gamma.is_finite() && hyper.gamma > 0.0) {
+        return Err(ModelError::param("gamma", "expected a positive number"));
+    }
+    if hyper.n_neighbors == 0 {
+        return Err(ModelError::param("n-neighbors", "expected at least 1"));
+    }
+    Ok(())
+}
+
 /// Fits the model on `x` (standardised) with the class of each row (`None`: unlabelled;
 /// classes below `k`): scikit-learn's label distributions over `k` classes.
 pub fn fit_classes(
@@ -82,12 +93,7 @@ pub fn fit_classes(
     y: &[Option<usize>],
     k: usize,
 ) -> Result<LabelPropagation, ModelError> {
-    if !(hyper.gamma.is_finite() && hyper.gamma > 0.0) {
-        return Err(ModelError::param("gamma", "expected a positive number"));
-    }
-    if hyper.n_neighbors == 0 {
-        return Err(ModelError::param("n-neighbors", "expected at least 1"));
-    }
+    check_hyper(hyper)?;
     check_rows(x, 1)?;
     if y.len() != x.nrows() {
         return Err(ModelError::Data(format!(

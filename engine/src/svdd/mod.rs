@@ -51,14 +51,8 @@ pub struct Sssvdd {
     pub converged: bool,
 }
 
-/// Fits the model on `x` (standardised) with labels `y` (`None`: unlabelled; `Some(true)`:
-/// malicious). `seed` is unused: the fit is deterministic.
-pub fn fit(
-    hyper: &SssvddHyper,
-    x: ArrayView2<f64>,
-    y: &[Option<bool>],
-    _seed: u64,
-) -> Result<Sssvdd, ModelError> {
+/// Checks the hyperparameters of `hyper` (no data needed).
+pub(crate) fn check_hyper(hyper: &SssvddHyper) -> Result<(), ModelError> {
     for (name, v) in [
         ("nu-l", hyper.nu_l),
         ("nu-u", hyper.nu_u),
@@ -68,6 +62,18 @@ pub fn fit(
             return Err(ModelError::param(name, "expected a finite number >= 0"));
         }
     }
+    Ok(())
+}
+
+/// Fits the model on `x` (standardised) with labels `y` (`None`: unlabelled; `Some(true)`:
+/// malicious). `seed` is unused: the fit is deterministic.
+pub fn fit(
+    hyper: &SssvddHyper,
+    x: ArrayView2<f64>,
+    y: &[Option<bool>],
+    _seed: u64,
+) -> Result<Sssvdd, ModelError> {
+    check_hyper(hyper)?;
     check_rows(x, 1)?;
     if y.len() != x.nrows() {
         return Err(ModelError::Data(format!(

@@ -33,13 +33,8 @@ pub struct OneClassSvm {
     pub converged: bool,
 }
 
-/// Fits the one-class SVM on `x` (n × d, standardised) with libsvm's tolerance (10⁻³).
-/// Deterministic: `seed` is unused (libsvm draws nothing either).
-pub fn fit(
-    hyper: &OneClassSvmHyper,
-    x: ArrayView2<f64>,
-    _seed: u64,
-) -> Result<OneClassSvm, ModelError> {
+/// Checks the hyperparameters of `hyper` (no data needed).
+pub(crate) fn check_hyper(hyper: &OneClassSvmHyper) -> Result<(), ModelError> {
     if !(hyper.nu > 0.0 && hyper.nu <= 1.0) {
         return Err(ModelError::param("nu", "a number in (0, 1]"));
     }
@@ -51,6 +46,17 @@ pub fn fit(
             ));
         }
     }
+    Ok(())
+}
+
+/// Fits the one-class SVM on `x` (n × d, standardised) with libsvm's tolerance (10⁻³).
+/// Deterministic: `seed` is unused (libsvm draws nothing either).
+pub fn fit(
+    hyper: &OneClassSvmHyper,
+    x: ArrayView2<f64>,
+    _seed: u64,
+) -> Result<OneClassSvm, ModelError> {
+    check_hyper(hyper)?;
     check_rows(x)?;
     let rows = Rows::new(x);
     let gamma = match hyper.gamma {

@@ -35,13 +35,19 @@ pub struct Svc {
     pub converged: bool,
 }
 
+/// Checks the hyperparameters of `hyper` (no data needed).
+pub(crate) fn check_hyper(hyper: &SvcHyper) -> Result<(), ModelError> {
+    if !(hyper.c.is_finite() && hyper.c > 0.0) {
+        return Err(ModelError::param("c", "a finite number above 0"));
+    }
+    Ok(())
+}
+
 /// Fits the SVC on `x` (n × d, standardised) and labels `y` (true = malicious), with libsvm's
 /// tolerance (10⁻³ on the maximal violation); the folds of Platt's cross-validation are
 /// drawn from `seed`.
 pub fn fit(hyper: &SvcHyper, x: ArrayView2<f64>, y: &[bool], seed: u64) -> Result<Svc, ModelError> {
-    if !(hyper.c.is_finite() && hyper.c > 0.0) {
-        return Err(ModelError::param("c", "a finite number above 0"));
-    }
+    check_hyper(hyper)?;
     check_rows(x)?;
     if y.len() != x.nrows() {
         return Err(ModelError::Data(format!(

@@ -166,13 +166,8 @@ impl Detector for DecisionTree {
     }
 }
 
-/// Checks the growth hyperparameters of a tree on `d` columns.
-pub(crate) fn grow_params(
-    criterion: Criterion,
-    splitter: Splitter,
-    limits: &TreeLimits,
-    d: usize,
-) -> Result<GrowParams, ModelError> {
+/// Checks the growth limits shared by every tree-based class (no data needed).
+pub(crate) fn check_limits(limits: &TreeLimits) -> Result<(), ModelError> {
     if limits.max_depth == Some(0) {
         return Err(ModelError::param(
             "max-depth",
@@ -214,6 +209,18 @@ pub(crate) fn grow_params(
             format!("expected a finite value of at least 0, got {decrease}"),
         ));
     }
+    Ok(())
+}
+
+/// Checks the growth hyperparameters of a tree on `d` columns and resolves them.
+pub(crate) fn grow_params(
+    criterion: Criterion,
+    splitter: Splitter,
+    limits: &TreeLimits,
+    d: usize,
+) -> Result<GrowParams, ModelError> {
+    check_limits(limits)?;
+    let decrease = limits.min_impurity_decrease;
     Ok(GrowParams {
         criterion,
         splitter,
