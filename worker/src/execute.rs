@@ -359,7 +359,13 @@ pub(crate) fn compute(
                     hyper.standardises(),
                     !engine_model::fits_rows(hyper),
                 )?;
-                let fitted = fit_rows(hyper, &split.fit_rows(), &split.y_fit, folds.seed)?;
+                let fitted = if engine_model::fits_coded(hyper) {
+                    // The fold's candidates share one coding of its rows.
+                    let coded = split.coded().map_err(fit_failure)?;
+                    engine_model::fit_coded(hyper, coded, folds.seed).map_err(fit_failure)?
+                } else {
+                    fit_rows(hyper, &split.fit_rows(), &split.y_fit, folds.seed)?
+                };
                 let proba = split.scores(&fitted);
                 let score =
                     objective_score(*objective, *far, &split.y_score, &proba).ok_or_else(|| {

@@ -8,10 +8,10 @@
 //! ([`DataCache::fold`]), so the candidates after the first reuse them; the search plans its
 //! tasks fold by fold, so consecutive tasks share a fold.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use ndarray::Array2;
-use secuml_engine::model::FittedModel;
+use secuml_engine::model::{self as engine_model, Coded, FittedModel, ModelError};
 use secuml_engine::preprocess::StandardScaler;
 use secuml_engine::rows::Rows;
 use secuml_engine::split;
@@ -27,6 +27,8 @@ pub struct Fold {
     pub y_fit: Vec<Option<bool>>,
     /// The scored rows' labels.
     pub y_score: Vec<bool>,
+    /// The fitting rows rank-coded, once, by the first tree or forest fitted on the fold.
+    coded: OnceLock<Result<Coded, ModelError>>,
 }
 
 /// Where a fold's rows are.
@@ -54,6 +56,15 @@ pub enum FoldRows {
 }
 
 impl Fold {
+    /// The fitting rows rank-coded for [`engine_model::fit_coded`]: coded by the first task
+    /// that asks (the others of the fold wait for it), then shared.
+    pub fn coded(&self) -> Result<&Coded, ModelError> {
+        self.coded
+            .get_or_init(|| engine_model::code(&self.fit_rows(), &self.y_fit))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
     /// The fitting rows, standardised when the class standardises.
     pub fn fit_rows(&self) -> Rows<'_> {
         match &self.x {
@@ -191,7 +202,12 @@ fn prepare(cache: &DataCache, data: &DataRef, key: &FoldKey) -> Result<Fold, Tas
             scaler,
         }
     };
-    Ok(Fold { x, y_fit, y_score })
+    Ok(Fold {
+        x,
+        y_fit,
+        y_score,
+        coded: OnceLock::new(),
+    })
 }
 
 #[cfg(test)]
@@ -419,6 +435,13 @@ mod tests {
             };
             let (a, b) = (fit(&copy), fit(&left));
             assert_eq!(a, b);
+            // Fitted on the fold's shared coding, the same forest.
+            let coded = left.coded().unwrap();
+            assert_eq!(
+                secuml_engine::model::fit_coded(&hyper, coded, 3).unwrap(),
+                b
+            );
+            assert!(std::ptr::eq(coded, left.coded().unwrap()));
             let bits = |s: Vec<f64>| s.into_iter().map(f64::to_bits).collect::<Vec<_>>();
             assert_eq!(bits(copy.scores(&a)), bits(left.scores(&b)));
         }

@@ -24,7 +24,7 @@ use crate::model::{Detector, ModelError, Output};
 use crate::rows::Rows;
 use crate::tree::{
     check_columns, check_limits, for_each_row, grow_params, normalise, Binary, ClassTree, Classes,
-    FlatTree, GrowParams, Grower, Grown, Labels, TrainingSet,
+    Coded, FlatTree, GrowParams, Grower, Grown, Labels, TrainingSet,
 };
 
 /// A fitted random forest.
@@ -63,9 +63,18 @@ pub fn fit_rows(
     y: &[bool],
     seed: u64,
 ) -> Result<RandomForest, ModelError> {
-    let params = resolve(hyper, x.ncols())?;
-    let data = TrainingSet::new(x, y)?;
-    let (trees, importances) = grow_forest(hyper, &data, Binary, params, seed);
+    resolve(hyper, x.ncols())?;
+    fit_coded(hyper, &Coded::new(x, y)?, seed)
+}
+
+/// [`fit`] on rows already rank-coded.
+pub fn fit_coded(
+    hyper: &RandomForestHyper,
+    data: &Coded,
+    seed: u64,
+) -> Result<RandomForest, ModelError> {
+    let params = resolve(hyper, data.set().d)?;
+    let (trees, importances) = grow_forest(hyper, data.set(), Binary, params, seed);
     Ok(RandomForest {
         trees: trees.into_iter().map(|g| g.tree).collect(),
         importances,

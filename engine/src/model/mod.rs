@@ -244,6 +244,36 @@ pub fn fits_rows(hyper: &Hyper) -> bool {
     )
 }
 
+pub use crate::tree::Coded;
+
+/// Whether the class of `hyper` fits on rank-coded rows ([`fit_coded`]): the trees and
+/// forests, whose candidates of a search fold can share one [`Coded`].
+pub fn fits_coded(hyper: &Hyper) -> bool {
+    matches!(hyper, Hyper::DecisionTree(_) | Hyper::RandomForest(_))
+}
+
+/// The labelled rows `x` rank-coded for [`fit_coded`]; an error names the first unlabelled
+/// row, or what the trees cannot learn from (a single class, a value not finite).
+pub fn code(x: &Rows, y: &[Option<bool>]) -> Result<Coded, ModelError> {
+    Coded::new(x, &labelled_rows(x.len(), y)?)
+}
+
+/// [`fit`] on rows [`code`] coded, for the classes of [`fits_coded`].
+pub fn fit_coded(hyper: &Hyper, data: &Coded, seed: u64) -> Result<FittedModel, ModelError> {
+    match hyper {
+        Hyper::DecisionTree(h) => Ok(FittedModel::DecisionTree(crate::tree::fit_coded(
+            h, data, seed,
+        )?)),
+        Hyper::RandomForest(h) => Ok(FittedModel::RandomForest(crate::forest::fit_coded(
+            h, data, seed,
+        )?)),
+        other => Err(ModelError::Data(format!(
+            "{} does not fit on rank-coded rows",
+            other.class_name()
+        ))),
+    }
+}
+
 /// [`fit`] on the rows `x` (rows of a larger matrix, standardised on the fly when the class
 /// standardises): read where they are by the classes of [`fits_rows`], copied for the others.
 pub fn fit_rows(

@@ -76,10 +76,17 @@ impl TrainingSet {
         let mut values = Vec::with_capacity(d);
         let mut coder = Coder::new(n);
         let wide = code_two_valued(x, &mut keys)?;
+        // One wide column's values at a time, read again from `x`: not all of them at once.
+        let mut column = Vec::new();
         for (j, wide) in wide.into_iter().enumerate() {
             let out = &mut keys[j * n..(j + 1) * n];
             values.push(match wide {
-                Column::Wide(column) => coder.code(&column, out),
+                Column::Wide => {
+                    column.clear();
+                    // Adding 0.0 turns -0.0 into 0.0 and keeps every other value.
+                    column.extend((0..n).map(|i| x.value(i, j) + 0.0));
+                    coder.code(&column, out)
+                }
                 Column::TwoValued {
                     first,
                     second: None,
@@ -124,13 +131,13 @@ impl TrainingSet {
 enum Column {
     /// At most two distinct values, coded 0 for `first` (row 0's) and 1 for `second`.
     TwoValued { first: f64, second: Option<f64> },
-    /// More: the column's values (-0.0 turned into 0.0), to rank.
-    Wide(Vec<f64>),
+    /// More: to rank, its values read again.
+    Wide,
 }
 
 /// One pass over `x`, by tiles of rows (each gathered, standardised, then read in memory
 /// order first, the finiteness check, which brings it into cache): writes the codes of the
-/// two-valued columns into `keys` (column-major) and copies out the other columns; an error
+/// two-valued columns into `keys` (column-major) and marks the other columns wide; an error
 /// if a value is not finite.
 fn code_two_valued(x: &Rows, keys: &mut [u32]) -> Result<Vec<Column>, ModelError> {
     const TILE: usize = 32;
@@ -161,12 +168,7 @@ fn code_two_valued(x: &Rows, keys: &mut [u32]) -> Result<Vec<Column>, ModelError
             let mut r = 0;
             while r < rows {
                 match state {
-                    Column::Wide(values) => {
-                        for r in r..rows {
-                            values[i0 + r] = tile[r * d + j] + 0.0;
-                        }
-                        break;
-                    }
+                    Column::Wide => break,
                     Column::TwoValued { first, second } => {
                         let (a, b) = (*first, second.unwrap_or(*first));
                         // The common case: values already seen.
@@ -190,12 +192,8 @@ fn code_two_valued(x: &Rows, keys: &mut [u32]) -> Result<Vec<Column>, ModelError
                             out[i0 + r] = 1;
                             r += 1;
                         } else {
-                            // A third value: the column is copied out from here on.
-                            let done = &out[..i0 + r];
-                            let mut values: Vec<f64> =
-                                done.iter().map(|&k| if k == 0 { a } else { b }).collect();
-                            values.resize(n, 0.0);
-                            *state = Column::Wide(values);
+                            // A third value: the column is ranked afterwards.
+                            *state = Column::Wide;
                         }
                     }
                 }

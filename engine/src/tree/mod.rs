@@ -86,13 +86,40 @@ pub fn fit_rows(
     y: &[bool],
     seed: u64,
 ) -> Result<DecisionTree, ModelError> {
-    let params = grow_params(hyper.criterion, hyper.splitter, &hyper.limits, x.ncols())?;
-    let data = TrainingSet::new(x, y)?;
-    let (grown, importances) = grow_one(&data, Binary, params, seed);
+    grow_params(hyper.criterion, hyper.splitter, &hyper.limits, x.ncols())?;
+    fit_coded(hyper, &Coded::new(x, y)?, seed)
+}
+
+/// [`fit`] on rows already rank-coded.
+pub fn fit_coded(
+    hyper: &DecisionTreeHyper,
+    data: &Coded,
+    seed: u64,
+) -> Result<DecisionTree, ModelError> {
+    let params = grow_params(hyper.criterion, hyper.splitter, &hyper.limits, data.0.d)?;
+    let (grown, importances) = grow_one(&data.0, Binary, params, seed);
     Ok(DecisionTree {
         tree: grown.tree,
         importances,
     })
+}
+
+/// Two-class training rows rank-coded once: what every tree and forest fitted on them reads,
+/// so that the candidates of a search fold share one coding (its cost and its memory, a
+/// `u32` per value).
+#[derive(Debug)]
+pub struct Coded(TrainingSet);
+
+impl Coded {
+    /// Codes the rows `x` (finite values) with labels `y` (`true` for malicious).
+    pub fn new(x: &Rows, y: &[bool]) -> Result<Self, ModelError> {
+        Ok(Coded(TrainingSet::new(x, y)?))
+    }
+
+    /// The coded training set.
+    pub(crate) fn set(&self) -> &TrainingSet {
+        &self.0
+    }
 }
 
 /// Fits a tree of `k` classes to `x` (n × d, finite) and the class of each row, `y` (below
