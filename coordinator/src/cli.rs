@@ -1207,8 +1207,10 @@ pub fn demo_spec() -> DiademSpec {
 async fn serve_dashboard(settings: &Settings) -> anyhow::Result<()> {
     let store = connect::store(settings).await?;
     let addr = SocketAddr::new(settings.host, settings.port);
+    // Ctrl-C or SIGTERM (systemd, docker stop) stops it.
     let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+        let signal = embedded::interrupted().await;
+        tracing::info!(signal, "stopping the dashboard");
     };
     // The datasets of the data root; an object store's files mirrored as they are read.
     let datasets = secuml_dashboard::Files::of_root(
@@ -1407,14 +1409,41 @@ fn prints_json(command: &Command) -> bool {
 }
 
 /// The JSON object `--json` prints when a command fails with `error`: a refused request
-/// (`status` `refused`) or a job that ended failed (as [`ended_json`]); `None` otherwise.
-fn failure_json(cli: &Cli, error: &anyhow::Error) -> Option<serde_json::Value> {
+/// (`status` `refused`), a job that ended failed (as [`ended_json`]), or any other error
+/// (`status` `error`: a bad config file, an unreachable service, an interruption).
+fn failure_json(cli: &Cli, error: &anyhow::Error) -> serde_json::Value {
     if error.downcast_ref::<connect::BadRequest>().is_some() {
-        return Some(serde_json::json!({"status": "refused", "error": format!("{error:#}")}));
+        return serde_json::json!({"status": "refused", "error": format!("{error:#}")});
     }
-    let failed = error.downcast_ref::<connect::JobFailed>()?;
-    let settings = settings(cli, Overrides::default()).ok()?;
-    Some(ended_json(&settings, &failed.record, &[], false))
+    let ended = error
+        .downcast_ref::<connect::JobFailed>()
+        .and_then(|failed| {
+            let settings = settings(cli, Overrides::default()).ok()?;
+            Some(ended_json(&settings, &failed.record, &[], false))
+        });
+    ended.unwrap_or_else(|| serde_json::json!({"status": "error", "error": format!("{error:#}")}))
+}
+
+/// The JSON object `--json` prints for a command line that does not parse (`args`, the
+/// program's name first): `{"status": "refused", "error": ...}` when the command is one that
+/// prints JSON and `--json` is among the arguments; `None` otherwise.
+pub fn parse_failure_json(error: &clap::Error, args: &[String]) -> Option<serde_json::Value> {
+    use clap::error::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
+        return None;
+    }
+    let json_command = args
+        .iter()
+        .skip(1)
+        .any(|a| matches!(a.as_str(), "diadem" | "clustering" | "submit"));
+    let json = args.iter().skip(1).any(|a| a == "--json");
+    (json_command && json).then(|| {
+        let message = error.render().to_string();
+        serde_json::json!({"status": "refused", "error": message.trim_end()})
+    })
 }
 
 /// The DIADEM spec of the arguments, checked: a bad one is a bad request.
@@ -1490,16 +1519,13 @@ async fn stop_signal(stop: tokio::sync::watch::Sender<bool>) {
 
 /// Runs a parsed command line; returns the exit code.
 ///
-/// With `--json`, a refused request or a failed job still prints one JSON object on stdout
-/// (the error also goes to stderr, by the caller).
+/// With `--json`, a refused request, a failed job or any other error still prints one JSON
+/// object on stdout (the error also goes to stderr, by the caller).
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     let result = run_command(&cli).await;
     if let Err(error) = &result {
-        if let Some(value) = prints_json(&cli.command)
-            .then(|| failure_json(&cli, error))
-            .flatten()
-        {
-            print_stdout(&format!("{value}\n"))?;
+        if prints_json(&cli.command) {
+            print_stdout(&format!("{}\n", failure_json(&cli, error)))?;
         }
     }
     result
@@ -1656,9 +1682,10 @@ async fn run_command(cli: &Cli) -> anyhow::Result<u8> {
             print_stdout(&format!(
                 "serving the dashboard on http://{addr}/ (Ctrl-C to stop)\n"
             ))?;
-            tokio::signal::ctrl_c()
-                .await
-                .context("waiting for Ctrl-C")?;
+            // Ctrl-C or SIGTERM: the job's handler of SIGTERM is installed for good, so the
+            // signal's default action no longer stops the process.
+            let signal = embedded::interrupted().await;
+            tracing::info!(signal, "stopping the dashboard");
             serving.abort();
             Ok(exit::OK)
         }

@@ -382,7 +382,10 @@ impl JobDriver {
             if outcome.attempt != state.attempt {
                 continue;
             }
-            info!(job_id = %self.job_id, task_id = %task_id, attempt = outcome.attempt, "outcome taken from the store: its message was lost");
+            // Usually the message is on its way (the worker records the outcome, then sends
+            // it; a stale copy is ignored when it comes); sometimes it is lost (a broker that
+            // died before writing it).
+            debug!(job_id = %self.job_id, task_id = %task_id, attempt = outcome.attempt, "outcome read from its durable record: its message had not come within a watch interval");
             self.handle_outcome(pending, seconds, outcome).await?;
         }
         Ok(())

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use clap::error::ErrorKind;
 use clap::Parser;
 use secuml_coordinator::cli::exit;
-use secuml_coordinator::cli::Command;
 use secuml_coordinator::connect::{BadRequest, JobFailed};
 use tracing_subscriber::EnvFilter;
 
@@ -32,6 +31,11 @@ fn main() -> ExitCode {
                 .collect();
             let e = secuml_coordinator::cli::explain(e, &names);
             let _ = e.print();
+            if let Some(value) = secuml_coordinator::cli::parse_failure_json(&e, &names) {
+                // One JSON object on stdout, as every failure of a `--json` command gives.
+                use std::io::Write as _;
+                let _ = writeln!(std::io::stdout(), "{value}");
+            }
             return match e.kind() {
                 ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => ExitCode::SUCCESS,
                 // An unknown option or a value that does not parse: a bad request, whatever
@@ -57,14 +61,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let submitting = matches!(cli.command, Command::Submit(_));
     match runtime.block_on(secuml_coordinator::cli::run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e:#}");
             if e.downcast_ref::<BadRequest>().is_some() {
                 ExitCode::from(exit::BAD_REQUEST)
-            } else if submitting || e.downcast_ref::<JobFailed>().is_some() {
+            } else if e.downcast_ref::<JobFailed>().is_some() {
                 ExitCode::from(exit::JOB_FAILED)
             } else {
                 ExitCode::from(exit::OTHER)

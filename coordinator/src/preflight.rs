@@ -58,8 +58,8 @@ pub fn random_mode_warning(spec: &DiademSpec) -> String {
 /// Checks, before any task or experiment exists, what would otherwise fail inside every task:
 /// the hyperparameters of every candidate on the training features, timestamps for the
 /// temporal modes, labels (and families for a multiclass model) to train
-/// on, enough of each class for the folds
-/// of every outer split, instances to validate on, validation datasets with the training
+/// on, enough of each class for the folds of a supervised class's search
+/// in every outer split, instances to validate on, validation datasets with the training
 /// features. Loads the training data into `cache`, which the workers then reuse.
 pub fn diadem(cache: &DataCache, spec: &DiademSpec, data: &DiademData) -> anyhow::Result<()> {
     let loaded = cache
@@ -109,7 +109,13 @@ pub fn diadem(cache: &DataCache, spec: &DiademSpec, data: &DiademData) -> anyhow
             .map_err(|f| anyhow::anyhow!("{name}, {mode}: {}", f.message))
         };
         let train = side(Side::Train)?;
+        // Only a supervised class searches its grid over folds of the labelled rows: the
+        // others (an isolation forest on benign rows only, say) need no class in them.
+        let searched = spec.model.supervision() == Some(secuml_proto::Supervision::Supervised);
         for (class, label) in [(false, "benign (label 0)"), (true, "malicious (label 1)")] {
+            if !searched {
+                break;
+            }
             let count = train.labels.iter().filter(|l| **l == class).count();
             anyhow::ensure!(
                 count >= spec.num_folds as usize,

@@ -435,3 +435,103 @@ fn more_clusters_than_instances_is_refused_by_name_before_any_task() {
         "and any experiment: {jobs}"
     );
 }
+
+#[test]
+fn every_failure_of_a_json_command_prints_one_object() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().display().to_string();
+    let json = |args: &[&str]| {
+        let out = Command::new(secuml_bin())
+            .args(["--data-dir", &data_dir])
+            .args(args)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let value: serde_json::Value = serde_json::from_str(stdout.trim())
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: stdout {stdout:?}"));
+        (out.status.code(), value)
+    };
+    // Command lines that do not parse: refused, with clap's message.
+    for (args, needle) in [
+        (
+            &["diadem", "Gaussians", "test", "NoSuchModel", "--json"][..],
+            "model classes: LogisticRegression",
+        ),
+        (
+            &[
+                "diadem",
+                "Gaussians",
+                "test",
+                "LogisticRegression",
+                "--bogus",
+                "--json",
+            ][..],
+            "--bogus",
+        ),
+        (
+            &[
+                "clustering",
+                "Gaussians",
+                "test",
+                "Kmeans",
+                "--num-clusters",
+                "x",
+                "--json",
+            ][..],
+            "--num-clusters",
+        ),
+    ] {
+        let (code, value) = json(args);
+        assert_eq!(code, Some(3), "{args:?}: {value}");
+        assert_eq!(value["status"], "refused", "{args:?}: {value}");
+        assert!(value["error"].as_str().unwrap().contains(needle), "{value}");
+    }
+    // Other errors: a config file that does not exist, an unreachable broker.
+    let (code, value) = json(&[
+        "--config",
+        "/nonexistent/secuml.toml",
+        "diadem",
+        "Gaussians",
+        "test",
+        "GaussianNaiveBayes",
+        "--json",
+    ]);
+    assert_eq!(
+        (code, &value["status"]),
+        (Some(1), &"error".into()),
+        "{value}"
+    );
+    assert!(value["error"]
+        .as_str()
+        .unwrap()
+        .contains("/nonexistent/secuml.toml"));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let amqp = format!("amqp://guest:guest@127.0.0.1:{port}/%2f");
+    let (code, value) = json(&[
+        "submit",
+        "--amqp",
+        &amqp,
+        "--redis",
+        "redis://127.0.0.1:6379/15",
+        "--wait",
+        "--json",
+        "diadem",
+        "Gaussians",
+        "test",
+        "GaussianNaiveBayes",
+    ]);
+    // An unreachable service is no failed job: exit 1, not 2.
+    assert_eq!(
+        (code, &value["status"]),
+        (Some(1), &"error".into()),
+        "{value}"
+    );
+    assert!(
+        value["error"].as_str().unwrap().contains("RabbitMQ"),
+        "{value}"
+    );
+}

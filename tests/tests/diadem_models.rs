@@ -308,3 +308,50 @@ async fn already_trained_applies_a_stored_model_to_new_data() {
     bad.annotations = AnnotationsSource::GroundTruth;
     assert_eq!(bad.validate().unwrap_err().param, "validation-mode");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_anomaly_detector_trains_on_benign_rows_only() {
+    // Novelty detection: the training rows are all benign, the validation rows are not.
+    let tmp = tempfile::tempdir().unwrap();
+    let paths = gaussians(tmp.path());
+    let idents = paths.input_dir.join("Gaussians/train/idents.csv");
+    let benign: String = std::fs::read_to_string(&idents)
+        .unwrap()
+        .lines()
+        .enumerate()
+        .map(|(i, line)| match i {
+            0 => format!("{line}\n"),
+            _ => {
+                let f: Vec<&str> = line.split(',').collect();
+                format!("{},{},0,normal\n", f[0], f[1])
+            }
+        })
+        .collect();
+    std::fs::write(&idents, benign).unwrap();
+    let validation = ValidationSpec::ValidationDatasets {
+        datasets: vec!["valid".into()],
+    };
+    for class in ["IsolationForest", "Lof", "OneClassSvm", "EllipticEnvelope"] {
+        let model = ModelSpec::secuml_default(class).unwrap();
+        let outcome = run_diadem(&paths, spec(model, validation.clone()), 2)
+            .await
+            .unwrap_or_else(|e| panic!("{class} on benign rows: {e:#}"));
+        let auc = detection(&outcome, "validation:valid").auc.unwrap();
+        assert!(auc > 0.9, "{class}: validation AUC {auc}");
+        assert_eq!(detection(&outcome, "train").auc, None, "{class}: one class");
+    }
+    // A supervised class still needs both classes in every fold of its search.
+    let err = run_diadem(
+        &paths,
+        spec(ModelSpec::default_logistic_regression(), validation),
+        2,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        format!("{err:#}").contains(
+            "0 malicious (label 1) instance(s) of Gaussians/train, fewer than the 3 folds"
+        ),
+        "{err:#}"
+    );
+}
