@@ -141,7 +141,7 @@ pub struct CoordinatorArgs {
     #[arg(long)]
     pub id: Option<String>,
     /// Seconds a job lease lives without renewal (a dead coordinator's jobs are resumed after it).
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, default_value_t = 10.0, allow_negative_numbers = true, value_parser = number)]
     pub lease_ttl: f64,
 }
 
@@ -149,18 +149,18 @@ pub struct CoordinatorArgs {
 #[derive(Debug, Args)]
 pub struct WorkerArgs {
     /// Tasks run at once [default: one per core].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub slots: Option<usize>,
     /// Worker id [default: <host>-<pid>].
     #[arg(long)]
     pub id: Option<String>,
     /// Seconds a heartbeat lives (a worker silent for longer is lost; its tasks are re-queued).
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, default_value_t = 10.0, allow_negative_numbers = true, value_parser = number)]
     pub heartbeat_ttl: f64,
     /// Tasks each slot takes from the broker ahead: 1 never holds a task back from an idle
     /// worker (right for tasks of seconds); 2 or more hides the broker's round trip between
     /// tasks of milliseconds.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1000), allow_negative_numbers = true)]
     pub prefetch: u16,
 }
 
@@ -182,16 +182,16 @@ pub enum ClusteringAlgoCommand {
     #[command(name = "Kmeans")]
     Kmeans {
         /// Clusters.
-        #[arg(long, default_value_t = secuml_proto::job::DEFAULT_NUM_CLUSTERS)]
+        #[arg(long, default_value_t = secuml_proto::job::DEFAULT_NUM_CLUSTERS, allow_negative_numbers = true)]
         num_clusters: u32,
         /// Runs from different initialisations; the one of lowest inertia is kept.
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = 10, allow_negative_numbers = true)]
         n_init: u32,
         /// Lloyd iterations per run at most.
-        #[arg(long, default_value_t = 300)]
+        #[arg(long, default_value_t = 300, allow_negative_numbers = true)]
         max_iter: u32,
         /// Convergence: centre shift relative to the mean feature variance.
-        #[arg(long, default_value_t = 1e-4)]
+        #[arg(long, default_value_t = 1e-4, allow_negative_numbers = true, value_parser = number)]
         tol: f64,
     },
 }
@@ -224,7 +224,7 @@ pub struct ClusteringArgs {
     )]
     pub seed: u64,
     /// Rows per task; results do not depend on the number of workers, only on this.
-    #[arg(long, global = true, default_value_t = secuml_proto::job::DEFAULT_BLOCK_ROWS)]
+    #[arg(long, global = true, default_value_t = secuml_proto::job::DEFAULT_BLOCK_ROWS, allow_negative_numbers = true)]
     pub block_rows: u64,
     /// Task slots (workers) of the embedded mode; -1 = one per core.
     #[arg(long, global = true, default_value_t = -1, allow_negative_numbers = true)]
@@ -337,7 +337,7 @@ pub struct IngestArgs {
     #[arg(short = 'f', long, default_value = "features.csv")]
     pub features: String,
     /// Rows per Parquet shard [default: sized for ~64 MiB shards].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub shard_rows: Option<usize>,
     /// Print one JSON object on stdout.
     #[arg(long)]
@@ -463,7 +463,7 @@ pub enum ModelCommand {
     #[command(name = "LogisticRegression")]
     LogisticRegression {
         /// Grid of C values (inverse regularisation strength).
-        #[arg(long, num_args = 1.., default_values_t = [0.01, 0.1, 1.0, 10.0], allow_negative_numbers = true)]
+        #[arg(long, num_args = 1.., default_values_t = [0.01, 0.1, 1.0, 10.0], allow_negative_numbers = true, value_parser = number)]
         regularization: Vec<f64>,
         /// Grid of penalties.
         #[arg(long, num_args = 1.., value_enum, default_values = ["l1", "l2"])]
@@ -476,7 +476,7 @@ pub enum ModelCommand {
     #[command(name = "Svc")]
     Svc {
         /// Grid of C values (inverse regularisation strength).
-        #[arg(long, num_args = 1.., default_values_t = [0.01, 0.1, 1.0, 10.0], allow_negative_numbers = true)]
+        #[arg(long, num_args = 1.., default_values_t = [0.01, 0.1, 1.0, 10.0], allow_negative_numbers = true, value_parser = number)]
         regularization: Vec<f64>,
     },
     /// Gaussian naive Bayes.
@@ -498,7 +498,7 @@ pub enum ModelCommand {
     #[command(name = "RandomForest")]
     RandomForest {
         /// Grid of numbers of trees.
-        #[arg(long, num_args = 1.., default_values_t = [100])]
+        #[arg(long, num_args = 1.., default_values_t = [100], allow_negative_numbers = true)]
         n_estimators: Vec<u32>,
         /// Grid of impurity measures.
         #[arg(long, num_args = 1.., value_enum, default_values = ["gini"])]
@@ -514,13 +514,13 @@ pub enum ModelCommand {
     #[command(name = "GradientBoosting")]
     GradientBoosting {
         /// Grid of learning rates.
-        #[arg(long, num_args = 1.., default_values_t = [0.1])]
+        #[arg(long, num_args = 1.., default_values_t = [0.1], allow_negative_numbers = true, value_parser = number)]
         learning_rate: Vec<f64>,
         /// Grid of numbers of stages.
-        #[arg(long, num_args = 1.., default_values_t = [100])]
+        #[arg(long, num_args = 1.., default_values_t = [100], allow_negative_numbers = true)]
         n_estimators: Vec<u32>,
         /// Grid of row fractions per stage.
-        #[arg(long, num_args = 1.., default_values_t = [0.1])]
+        #[arg(long, num_args = 1.., default_values_t = [0.1], allow_negative_numbers = true, value_parser = number)]
         subsample: Vec<f64>,
         #[command(flatten)]
         limits: TreeArgs,
@@ -532,23 +532,23 @@ pub enum ModelCommand {
         #[arg(long, value_enum, default_value = "rbf")]
         kernel: KernelArg,
         /// Neighbours of the knn kernel.
-        #[arg(long, default_value_t = 7)]
+        #[arg(long, default_value_t = 7, allow_negative_numbers = true)]
         n_neighbors: u32,
         /// Width of the rbf kernel.
-        #[arg(long, default_value_t = 20.0)]
+        #[arg(long, default_value_t = 20.0, allow_negative_numbers = true, value_parser = number)]
         gamma: f64,
     },
     /// Semi-supervised support vector data description.
     #[command(name = "Sssvdd")]
     Sssvdd {
         /// Weight of the labelled rows' slacks.
-        #[arg(long, default_value_t = 1.0)]
+        #[arg(long, default_value_t = 1.0, allow_negative_numbers = true, value_parser = number)]
         nu_l: f64,
         /// Weight of the unlabelled rows' slacks.
-        #[arg(long, default_value_t = 1.0)]
+        #[arg(long, default_value_t = 1.0, allow_negative_numbers = true, value_parser = number)]
         nu_u: f64,
         /// Margin of the labelled rows.
-        #[arg(long, default_value_t = 1.0)]
+        #[arg(long, default_value_t = 1.0, allow_negative_numbers = true, value_parser = number)]
         kappa: f64,
     },
     /// Isolation forest whose node weights are updated from labelled feedback (semi-supervised).
@@ -560,7 +560,7 @@ pub enum ModelCommand {
         #[command(flatten)]
         forest: IsolationArgs,
         /// Learning rate of the weight updates.
-        #[arg(long, default_value_t = 1.0)]
+        #[arg(long, default_value_t = 1.0, allow_negative_numbers = true, value_parser = number)]
         eta: f64,
     },
     /// Isolation forest (unsupervised, raw features).
@@ -573,17 +573,17 @@ pub enum ModelCommand {
     #[command(name = "Lof")]
     Lof {
         /// Neighbours.
-        #[arg(long, default_value_t = 20)]
+        #[arg(long, default_value_t = 20, allow_negative_numbers = true)]
         n_neighbors: u32,
         /// Expected share of outliers.
-        #[arg(long, default_value_t = 0.1)]
+        #[arg(long, default_value_t = 0.1, allow_negative_numbers = true, value_parser = number)]
         contamination: f64,
     },
     /// One-class SVM with an RBF kernel (unsupervised).
     #[command(name = "OneClassSvm")]
     OneClassSvm {
         /// Upper bound on the share of outliers.
-        #[arg(long, default_value_t = 0.5)]
+        #[arg(long, default_value_t = 0.5, allow_negative_numbers = true, value_parser = number)]
         nu: f64,
         /// Kernel width: `scale` (1 / (features x variance)) or a number.
         #[arg(long, default_value = "scale", value_parser = parse_gamma)]
@@ -593,14 +593,14 @@ pub enum ModelCommand {
     #[command(name = "EllipticEnvelope")]
     EllipticEnvelope {
         /// Expected share of outliers.
-        #[arg(long, default_value_t = 0.1)]
+        #[arg(long, default_value_t = 0.1, allow_negative_numbers = true, value_parser = number)]
         contamination: f64,
     },
     /// Applies the model of an earlier DIADEM experiment to the validation datasets.
     #[command(name = "AlreadyTrained")]
     AlreadyTrained {
         /// The experiment whose model is applied.
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         model_exp_id: u64,
     },
 }
@@ -704,16 +704,16 @@ pub struct TreeArgs {
     #[arg(long, num_args = 1.., value_parser = parse_max_features)]
     pub max_features: Option<Vec<MaxFeatures>>,
     /// Grid of the fewest rows to split a node.
-    #[arg(long, num_args = 1..)]
+    #[arg(long, num_args = 1.., allow_negative_numbers = true)]
     pub min_samples_split: Option<Vec<u32>>,
     /// Grid of the fewest rows per leaf.
-    #[arg(long, num_args = 1..)]
+    #[arg(long, num_args = 1.., allow_negative_numbers = true)]
     pub min_samples_leaf: Option<Vec<u32>>,
     /// Grid of the most leaves (numbers, or None for unlimited).
     #[arg(long, num_args = 1.., value_parser = parse_depth)]
     pub max_leaf_nodes: Option<Vec<Depth>>,
     /// Grid of the least impurity decrease of a split.
-    #[arg(long, num_args = 1.., allow_negative_numbers = true)]
+    #[arg(long, num_args = 1.., allow_negative_numbers = true, value_parser = number)]
     pub min_impurity_decrease: Option<Vec<f64>>,
 }
 
@@ -747,13 +747,13 @@ impl TreeArgs {
 #[derive(Debug, Clone, Args)]
 pub struct IsolationArgs {
     /// Number of trees.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, allow_negative_numbers = true)]
     pub n_estimators: u32,
     /// Rows per tree: auto (min(256, n)), a count or a fraction.
     #[arg(long, default_value = "auto", value_parser = parse_max_samples)]
     pub max_samples: MaxSamples,
     /// Fraction of the features each tree draws from.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true, value_parser = number)]
     pub max_features: f64,
 }
 
@@ -925,23 +925,44 @@ pub struct DiademArgs {
     pub validation_mode: ValidationMode,
     /// Held-out fraction of RandomSplit and TemporalSplit (SecuML's `--test-size` and
     /// `--test-size-temp`) [default: 0.1].
-    #[arg(long, global = true, visible_alias = "test-size-temp")]
+    #[arg(
+        long,
+        global = true,
+        visible_alias = "test-size-temp",
+        allow_negative_numbers = true,
+        value_parser = number
+    )]
     pub test_size: Option<f64>,
     /// CutoffTime: instances before this time (YYYY-MM-DD HH:MM:SS) train, the others validate.
-    #[arg(long, global = true, value_parser = parse_cutoff_time, value_name = "TIME")]
+    #[arg(long, global = true, value_parser = parse_cutoff_time, value_name = "TIME", allow_negative_numbers = true)]
     pub cutoff_time: Option<i64>,
     /// Outer folds of Cv and TemporalCv (SecuML's `--num-folds-val` and `--num-folds-val-temp`)
     /// [default: 4].
     #[arg(long, global = true, visible_aliases = ["num-folds-val", "num-folds-val-temp"], allow_negative_numbers = true)]
     pub validation_folds: Option<u32>,
     /// Buckets of equal duration of SlidingWindow [default: 10].
-    #[arg(long, global = true, visible_alias = "num-buckets")]
+    #[arg(
+        long,
+        global = true,
+        visible_alias = "num-buckets",
+        allow_negative_numbers = true
+    )]
     pub buckets: Option<u32>,
     /// Training buckets of each SlidingWindow fold [default: 4].
-    #[arg(long, global = true, visible_alias = "num-train-buckets")]
+    #[arg(
+        long,
+        global = true,
+        visible_alias = "num-train-buckets",
+        allow_negative_numbers = true
+    )]
     pub train_buckets: Option<u32>,
     /// Validation buckets of each SlidingWindow fold [default: 1].
-    #[arg(long, global = true, visible_alias = "num-test-buckets")]
+    #[arg(
+        long,
+        global = true,
+        visible_alias = "num-test-buckets",
+        allow_negative_numbers = true
+    )]
     pub test_buckets: Option<u32>,
     /// Validation datasets of ValidationDatasets (same project).
     #[arg(long, global = true, num_args = 1..)]
@@ -951,7 +972,12 @@ pub struct DiademArgs {
     #[arg(long, global = true)]
     pub streaming: bool,
     /// Rows predicted at a time with `--streaming` [default: 1000].
-    #[arg(long, global = true, requires = "streaming")]
+    #[arg(
+        long,
+        global = true,
+        requires = "streaming",
+        allow_negative_numbers = true
+    )]
     pub stream_batch: Option<u32>,
     /// Folds of the hyperparameter search.
     #[arg(
@@ -973,7 +999,7 @@ pub struct DiademArgs {
     /// False alarm rate of DrAtFar: the highest detection rate among the thresholds whose false
     /// alarm rate is at most this. As in SecuML the false alarm rate is the false discovery rate
     /// FP / (FP + TP) (1 - precision), not the false positive rate.
-    #[arg(long, global = true, default_value_t = secuml_proto::job::DEFAULT_FAR)]
+    #[arg(long, global = true, default_value_t = secuml_proto::job::DEFAULT_FAR, allow_negative_numbers = true, value_parser = number)]
     pub far: f64,
     /// Seed of the random split and of shuffled folds.
     #[arg(
@@ -991,7 +1017,8 @@ pub struct DiademArgs {
         long,
         global = true,
         default_value_t = 0.5,
-        allow_negative_numbers = true
+        allow_negative_numbers = true,
+        value_parser = number
     )]
     pub detection_threshold: f64,
     /// Cluster the alerts of every detection but the training one (their features
@@ -1000,7 +1027,7 @@ pub struct DiademArgs {
     pub alerts_clustering: Option<AlertsClusteringArg>,
     /// Clusters of `--alerts-clustering Kmeans|GaussianMixture` [default: 4], at most one per
     /// alert (Dbscan finds its own number and ignores it).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, allow_negative_numbers = true)]
     pub num_alerts_clusters: Option<u32>,
     /// Name the family of each alert (every detection but the training one) with a multiclass
     /// model of this supervised class (its default grid, chosen by Accuracy over --num-folds
@@ -1026,7 +1053,7 @@ pub struct DashboardArgs {
     #[arg(long)]
     pub host: Option<IpAddr>,
     /// Port [default: 8080]; also SECUML_PORT.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub port: Option<u16>,
 }
 
@@ -1040,7 +1067,7 @@ pub struct DemoArgs {
     #[arg(long)]
     pub host: Option<IpAddr>,
     /// Dashboard port [default: 8080].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub port: Option<u16>,
     /// Exit after the run instead of serving the dashboard.
     #[arg(long)]
@@ -1309,6 +1336,10 @@ async fn submit_job(
         .map(|g| g.parse::<client::Gate>())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| connect::BadRequest(format!("invalid parameter `fail-under`: {e}")))?;
+    for gate in &gates {
+        gate.check_for(&spec)
+            .map_err(|e| connect::BadRequest(format!("invalid parameter `fail-under`: {e}")))?;
+    }
     preflight::request(&spec)?;
     let settings = settings(cli, Overrides::default())?;
     let (store, queue) = connect::services(&settings, "submit").await?;
@@ -1449,6 +1480,16 @@ pub fn parse_failure_json(error: &clap::Error, args: &[String]) -> Option<serde_
 /// The DIADEM spec of the arguments, checked: a bad one is a bad request.
 fn diadem_job(args: &DiademArgs) -> anyhow::Result<JobSpec> {
     Ok(JobSpec::Diadem(args.to_spec()?))
+}
+
+/// A number of the command line: any `f64` but NaN, which no parameter takes (a domain check
+/// after it would name NaN `null`).
+fn number(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_nan() => Err(format!("`{text}` is not a number")),
+        Ok(v) => Ok(v),
+        Err(e) => Err(format!("`{text}`: {e}")),
+    }
 }
 
 fn check_diadem_args(args: &DiademArgs) -> anyhow::Result<()> {

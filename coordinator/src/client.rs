@@ -75,6 +75,50 @@ impl std::str::FromStr for Gate {
     }
 }
 
+/// The metrics of a clustering job, which its gates may name.
+const CLUSTERING_METRICS: [&str; 3] = ["inertia", "iterations", "num_clusters"];
+
+impl Gate {
+    /// Checks that the gate names a metric a job of `spec` can have, before the job runs: a
+    /// misspelt gate is refused at once, not failed after the whole job.
+    ///
+    /// A DIADEM job's metrics are `cv.best_score` and `<detection>.<indicator>[_std]`, the
+    /// detection `train`, `test`, `validation`, `validation.<dataset>` or `<side>-fold-<k>`.
+    pub fn check_for(&self, spec: &JobSpec) -> Result<(), String> {
+        let metric = self.metric.as_str();
+        let known = match spec {
+            JobSpec::Clustering(_) => CLUSTERING_METRICS.contains(&metric),
+            JobSpec::Diadem(_) => {
+                metric == "cv.best_score"
+                    || metric
+                        .rsplit_once('.')
+                        .is_some_and(|(detection, indicator)| {
+                            let indicator = indicator.strip_suffix("_std").unwrap_or(indicator);
+                            let side = detection.split('.').next().unwrap_or_default();
+                            let side = side.split_once("-fold-").map_or(side, |(s, _)| s);
+                            secuml_proto::fold_stats::FOLD_INDICATORS.contains(&indicator)
+                                && matches!(side, "train" | "test" | "validation")
+                        })
+            }
+        };
+        if known {
+            return Ok(());
+        }
+        Err(match spec {
+            JobSpec::Clustering(_) => format!(
+                "`{metric}` is not a metric of a clustering (one of {})",
+                CLUSTERING_METRICS.join(", ")
+            ),
+            JobSpec::Diadem(_) => format!(
+                "`{metric}` is not a metric of a DIADEM job: expected cv.best_score or \
+                 <detection>.<indicator>, the detection train, test, validation, \
+                 validation.<dataset> or test-fold-<k>, the indicator one of {} (or <indicator>_std)",
+                secuml_proto::fold_stats::FOLD_INDICATORS.join(", ")
+            ),
+        })
+    }
+}
+
 /// Checks every gate against a finished job's metrics.
 pub fn check_gates(record: &JobRecord, gates: &[Gate]) -> Vec<GateResult> {
     gates
@@ -343,5 +387,43 @@ mod tests {
         assert!((results[0].margin.unwrap() + 0.1).abs() < 1e-12);
         assert!(results[1].passed, "equal to the threshold passes");
         assert!(!results[2].passed && results[2].value.is_none());
+    }
+
+    #[test]
+    fn a_gate_must_name_a_metric_the_job_can_have() {
+        let diadem = JobSpec::Diadem(crate::cli::demo_spec());
+        for ok in [
+            "cv.best_score",
+            "validation.auc",
+            "validation.test.detection_rate",
+            "train.false_alarm_rate",
+            "test-fold-2.auc",
+            "test.auc_std",
+            "validation.accuracy",
+        ] {
+            let gate: Gate = format!("{ok}=0.5").parse().unwrap();
+            assert_eq!(gate.check_for(&diadem), Ok(()), "{ok}");
+        }
+        for bad in [
+            "validation.acu",
+            "nosuch.metric",
+            "auc",
+            "cv.best",
+            "inertia",
+        ] {
+            let gate: Gate = format!("{bad}=0.5").parse().unwrap();
+            let error = gate.check_for(&diadem).unwrap_err();
+            assert!(
+                error.contains(bad) && error.contains("cv.best_score"),
+                "{error}"
+            );
+        }
+        let clustering = JobSpec::Clustering(secuml_proto::ClusteringSpec::kmeans(
+            "NSL-KDD", "train20", 4,
+        ));
+        let inertia: Gate = "inertia=1".parse().unwrap();
+        assert_eq!(inertia.check_for(&clustering), Ok(()));
+        let auc: Gate = "validation.auc=1".parse().unwrap();
+        assert!(auc.check_for(&clustering).unwrap_err().contains("inertia"));
     }
 }

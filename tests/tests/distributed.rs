@@ -214,6 +214,17 @@ async fn submit_waits_checks_gates_and_exits_with_the_documented_codes() {
             "train20",
             "LogisticRegression",
         ],
+        // A misspelt metric: refused before the job, not failed after it.
+        vec![
+            "submit",
+            "--wait",
+            "--fail-under",
+            "validation.acu=0.5",
+            "diadem",
+            "NSL-KDD",
+            "train20",
+            "LogisticRegression",
+        ],
         vec![
             "submit",
             "diadem",
