@@ -1765,7 +1765,12 @@ async fn run_command(cli: &Cli) -> anyhow::Result<u8> {
             let settings = settings(cli, Overrides::default())?;
             let heartbeat_ttl = secs("heartbeat-ttl", args.heartbeat_ttl)?;
             let slots = match args.slots {
-                Some(0) => anyhow::bail!("invalid parameter `slots`: 0 is not a positive number"),
+                Some(0) => {
+                    return Err(connect::BadRequest(
+                        "invalid parameter `slots`: 0 is not a positive number".into(),
+                    )
+                    .into())
+                }
                 Some(n) => n,
                 None => embedded::default_workers(),
             };

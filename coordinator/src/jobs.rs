@@ -12,7 +12,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use secuml_proto::{
     keys, ClusteringSpec, DataRef, DiademSpec, EventKind, ExperimentRecord, ExperimentStatus,
-    JobRecord, JobSpec, JobStatus, ValidationSpec,
+    JobRecord, JobSpec, JobStatus, ModelSpec, ValidationSpec,
 };
 use secuml_runtime::{Store, TaskQueue};
 use secuml_worker::DataCache;
@@ -57,12 +57,20 @@ enum Prepared {
     Clustering(ClusteringSpec, DataRef),
 }
 
-fn prepare(paths: &Paths, cache: &DataCache, spec: &JobSpec) -> anyhow::Result<Prepared> {
+fn prepare(
+    paths: &Paths,
+    cache: &DataCache,
+    spec: &JobSpec,
+    stored_model: Option<&[u8]>,
+) -> anyhow::Result<Prepared> {
     match spec {
-        JobSpec::Diadem(s) => Ok(Prepared::Diadem(
-            s.clone(),
-            prepare_diadem(paths, cache, s)?,
-        )),
+        JobSpec::Diadem(s) => {
+            let data = prepare_diadem(paths, cache, s)?;
+            if let ModelSpec::AlreadyTrained { model_exp_id } = s.model {
+                preflight::already_trained(cache, &data, model_exp_id, stored_model)?;
+            }
+            Ok(Prepared::Diadem(s.clone(), data))
+        }
         JobSpec::Clustering(s) => {
             let data = datasets::ensure(paths, cache.root(), &s.project, &s.dataset)?;
             preflight::clustering(cache, s, &data)?;
@@ -253,9 +261,17 @@ pub async fn run_job(env: &JobEnv, record: &mut JobRecord) -> Result<JobOutput, 
         finish(env, record, Err(&JobError::Cancelled)).await?;
         return Err(JobError::Cancelled);
     }
+    // The model an AlreadyTrained job applies, checked with the data before any task.
+    let stored_model = match &record.spec {
+        JobSpec::Diadem(DiademSpec {
+            model: ModelSpec::AlreadyTrained { model_exp_id },
+            ..
+        }) => store.get(&keys::model_of(*model_exp_id, None)).await?,
+        _ => None,
+    };
     let prepared = {
         let (paths, cache, spec) = (env.paths.clone(), env.cache.clone(), record.spec.clone());
-        tokio::task::spawn_blocking(move || prepare(&paths, &cache, &spec))
+        tokio::task::spawn_blocking(move || prepare(&paths, &cache, &spec, stored_model.as_deref()))
             .await
             .map_err(|e| anyhow::anyhow!("preparing the data panicked: {e}"))?
     };

@@ -204,3 +204,38 @@ pub fn num_clusters_fit(data: &DataRef, num_clusters: u32, rows: usize) -> Resul
         data.project, data.dataset
     ))
 }
+
+/// Checks, before any task or experiment exists, the stored model an AlreadyTrained job
+/// applies (`bytes`, the model of experiment `model_exp_id`, if there is one): that it exists,
+/// is of this format version, and that every validation dataset has the features it was
+/// trained on.
+pub fn already_trained(
+    cache: &DataCache,
+    data: &DiademData,
+    model_exp_id: u64,
+    bytes: Option<&[u8]>,
+) -> anyhow::Result<()> {
+    let bytes = bytes.ok_or_else(|| {
+        anyhow::anyhow!(
+            "experiment {model_exp_id} has no stored model: --model-exp-id names a DIADEM experiment that trained one (see `secuml jobs` or the dashboard's menus)"
+        )
+    })?;
+    let (model, _) = secuml_worker::execute::decode_model(model_exp_id, bytes)
+        .map_err(|f| anyhow::anyhow!(f.message))?;
+    for v in &data.validation {
+        let (manifest, _) = cache.manifest(v).map_err(|f| anyhow::anyhow!(f.message))?;
+        if let Some(column) = model
+            .columns
+            .iter()
+            .find(|c| manifest.feature(&c.feature).is_none())
+        {
+            anyhow::bail!(
+                "validation dataset {}/{} has no feature `{}`, which the model of experiment {model_exp_id} was trained on",
+                v.project,
+                v.dataset,
+                column.feature
+            );
+        }
+    }
+    Ok(())
+}

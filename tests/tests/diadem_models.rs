@@ -253,7 +253,12 @@ async fn already_trained_applies_a_stored_model_to_new_data() {
         trained.results.train.coefficients
     );
 
-    // An experiment with no model: the job fails and says so.
+    // An experiment with no model: refused before any task or experiment, saying so.
+    let experiments = |paths: &Paths| {
+        let store = FileStore::open(paths.store_dir()).unwrap();
+        async move { store.hgetall(&keys::experiments()).await.unwrap().len() }
+    };
+    let before = experiments(&paths).await;
     let missing = run_diadem(
         &paths,
         spec(
@@ -265,8 +270,43 @@ async fn already_trained_applies_a_stored_model_to_new_data() {
     .await
     .unwrap_err();
     assert!(
-        format!("{missing:#}").contains("experiment 999 has no model"),
+        format!("{missing:#}").contains("experiment 999 has no stored model"),
         "{missing:#}"
+    );
+    assert_eq!(
+        experiments(&paths).await,
+        before,
+        "no experiment for a refusal"
+    );
+
+    // A validation dataset without the model's features: refused before any task, by name.
+    write_rare_anomalies(&paths.input_dir, "other", 13, 0);
+    let features = paths
+        .input_dir
+        .join("Gaussians/other/features/features.csv");
+    let text = std::fs::read_to_string(&features).unwrap();
+    std::fs::write(&features, text.replacen("f0,f1,f2", "g0,g1,g2", 1)).unwrap();
+    let mut on_other = spec(
+        ModelSpec::AlreadyTrained {
+            model_exp_id: trained.experiment_id,
+        },
+        ValidationSpec::ValidationDatasets {
+            datasets: vec!["other".into()],
+        },
+    );
+    on_other.dataset = "other".into();
+    let unfit = run_diadem(&paths, on_other, 1).await.unwrap_err();
+    assert!(
+        format!("{unfit:#}").contains(&format!(
+            "validation dataset Gaussians/other has no feature `f0`, which the model of experiment {}",
+            trained.experiment_id
+        )),
+        "{unfit:#}"
+    );
+    assert_eq!(
+        experiments(&paths).await,
+        before,
+        "no experiment for a refusal"
     );
 
     // A model of another format version is refused with both versions named.

@@ -131,7 +131,7 @@ pub async fn execute(ctx: &TaskContext, task: &TaskMessage) -> Result<(), TaskFa
 }
 
 /// A stored model and its fitted model, checked: the format version, then the model itself.
-fn decode_model(
+pub fn decode_model(
     experiment_id: u64,
     bytes: &[u8],
 ) -> Result<(StoredModel, FittedModel), TaskFailure> {
