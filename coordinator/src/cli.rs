@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use secuml_proto::hyper::{
-    Criterion, EllipticEnvelopeHyper, Gamma, GaussianNbHyper, IsolationForestHyper,
-    LabelPropagationHyper, LofHyper, MaxFeatures, MaxSamples, OneClassSvmHyper, OptimAlgo,
-    PropagationKernel, Splitter, SssvddHyper, WeightedIsolationForestHyper,
+    Criterion, EllipticEnvelopeHyper, Gamma, IsolationForestHyper, LabelPropagationHyper, LofHyper,
+    MaxFeatures, MaxSamples, OneClassSvmHyper, OptimAlgo, PropagationKernel, Splitter, SssvddHyper,
+    WeightedIsolationForestHyper,
 };
 use secuml_proto::job::TreeLimitsGrid;
 use secuml_proto::{
@@ -479,9 +479,14 @@ pub enum ModelCommand {
         #[arg(long, num_args = 1.., default_values_t = [0.01, 0.1, 1.0, 10.0], allow_negative_numbers = true, value_parser = number)]
         regularization: Vec<f64>,
     },
-    /// Gaussian naive Bayes.
+    /// Gaussian naive Bayes (SecuML: no grid; one candidate, cross-validated).
     #[command(name = "GaussianNaiveBayes")]
-    GaussianNaiveBayes,
+    GaussianNaiveBayes {
+        /// Share of the largest feature variance added to every variance, for stability: a
+        /// grid of values (scikit-learn's default, 1e-9).
+        #[arg(long, num_args = 1.., default_values_t = [1e-9], allow_negative_numbers = true, value_parser = number)]
+        var_smoothing: Vec<f64>,
+    },
     /// Decision tree (CART), tuned by grid search (SecuML's grid: 60 combinations).
     #[command(name = "DecisionTree")]
     DecisionTree {
@@ -814,8 +819,8 @@ impl ModelCommand {
             ModelCommand::Svc { regularization } => ModelSpec::Svc {
                 c: regularization.clone(),
             },
-            ModelCommand::GaussianNaiveBayes => ModelSpec::GaussianNaiveBayes {
-                var_smoothing: vec![GaussianNbHyper::default().var_smoothing],
+            ModelCommand::GaussianNaiveBayes { var_smoothing } => ModelSpec::GaussianNaiveBayes {
+                var_smoothing: var_smoothing.clone(),
             },
             ModelCommand::DecisionTree {
                 criterion,
