@@ -79,9 +79,19 @@ pub fn diadem(cache: &DataCache, spec: &DiademSpec, data: &DiademData) -> anyhow
         tracing::warn!(project = %spec.project, dataset = %spec.dataset, mode, "{warning}");
         eprintln!("warning: {warning}");
     }
-    let labels = cache
-        .labels(&data.train, &loaded, &spec.annotations)
-        .map_err(|f| anyhow::anyhow!(f.message))?;
+    // An unsupervised class trained on every row needs no label (a dataset without any is
+    // predicted with no performance); the other classes and splits need them.
+    let unsupervised_on_all = spec.model.supervision()
+        == Some(secuml_proto::Supervision::Unsupervised)
+        && matches!(
+            spec.validation,
+            ValidationSpec::ValidationDatasets { .. } | ValidationSpec::UnlabeledLabeled
+        );
+    let labels = match unsupervised_on_all {
+        true => cache.labels_or_none(&data.train, &loaded, &spec.annotations),
+        false => cache.labels(&data.train, &loaded, &spec.annotations),
+    }
+    .map_err(|f| anyhow::anyhow!(f.message))?;
     let families = match spec.multiclass {
         true => Some(
             cache

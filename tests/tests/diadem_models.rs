@@ -395,3 +395,58 @@ async fn an_anomaly_detector_trains_on_benign_rows_only() {
         "{err:#}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_anomaly_detector_trains_on_a_dataset_without_labels() {
+    let tmp = tempfile::tempdir().unwrap();
+    let paths = gaussians(tmp.path());
+    let idents = paths.input_dir.join("Gaussians/train/idents.csv");
+    let unlabelled: String = std::fs::read_to_string(&idents)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let f: Vec<&str> = line.split(',').collect();
+            format!("{},{}\n", f[0], f[1])
+        })
+        .collect();
+    std::fs::write(&idents, unlabelled).unwrap();
+    for validation in [
+        ValidationSpec::ValidationDatasets {
+            datasets: vec!["valid".into()],
+        },
+        ValidationSpec::UnlabeledLabeled,
+    ] {
+        let model = ModelSpec::secuml_default("IsolationForest").unwrap();
+        let outcome = run_diadem(&paths, spec(model, validation.clone()), 2)
+            .await
+            .unwrap_or_else(|e| panic!("{validation:?}: {e:#}"));
+        match validation {
+            // Every row is unlabelled: every row is predicted.
+            ValidationSpec::UnlabeledLabeled => {
+                assert_eq!(detection(&outcome, "test").n_instances, 400);
+            }
+            _ => {
+                let valid = detection(&outcome, "validation:valid");
+                assert_eq!(valid.n_instances, 400);
+                assert!(valid.auc.unwrap() > 0.9, "validation AUC {:?}", valid.auc);
+            }
+        }
+    }
+    // A supervised class still needs the labels, and says where to get them.
+    let err = run_diadem(
+        &paths,
+        spec(
+            ModelSpec::default_logistic_regression(),
+            ValidationSpec::ValidationDatasets {
+                datasets: vec!["valid".into()],
+            },
+        ),
+        2,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("has no label column in idents.csv"),
+        "{err:#}"
+    );
+}

@@ -178,10 +178,7 @@ fn annotations_of(
     source: &AnnotationsSource,
 ) -> Result<RowAnnotations, TaskFailure> {
     // Ground truth is optional for a clustering: a dataset without labels shows none.
-    let labels = match (source, &loaded.ground_truth) {
-        (AnnotationsSource::GroundTruth, None) => vec![None; loaded.instance_ids.len()],
-        _ => cache.labels(data, loaded, source)?,
-    };
+    let labels = cache.labels_or_none(data, loaded, source)?;
     let families = cache
         .families(data, loaded, source)?
         .unwrap_or_else(|| vec![None; labels.len()]);

@@ -559,6 +559,21 @@ impl DataCache {
         })
     }
 
+    /// The labels of [`DataCache::labels`], except that a dataset without a label column
+    /// read for its ground truth has every row unlabelled: what the readers that need no
+    /// label take (an unsupervised class trained on every row, a clustering's label mix).
+    pub fn labels_or_none(
+        &self,
+        data: &DataRef,
+        loaded: &LoadedData,
+        source: &AnnotationsSource,
+    ) -> Result<Vec<Option<bool>>, TaskFailure> {
+        match (source, &loaded.ground_truth) {
+            (AnnotationsSource::GroundTruth, None) => Ok(vec![None; loaded.instance_ids.len()]),
+            _ => self.labels(data, loaded, source),
+        }
+    }
+
     /// Per-row labels of a dataset from `source`, `None` for unlabelled rows.
     pub fn labels(
         &self,

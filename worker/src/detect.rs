@@ -201,7 +201,9 @@ fn score_loaded(
     let labels = match (cache.labels(data, &loaded, annotations), rows.side) {
         (Ok(labels), _) => labels,
         (Err(_), Side::All) => vec![None; loaded.instance_ids.len()],
-        (Err(e), _) => return Err(e),
+        // A dataset without a label column (an unsupervised class trained on it, which the
+        // preflight allows alone): every row unlabelled.
+        (Err(_), _) => cache.labels_or_none(data, &loaded, annotations)?,
     };
     let (row_ids, row_labels): (Vec<usize>, Vec<Option<bool>>) = match rows.side {
         Side::All => (0..labels.len()).zip(labels.iter().copied()).unzip(),

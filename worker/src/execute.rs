@@ -408,7 +408,11 @@ pub(crate) fn compute(
         } => {
             cache.forget_folds(data, annotations, rows);
             let loaded = cache.load(data, None)?;
-            let labels = cache.labels(data, &loaded, annotations)?;
+            // An unsupervised class needs no label: a dataset without any is trained on too.
+            let labels = match hyper.supervision() {
+                Supervision::Unsupervised => cache.labels_or_none(data, &loaded, annotations)?,
+                _ => cache.labels(data, &loaded, annotations)?,
+            };
             let (mut train_rows, mut train_y) = training_rows(hyper, &labels, &loaded, rows)?;
             let mut families = Vec::new();
             if *on_families {
