@@ -1471,10 +1471,14 @@ pub fn parse_failure_json(error: &clap::Error, args: &[String]) -> Option<serde_
     ) {
         return None;
     }
+    // The command is the first argument that names one (a project or dataset may be called
+    // `diadem` too).
+    let root = <Cli as clap::CommandFactory>::command();
     let json_command = args
         .iter()
         .skip(1)
-        .any(|a| matches!(a.as_str(), "diadem" | "clustering" | "submit"));
+        .find(|a| root.find_subcommand(a.as_str()).is_some())
+        .is_some_and(|c| matches!(c.as_str(), "diadem" | "clustering" | "submit"));
     let json = args.iter().skip(1).any(|a| a == "--json");
     (json_command && json).then(|| {
         let message = error.render().to_string();

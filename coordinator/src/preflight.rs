@@ -102,6 +102,9 @@ pub fn diadem(cache: &DataCache, spec: &DiademSpec, data: &DiademData) -> anyhow
     };
     let timestamps = loaded.timestamps.as_deref();
     let name = format!("{}/{}", spec.project, spec.dataset);
+    // Only a supervised class searches its grid over folds of the labelled rows: the others
+    // (an isolation forest on benign rows only, say) need no class in them.
+    let searched = spec.model.supervision() == Some(secuml_proto::Supervision::Supervised);
     for outer in outer_splits(spec) {
         let which = match outer.fold {
             Some(f) => format!("outer fold {f} of {mode}"),
@@ -119,9 +122,6 @@ pub fn diadem(cache: &DataCache, spec: &DiademSpec, data: &DiademData) -> anyhow
             .map_err(|f| anyhow::anyhow!("{name}, {mode}: {}", f.message))
         };
         let train = side(Side::Train)?;
-        // Only a supervised class searches its grid over folds of the labelled rows: the
-        // others (an isolation forest on benign rows only, say) need no class in them.
-        let searched = spec.model.supervision() == Some(secuml_proto::Supervision::Supervised);
         for (class, label) in [(false, "benign (label 0)"), (true, "malicious (label 1)")] {
             if !searched {
                 break;

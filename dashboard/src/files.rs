@@ -6,7 +6,7 @@
 use std::path::{Component, Path, PathBuf};
 
 use secuml_proto::ExperimentRecord;
-use secuml_runtime::data_root::{Entry, DATASETS};
+use secuml_runtime::data_root::{unique_suffix, Entry, DATASETS};
 use secuml_runtime::DataRoot;
 
 use crate::error::DashboardError;
@@ -112,8 +112,9 @@ impl Files {
         })
     }
 
-    /// Writes `target` in the mirror with `write` (given a temporary path beside it), then
-    /// renames it into place: a reader never sees a file half written.
+    /// Writes `target` in the mirror with `write` (given a temporary path beside it, unique to
+    /// the call, so concurrent requests for one file do not share it), then renames it into
+    /// place: a reader never sees a file half written.
     fn put(
         &self,
         target: &Path,
@@ -124,9 +125,8 @@ impl Files {
         let temporary = parent.join(format!(
             ".{}.{}.tmp",
             target.file_name().unwrap_or_default().to_string_lossy(),
-            std::process::id()
+            unique_suffix()
         ));
-        let _ = std::fs::remove_file(&temporary);
         std::fs::create_dir_all(parent)
             .and_then(|()| write(&temporary))
             .and_then(|()| std::fs::rename(&temporary, target))

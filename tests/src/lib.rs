@@ -28,6 +28,24 @@ pub fn paths_in(tmp: &Path) -> Paths {
     }
 }
 
+/// Every file under `dir`, recursively, sorted.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 /// The `secuml` binary of the current build profile.
 ///
 /// Test binaries live in `target/<profile>/deps/`; the `secuml` binary beside that folder

@@ -25,7 +25,9 @@ use secuml_proto::{
 use secuml_runtime::data_root::DATASETS;
 use secuml_runtime::DataRoot;
 use secuml_tests::services::{job, until, Namespace, Service};
-use secuml_tests::{detection_fingerprint, input_dir, paths_in, run_clustering, train20_kmeans};
+use secuml_tests::{
+    detection_fingerprint, files_under, input_dir, paths_in, run_clustering, train20_kmeans,
+};
 use tokio::sync::{Mutex, OnceCell};
 
 static SERIAL: Mutex<()> = Mutex::const_new(());
@@ -382,7 +384,16 @@ async fn scenario(name: &str, db: u32, url: &str, envs: &[(String, String)]) {
     }
     // The mirror holds what was read: the manifests, one shard each, the predictions and the
     // assignments files.
-    let mirrored = files_under(&dashboard_cache.join("dashboard").join(DATASETS));
+    let mirror = dashboard_cache.join("dashboard").join(DATASETS);
+    let mirrored: BTreeSet<String> = files_under(&mirror)
+        .iter()
+        .map(|f| {
+            f.strip_prefix(&mirror)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
     for file in [
         "NSL-KDD/train20/manifest.json",
         "NSL-KDD/test/manifest.json",
@@ -399,24 +410,6 @@ async fn scenario(name: &str, db: u32, url: &str, envs: &[(String, String)]) {
         detections.len()
     );
     assert!(files_in(&dashboard_dir).iter().all(|f| f.ends_with(".log")));
-}
-
-/// The files under `dir`, by their path relative to it.
-fn files_under(dir: &Path) -> BTreeSet<String> {
-    let mut found = BTreeSet::new();
-    let mut folders = vec![dir.to_path_buf()];
-    while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(&folder).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                folders.push(path);
-            } else {
-                let relative = path.strip_prefix(dir).unwrap();
-                found.insert(relative.to_string_lossy().into_owned());
-            }
-        }
-    }
-    found
 }
 
 /// A loopback port nothing listens on.

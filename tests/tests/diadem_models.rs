@@ -91,20 +91,11 @@ async fn stored_model(paths: &Paths, experiment_id: u64) -> StoredModel {
 fn classes() -> Vec<ModelSpec> {
     use secuml_proto::hyper::*;
     let mut specs = Vec::new();
-    for class in [
-        "LogisticRegression",
-        "Svc",
-        "GaussianNaiveBayes",
-        "DecisionTree",
-        "RandomForest",
-        "GradientBoosting",
-        "IsolationForest",
-        "WeightedIsolationForest",
-        "Lof",
-        "OneClassSvm",
-        "EllipticEnvelope",
-        "Sssvdd",
-    ] {
+    // LabelPropagation is added below with another kernel.
+    for class in ModelSpec::CLASS_NAMES
+        .into_iter()
+        .filter(|c| *c != "LabelPropagation")
+    {
         let mut spec = ModelSpec::secuml_default(class).unwrap();
         match &mut spec {
             ModelSpec::LogisticRegression { c, .. } | ModelSpec::Svc { c } => c.truncate(2),

@@ -10,6 +10,7 @@ use secuml_engine::model::multiclass::MulticlassModel;
 use secuml_engine::model::FittedModel;
 use secuml_engine::predictions::{write_predictions, Predictions};
 use secuml_engine::preprocess::StandardScaler;
+use secuml_engine::rows::Rows;
 use secuml_proto::result::{Confusion, FamilyDetection, Histogram, ThresholdIndicators};
 use secuml_proto::{
     AnnotationsSource, DataRef, DetectionResult, ErrorCode, ModelOutput, RowSelection, Side,
@@ -28,18 +29,16 @@ pub const SCORE_BLOCK_ROWS: usize = secuml_engine::rows::BLOCK_ROWS;
 
 /// The model's scores for the rows `rows` of `x` (encoded, not standardised), in that order:
 /// probabilities, or anomaly scores for [`ModelOutput::Score`] models. The rows are copied
-/// (and standardised) [`SCORE_BLOCK_ROWS`] at a time; a row's score depends on that row alone.
+/// (and standardised) [`SCORE_BLOCK_ROWS`] at a time ([`FittedModel::scores_rows`]); a row's
+/// score depends on that row alone.
 pub fn model_scores(
     model: &StoredModel,
     fitted: &FittedModel,
     x: &ndarray::Array2<f64>,
     rows: &[usize],
 ) -> Vec<f64> {
-    let mut scores = Vec::with_capacity(rows.len());
-    for block in rows.chunks(SCORE_BLOCK_ROWS) {
-        scores.extend(block_scores(model, fitted, take_rows(x, block)));
-    }
-    scores
+    let scaler = scaler(model);
+    fitted.scores_rows(&Rows::new(x.view(), Some(rows), scaler.as_ref()))
 }
 
 /// The model's scores for the rows of `x` (encoded, not standardised; standardised here in
@@ -53,15 +52,21 @@ fn block_scores(
     fitted.scores(x.view())
 }
 
-/// Standardises `x` (encoded) in place with the model's scaling, if it has one, as its
-/// training rows were standardised.
-fn standardise_inplace(model: &StoredModel, x: &mut ndarray::Array2<f64>) {
-    if let Some(scaling) = &model.scaling {
+/// The model's standardisation, if it has one.
+fn scaler(model: &StoredModel) -> Option<StandardScaler> {
+    model.scaling.as_ref().map(|scaling| {
         StandardScaler::from_parts(
             ndarray::Array1::from(scaling.mean.clone()),
             ndarray::Array1::from(scaling.scale.clone()),
         )
-        .transform_inplace(x);
+    })
+}
+
+/// Standardises `x` (encoded) in place with the model's scaling, if it has one, as its
+/// training rows were standardised.
+fn standardise_inplace(model: &StoredModel, x: &mut ndarray::Array2<f64>) {
+    if let Some(scaler) = scaler(model) {
+        scaler.transform_inplace(x);
     }
 }
 
@@ -198,12 +203,13 @@ fn score_loaded(
 ) -> Result<Scored, TaskFailure> {
     let loaded = cache.load(data, Some(encoder))?;
     // A validation dataset without ground truth is still predicted, with no performance.
-    let labels = match (cache.labels(data, &loaded, annotations), rows.side) {
-        (Ok(labels), _) => labels,
-        (Err(_), Side::All) => vec![None; loaded.instance_ids.len()],
+    let labels = match rows.side {
+        Side::All => cache
+            .labels(data, &loaded, annotations)
+            .unwrap_or_else(|_| vec![None; loaded.instance_ids.len()]),
         // A dataset without a label column (an unsupervised class trained on it, which the
         // preflight allows alone): every row unlabelled.
-        (Err(_), _) => cache.labels_or_none(data, &loaded, annotations)?,
+        _ => cache.labels_or_none(data, &loaded, annotations)?,
     };
     let (row_ids, row_labels): (Vec<usize>, Vec<Option<bool>>) = match rows.side {
         Side::All => (0..labels.len()).zip(labels.iter().copied()).unzip(),

@@ -59,7 +59,7 @@ pub struct ShardCache {
 }
 
 /// `<pid>.<n>`, unique to this call among every process sharing a cache folder.
-pub(crate) fn unique_suffix() -> String {
+pub fn unique_suffix() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     format!(
         "{}.{}",

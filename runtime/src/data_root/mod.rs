@@ -29,7 +29,9 @@ use tokio::io::AsyncWriteExt;
 use tokio::runtime::Handle;
 use tracing::{debug, info};
 
-pub use cache::{sha256_file, CachedFile, Entry, ShardCache, DEFAULT_CACHE_MAX_BYTES};
+pub use cache::{
+    sha256_file, unique_suffix, CachedFile, Entry, ShardCache, DEFAULT_CACHE_MAX_BYTES,
+};
 
 /// The folder of the data root holding the datasets.
 pub const DATASETS: &str = "datasets";
